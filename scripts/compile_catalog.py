@@ -1,0 +1,14 @@
+"""Compile ``tool_specs/`` into ``stream_mcp/_catalog.json`` (run after editing a spec)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stream_mcp.catalog import ARTIFACT, compile_artifact  # noqa: E402
+
+if __name__ == "__main__":
+    catalog = compile_artifact()
+    print(f"compiled {len(catalog)} operations into {ARTIFACT}")

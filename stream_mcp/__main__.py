@@ -1,0 +1,3 @@
+from stream_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Scrub credentials from anything we return or log.
+
+Three kinds of values are removed: raw JWTs (``eyJ…``), ``api_key=`` query values, and any
+secret a caller registers explicitly (the app secret, issued server tokens). A :class:`Redactor`
+is immutable apart from the set of known secrets it was given, so there is no global state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+# A compact JWS: three base64url segments, the first of which starts with '{"' encoded.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+_API_KEY = re.compile(r"(?i)(api_key[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
+_AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+)?([^\s\"',}]+)")
+_SECRET_KEYS = frozenset(
+    {"secret", "api_secret", "token", "authorization", "password", "passphrase", "vault_key"}
+)
+
+
+class Redactor:
+    """Replaces JWTs, api_key values and registered secrets with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = tuple(sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True))
+
+    def with_secrets(self, *secrets: str) -> Redactor:
+        return Redactor((*self._secrets, *secrets))
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        value = _JWT.sub(REDACTED, value)
+        value = _API_KEY.sub(lambda m: m.group(1) + REDACTED, value)
+        return _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, value)
+
+    def value(self, value: Any, *, key: str | None = None) -> Any:
+        """Redact recursively; values under secret-shaped keys are dropped entirely."""
+        if key is not None and key.lower() in _SECRET_KEYS and isinstance(value, str):
+            return REDACTED
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v, key=str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+    def __repr__(self) -> str:
+        return f"Redactor(<{len(self._secrets)} secrets>)"
+
+
+def redact_text(value: str) -> str:
+    """Redact with the pattern rules only (no registered secrets)."""
+    return Redactor().text(value)
