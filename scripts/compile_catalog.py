@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stream_mcp.catalog import ARTIFACT, compile_artifact  # noqa: E402
+from stream_mcp.catalog import ARTIFACT, compile_artifact
 
 if __name__ == "__main__":
     catalog = compile_artifact()

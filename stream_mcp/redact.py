@@ -26,7 +26,9 @@ class Redactor:
     """Replaces JWTs, api_key values and registered secrets with ``[redacted]``."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = tuple(sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True))
+        self._secrets = tuple(
+            sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        )
 
     def with_secrets(self, *secrets: str) -> Redactor:
         return Redactor((*self._secrets, *secrets))
