@@ -41,6 +41,37 @@ GROUP_RULES: list[tuple[str, str]] = [
 ]
 
 
+# Facts the official spec states too narrowly, learnt from what Stream's own SDKs send and
+# Stream accepts. Each entry widens a schema; none narrows one.
+_MEMBER = {"anyOf": [{"type": "string"}, {"$ref": "ChannelMemberRequest"}]}
+ITEM_CORRECTIONS: dict[tuple[str, str], dict[str, Any]] = {
+    # Members may be given as plain user ids as well as member objects.
+    ("ChannelInput", "members"): _MEMBER,
+    ("ChannelInput", "invites"): _MEMBER,
+    ("ChannelInputRequest", "members"): _MEMBER,
+    ("ChannelInputRequest", "invites"): _MEMBER,
+    ("UpdateChannelRequest", "add_members"): _MEMBER,
+    ("UpdateChannelRequest", "invites"): _MEMBER,
+}
+NOT_REQUIRED: dict[str, set[str]] = {
+    # A mute without a timeout is permanent; the SDKs omit it.
+    "MuteUserRequest": {"timeout"},
+}
+
+
+def apply_corrections(components: dict[str, Any]) -> None:
+    for (schema, prop), items in ITEM_CORRECTIONS.items():
+        if prop in components.get(schema, {}).get("properties", {}):
+            components[schema]["properties"][prop]["items"] = items
+    for schema, names in NOT_REQUIRED.items():
+        if schema in components and "required" in components[schema]:
+            required = [r for r in components[schema]["required"] if r not in names]
+            if required:
+                components[schema]["required"] = required
+            else:
+                del components[schema]["required"]
+
+
 def group_of(path: str) -> str:
     for pattern, group in GROUP_RULES:
         if re.search(pattern, path):
@@ -96,6 +127,7 @@ def main(argv: list[str]) -> int:
     (SPEC_DIR / "operations").mkdir(parents=True, exist_ok=True)
     for group, ops in groups.items():
         (SPEC_DIR / "operations" / f"{group}.yaml").write_text(_dump(ops))
+    apply_corrections(spec.components)
     comps = dict(sorted(spec.components.items()))
     (SPEC_DIR / "components.yaml").write_text(_dump(comps))
     dropped = set(existing) - set(spec.operations)

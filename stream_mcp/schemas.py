@@ -18,6 +18,7 @@ The published schemas follow the rules :mod:`stream_mcp.compat` checks: object r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -108,7 +109,8 @@ class _Resolver:
         if kind is None and "properties" in schema:
             kind = "object"
         if isinstance(kind, str):
-            out["type"] = [kind, "null"] if self.nullable and schema.get("nullable") else kind
+            # Stream's decoder treats JSON null as "not given", and the SDKs send nulls.
+            out["type"] = [kind, "null"] if self.nullable else kind
         fmt = schema.get("format")
         if fmt in _FORMATS:
             out["format"] = fmt
@@ -140,9 +142,9 @@ class _Resolver:
                 if props:
                     merged["properties"] = props
             return merged
-        kinds = {p.get("type") for p in parts}
-        if len(kinds) == 1 and None not in kinds:
-            return {"type": kinds.pop()}
+        kinds = {json.dumps(p.get("type")) for p in parts}
+        if len(kinds) == 1 and all("type" in p for p in parts):
+            return {"type": parts[0]["type"]}
         return {"anyOf": parts}
 
 
@@ -220,7 +222,7 @@ def compile_input(catalog: Catalog, op: Operation, detail: Detail = "brief") -> 
 
 
 def validation_schema(catalog: Catalog, op: Operation) -> dict[str, Any]:
-    """The full schema with Stream's nullable fields accepting ``null``, for validation only."""
+    """The full schema, also accepting ``null`` wherever Stream does; for validation only."""
     args = _arguments(op, _Resolver(catalog.components, FULL_DEPTH, nullable=True))
     return _root({a.name: a.schema for a in args}, [a.name for a in args if a.required])
 
@@ -256,6 +258,7 @@ def _brief(
         properties[arg.name] = schema
         omitted.extend(f"{arg.name}.{d}" for d in dropped)
     schema = _root(properties, [a.name for a in args if a.required])
+    omitted.sort(key=lambda name: name.count("."))  # top-level names first in the note
     if omitted:
         shown = ", ".join(omitted[:NOTE_LIMIT])
         more = f" and {len(omitted) - NOTE_LIMIT} more" if len(omitted) > NOTE_LIMIT else ""
