@@ -67,26 +67,35 @@ def check_api_key(value: object) -> str:
 
 
 def check_base_url(value: object) -> str:
-    """Require https (plain http only for a local sandbox); drop a trailing slash."""
+    """Require https (plain http only for a local sandbox); drop a trailing slash.
+
+    Errors show at most scheme, host and port: a path, query or user-info part may hold a
+    credential someone pasted by mistake.
+    """
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("base_url: expected a URL such as " + DEFAULT_BASE_URL, field="base_url")
     url = value.strip().rstrip("/")
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        _ = parts.port
+        port = parts.port
     except ValueError:
-        raise ConfigError(f"base_url: {url!r} is not a valid URL", field="base_url") from None
-    if not host or parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError("base_url: not a valid URL", field="base_url") from None
+    shown = f"{parts.scheme}://{host}{f':{port}' if port else ''}"
+    if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigError(
-            f"base_url: expected scheme://host[:port][/path] without credentials or query, "
-            f"got {url!r}",
+            f"base_url: {shown!r}... must not carry credentials, a query or a fragment",
+            field="base_url",
+        )
+    if not host:
+        raise ConfigError(
+            "base_url: expected scheme://host[:port][/path], e.g. " + DEFAULT_BASE_URL,
             field="base_url",
         )
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL_HOSTS):
         return url
     raise ConfigError(
-        f"base_url: {url!r} must use https (plain http is allowed only for localhost)",
+        f"base_url: {shown!r} must use https (plain http is allowed only for localhost)",
         field="base_url",
     )
 
