@@ -41,6 +41,7 @@ from stream_mcp.vault import (
     KeySource,
     VaultFile,
     VaultKeySettings,
+    decode_raw_key,
     generate_key,
     load_settings,
     open_credentials,
@@ -65,8 +66,19 @@ def server_tokens_in(text: str) -> list[str]:
     return found
 
 
+def secret_forms(*secrets: str) -> list[str]:
+    """Each secret as text, plus a raw master key as bytes-repr and hex, the ways it could
+    show up if someone printed the decoded key."""
+    forms = [SECRET, PASSPHRASE, *secrets]
+    for secret in secrets:
+        raw = decode_raw_key(secret)
+        if raw is not None:
+            forms += [repr(raw)[2:-1], raw.hex()]
+    return forms
+
+
 def assert_clean(text: str, *also_secret: str) -> None:
-    for secret in (SECRET, PASSPHRASE, *also_secret):
+    for secret in secret_forms(*also_secret):
         assert secret not in text, (
             f"secret leaked: ...{text[max(0, text.find(secret) - 80) :][:200]}"
         )
@@ -175,7 +187,8 @@ def test_library_functions_do_not_leak(
     seen.append(repr(vault.rotate_key()))
     seen.append(repr(vault.list_profiles()))
     expect_error(lambda: vault.put_profile("bad", api_key="k", secret=SECRET + " x"))
-    wrong = VaultFile(vault.path, KeySource(vault_key=generate_key(), keyring_backend=None))
+    wrong_key = generate_key()
+    wrong = VaultFile(vault.path, KeySource(vault_key=wrong_key, keyring_backend=None))
     expect_error(lambda: wrong.get_profile("prod"))
     expect_error(lambda: VaultFile(vault.path, KeySource(vault_key=PASSPHRASE)).get_profile("prod"))
     expect_error(lambda: VaultFile(vault.path, KeySource()).get_profile("prod"))
@@ -214,7 +227,7 @@ def test_library_functions_do_not_leak(
     assert "auth_decision" in err and "vault_key_rotated" in err  # logs were really captured
     assert len(server_tokens) == 2 and all(server_tokens_in(t) for t in server_tokens)
     for text in [*seen, out, err]:
-        assert_clean(text, master, new_master)
+        assert_clean(text, master, new_master, wrong_key)
         for token in server_tokens:
             assert token not in text
 
