@@ -41,6 +41,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -1207,6 +1208,64 @@ def verify_api_key(vault: VaultFile | ApiKeyIndex, presented: str) -> Principal 
     """The :class:`Principal` owning ``presented``, or ``None`` (constant-time compare)."""
     index = vault if isinstance(vault, ApiKeyIndex) else vault.api_key_index()
     return index.verify(presented)
+
+
+class ApiKeyVerifier:
+    """Checks HTTP API keys against the vault, reloading the hashes when the file changes,
+    so ``vault add-key`` and ``revoke-key`` apply to a running server.
+
+    It fails closed: if a changed vault cannot be read or opened, every key is refused (and
+    the reason logged) until the file is usable again.
+    """
+
+    def __init__(self, vault: VaultFile) -> None:
+        self._vault = vault
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self._index = vault.api_key_index()
+        if not len(self._index):
+            raise ConfigError(
+                f"{vault.path}: no HTTP API keys; create one with "
+                "`stream-mcp vault add-key NAME --profile PROFILE`",
+                field="api_keys",
+            )
+
+    def __call__(self, presented: str) -> Principal | None:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._index = self._reload()
+                    self._stamp = stamp
+        return self._index.verify(presented)
+
+    def _reload(self) -> ApiKeyIndex:
+        try:
+            index = self._vault.api_key_index()
+        except ConfigError as exc:
+            log.error("api_keys_unavailable", path=str(self._vault.path), error=str(exc))
+            return ApiKeyIndex(())
+        log.info("api_keys_reloaded", path=str(self._vault.path), keys=len(index))
+        return index
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self._vault.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def __repr__(self) -> str:
+        return f"ApiKeyVerifier({str(self._vault.path)!r}, {len(self._index)} keys)"
+
+
+def api_key_verifier(settings: Settings, *, key_source: KeySource | None = None) -> ApiKeyVerifier:
+    """The HTTP transport's key check for the vault at ``settings.vault_path``.
+
+    Raises at start-up if the vault is missing, cannot be opened, or holds no API keys.
+    """
+    vault = VaultFile(settings.vault_path, key_source or KeySource.from_environment())
+    return ApiKeyVerifier(vault)
 
 
 def open_credentials(

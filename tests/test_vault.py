@@ -32,6 +32,7 @@ from stream_mcp.vault import (
     VaultTampered,
     VaultTruncated,
     VaultWrongKey,
+    api_key_verifier,
     decode_raw_key,
     generate_key,
     keyring_usable,
@@ -505,6 +506,43 @@ def test_api_key_validation(vault: VaultFile) -> None:
         vault.add_api_key("ci", profile="prod")
     with pytest.raises(ConfigError, match="revoke"):
         vault.remove_profile("prod")
+
+
+def test_verifier_follows_vault_changes_without_restart(vault: VaultFile, key: str) -> None:
+    first = vault.add_api_key("ci", profile="prod")
+    verify = api_key_verifier(Settings(vault_path=vault.path), key_source=env_source(key))
+    assert verify(first) is not None and verify("smcp_nope") is None
+    second = vault.add_api_key("bot", profile="staging")
+    assert verify(second) == Principal(name="bot", profile="staging")
+    vault.revoke_api_key("ci")
+    assert verify(first) is None
+    assert first not in repr(verify) and second not in repr(verify)
+
+
+def test_verifier_fails_closed_on_a_damaged_vault(vault: VaultFile, key: str) -> None:
+    presented = vault.add_api_key("ci", profile="prod")
+    verify = api_key_verifier(Settings(vault_path=vault.path), key_source=env_source(key))
+    good = vault.path.read_bytes()
+    data = doc(vault)
+    data["api_keys"]["ci"]["principal"] = data["api_keys"]["ci"]["principal"][:-4] + "AAAA"
+    save(vault, data)
+    assert verify(presented) is None
+    vault.path.write_bytes(good[:100])
+    assert verify(presented) is None
+    vault.path.unlink()
+    assert verify(presented) is None
+    vault.path.write_bytes(good)
+    assert verify(presented) is not None
+
+
+def test_verifier_refuses_to_start_without_keys(vault: VaultFile, key: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="add-key"):
+        api_key_verifier(Settings(vault_path=vault.path), key_source=env_source(key))
+    with pytest.raises(VaultNotFound):
+        api_key_verifier(Settings(vault_path=tmp_path / "none.json"), key_source=env_source(key))
+    vault.add_api_key("ci", profile="prod")
+    with pytest.raises(VaultWrongKey):
+        api_key_verifier(Settings(vault_path=vault.path), key_source=env_source(generate_key()))
 
 
 # --------------------------------------------------------------------------- environment
