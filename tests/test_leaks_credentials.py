@@ -41,6 +41,7 @@ from stream_mcp.vault import (
     KeySource,
     VaultFile,
     VaultKeySettings,
+    api_key_verifier,
     decode_raw_key,
     generate_key,
     load_settings,
@@ -184,6 +185,9 @@ def test_library_functions_do_not_leak(
     record = vault.get_profile("prod")
     seen += [repr(record), repr(vars(vault)), repr(vault.principals()), repr(vault.api_key_index())]
     assert verify_api_key(vault, presented) is not None
+    verifier = api_key_verifier(Settings(vault_path=vault.path), key_source=source)
+    assert verifier(presented) is not None
+    seen.append(repr(verifier))
     seen.append(repr(vault.rotate_key()))
     seen.append(repr(vault.list_profiles()))
     expect_error(lambda: vault.put_profile("bad", api_key="k", secret=SECRET + " x"))
@@ -227,7 +231,7 @@ def test_library_functions_do_not_leak(
     assert "auth_decision" in err and "vault_key_rotated" in err  # logs were really captured
     assert len(server_tokens) == 2 and all(server_tokens_in(t) for t in server_tokens)
     for text in [*seen, out, err]:
-        assert_clean(text, master, new_master, wrong_key)
+        assert_clean(text, master, new_master, wrong_key, presented)
         for token in server_tokens:
             assert token not in text
 
@@ -281,10 +285,12 @@ def test_cli_commands_do_not_leak(
         transcript.append(text)
     vault_text = Path(env["STREAM_MCP_VAULT_PATH"]).read_text()
     joined = "\n".join(transcript)
+    presented = re.findall(r"smcp_[A-Za-z0-9_-]+", joined)
+    assert len(presented) == 1  # printed once, by add-key, and never again
     assert "vault_profile_saved" in joined  # DEBUG logs were on and captured
     assert "********" in joined and _JWT.search(joined)  # masks and user tokens were printed
-    for text in (joined, vault_text):
-        assert_clean(text, master, new_master)
+    assert_clean(joined, master, new_master)
+    assert_clean(vault_text, master, new_master, presented[0])
 
 
 def test_subprocess_with_secret_on_stdin(env: dict[str, str], tmp_path: Path) -> None:
