@@ -1,0 +1,645 @@
+"""Channels: get-or-create (by id or distinct members), query, update, partial update, delete,
+truncate, hide/show and member queries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox.context import (
+    Call,
+    obj,
+    opt_bool,
+    opt_time,
+    str_list,
+    user_ref,
+)
+from stream_mcp.sandbox.errors import feature_not_emulated, input_error
+from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
+from stream_mcp.sandbox.messages import create_message
+from stream_mcp.sandbox.store import CHANNELS, MEMBERS, MESSAGES, REACTIONS
+from stream_mcp.sandbox.views import Renderer
+
+# Writable system fields of a channel; everything else in ``data`` is custom data.
+CHANNEL_FIELDS = frozenset(
+    {
+        "frozen",
+        "disabled",
+        "team",
+        "cooldown",
+        "auto_translation_enabled",
+        "auto_translation_language",
+        "filter_tags",
+    }
+)
+# Handled explicitly by the operations that accept them.
+CHANNEL_CONTROL = frozenset(
+    {"created_by", "created_by_id", "members", "invites", "config_overrides", "truncated_by_id"}
+)
+# Computed by the server; ignored on input.
+CHANNEL_COMPUTED = frozenset(
+    {
+        "id",
+        "type",
+        "cid",
+        "created_at",
+        "updated_at",
+        "member_count",
+        "message_count",
+        "last_message_at",
+        "deleted_at",
+        "truncated_at",
+        "truncated_by",
+        "own_capabilities",
+        "config",
+        "hidden",
+        "blocked",
+        "muted",
+        "mute_expires_at",
+    }
+)
+_UNSETTABLE = frozenset(
+    {"team", "cooldown", "filter_tags", "auto_translation_language", "auto_translation_enabled"}
+)
+
+
+def distinct_id(member_ids: list[str]) -> str:
+    """Deterministic id for a member-based (distinct) channel."""
+    digest = hashlib.sha256("\n".join(sorted(set(member_ids))).encode()).digest()
+    return "!members-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _validate_system(fields: Mapping[str, Any]) -> None:
+    for name in ("frozen", "disabled", "auto_translation_enabled"):
+        if name in fields and not isinstance(fields[name], bool):
+            raise input_error(f"{name} must be a boolean", field=name)
+    for name in ("team", "auto_translation_language"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise input_error(f"{name} must be a string", field=name)
+    cooldown = fields.get("cooldown")
+    if cooldown is not None and (
+        isinstance(cooldown, bool) or not isinstance(cooldown, int) or not 0 <= cooldown <= 120
+    ):
+        raise input_error("cooldown must be an integer between 0 and 120 seconds", field="cooldown")
+    tags = fields.get("filter_tags")
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+    ):
+        raise input_error("filter_tags must be a list of strings", field="filter_tags")
+
+
+def _state_options(call: Call) -> dict[str, Any]:
+    members = obj(call.body, "members")
+    return {
+        "messages": obj(call.body, "messages"),
+        "member_limit": bounded_int(
+            members.get("limit"), name="members.limit", default=100, maximum=300
+        ),
+        "member_offset": bounded_int(members.get("offset"), name="members.offset", default=0),
+    }
+
+
+# -- get or create -------------------------------------------------------------------------
+
+
+def get_or_create(call: Call) -> dict[str, Any]:
+    """GetOrCreateChannel and GetOrCreateDistinctChannel: members and messages in the state."""
+    channel_type = call.path["type"]
+    records.check_channel_type(channel_type)
+    data = obj(call.body, "data")
+    channel_id = call.path.get("id")
+    distinct = channel_id is None
+    if distinct:
+        ids = sorted(
+            {m["user_id"] for m in records.member_requests(data.get("members"), "data.members")}
+        )
+        if len(ids) < 2:
+            raise input_error("When using member based IDs specify at least 2 members")
+        channel_id = distinct_id(ids)
+    elif not records.CHANNEL_ID.match(channel_id):
+        raise input_error(
+            f'channel id "{channel_id}" is not valid: '
+            'use at most 64 letters, digits, "_", "-" and "!"',
+            field="id",
+        )
+    cid = f"{channel_type}:{channel_id}"
+    existing = call.store.get(CHANNELS, cid)
+    if existing is not None and not existing.get("deleted_at"):
+        permissions.require_read(call, existing)
+        channel = existing
+    else:
+        channel = _create(call, channel_type, channel_id, data, previous=existing)
+    return Renderer(call).state(channel, **_state_options(call))
+
+
+def _create(
+    call: Call,
+    channel_type: str,
+    channel_id: str,
+    data: Mapping[str, Any],
+    *,
+    previous: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    creator = call.actor(
+        data.get("created_by_id"),
+        user_ref(data.get("created_by")),
+        required="either data.created_by or data.created_by_id must be provided when using "
+        "server side auth",
+    )
+    assert creator is not None
+    records.ensure_user(call, creator, data.get("created_by"))
+    system, custom = records.split_fields(data, CHANNEL_FIELDS, CHANNEL_CONTROL | CHANNEL_COMPUTED)
+    _validate_system(system)
+    if data.get("config_overrides"):
+        raise feature_not_emulated("channel config_overrides")
+    return create_channel(
+        call,
+        channel_type,
+        channel_id,
+        creator=creator,
+        members=records.member_requests(data.get("members"), "data.members"),
+        invites=records.member_requests(data.get("invites"), "data.invites"),
+        system=system,
+        custom=custom,
+        previous=previous,
+        hide_for_creator=bool(call.body.get("hide_for_creator")),
+    )
+
+
+def create_channel(
+    call: Call,
+    channel_type: str,
+    channel_id: str,
+    *,
+    creator: str,
+    members: list[dict[str, Any]],
+    invites: list[dict[str, Any]] | None = None,
+    system: Mapping[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
+    previous: Mapping[str, Any] | None = None,
+    hide_for_creator: bool = False,
+) -> dict[str, Any]:
+    """Store a new channel with its members; every member and invitee must already exist."""
+    invites = invites or []
+    missing = records.missing_users(call, {m["user_id"] for m in members + invites})
+    if missing:
+        raise records.unknown_members_error(sorted(missing), "create")
+    cid = f"{channel_type}:{channel_id}"
+    if previous is not None:
+        records.purge_members(call, cid)
+    now = call.stamp()
+    doc: dict[str, Any] = {
+        "cid": cid,
+        "id": channel_id,
+        "type": channel_type,
+        "created_at": now,
+        "updated_at": now,
+        "created_by_id": creator,
+        "frozen": False,
+        "disabled": False,
+        "custom": dict(custom or {}),
+    }
+    doc.update({k: v for k, v in (system or {}).items() if v is not None})
+    if previous is not None:
+        # A soft-deleted channel is recreated empty; its old messages stay hidden.
+        doc["truncated_at"] = previous.get("deleted_at")
+    call.store.put(CHANNELS, doc)
+    seen: set[str] = set()
+    for member in members:
+        uid = member["user_id"]
+        if uid in seen:
+            continue
+        seen.add(uid)
+        role = member.get("channel_role") or ("owner" if uid == creator else "channel_member")
+        records.new_member(
+            call,
+            cid,
+            uid,
+            channel_role=role,
+            custom=member.get("custom") or {},
+            hidden=hide_for_creator and uid == creator,
+        )
+    for invite in invites:
+        _invite(call, cid, invite["user_id"])
+    return doc
+
+
+def _invite(call: Call, cid: str, user_id: str) -> None:
+    member = records.get_member(call, cid, user_id)
+    if member is None:
+        records.new_member(call, cid, user_id, invited=True, status="pending")
+        return
+    member.update({"invited": True, "status": "pending", "updated_at": call.stamp()})
+    call.store.put(MEMBERS, member)
+
+
+# -- query ---------------------------------------------------------------------------------
+
+
+def filter_view(render: Renderer, channel: Mapping[str, Any], viewer: str | None) -> dict[str, Any]:
+    """What channel filters see: the channel response plus members/hidden/joined/muted."""
+    view = render.channel(channel)
+    member_ids = [m["user_id"] for m in records.channel_members(render.call, channel["cid"])]
+    own = records.get_member(render.call, channel["cid"], viewer)
+    view["members"] = member_ids
+    view["hidden"] = bool(own and own.get("hidden"))
+    view["joined"] = own is not None and own.get("status") != "pending"
+    view["muted"] = False
+    view["last_updated"] = max(channel.get("last_message_at") or "", channel["updated_at"])
+    return view
+
+
+def query_channels(call: Call) -> dict[str, Any]:
+    """QueryChannels (POST /channels): filters, sort, limit/offset, per-user hidden state."""
+    body = call.body
+    conditions = body.get("filter_conditions") or {}
+    if not isinstance(conditions, Mapping):
+        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    sort = parse_sort(body.get("sort"), default=[("last_updated", -1)])
+    limit = bounded_int(body.get("limit"), name="limit", default=10, maximum=30)
+    offset = bounded_int(body.get("offset"), name="offset", default=0)
+    message_limit = bounded_int(
+        body.get("message_limit"), name="message_limit", default=25, maximum=300
+    )
+    member_limit = bounded_int(
+        body.get("member_limit"), name="member_limit", default=100, maximum=100
+    )
+    viewer = call.actor(body.get("user_id"), user_ref(body.get("user")))
+    render = Renderer(call, viewer)
+    wants_hidden = "hidden" in conditions
+    found: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for channel in call.store.select(CHANNELS):
+        if channel.get("deleted_at"):
+            continue
+        if not call.is_server and not permissions.can_read(call, channel):
+            continue
+        view = filter_view(render, channel, viewer)
+        if view["hidden"] and not wants_hidden:
+            continue
+        if matches(view, conditions):
+            found.append((view, channel))
+    ordered = sort_docs([v for v, _ in found], sort)
+    by_cid = {v["cid"]: c for v, c in found}
+    page = ordered[offset : offset + limit]
+    channels = [
+        render.state(
+            by_cid[v["cid"]],
+            message_limit=message_limit,
+            member_limit=member_limit,
+        )
+        for v in page
+    ]
+    return {"channels": channels}
+
+
+# -- update --------------------------------------------------------------------------------
+
+_MANAGEMENT_KEYS = (
+    "data",
+    "add_members",
+    "add_moderators",
+    "demote_moderators",
+    "assign_roles",
+    "invites",
+    "cooldown",
+    "add_filter_tags",
+    "remove_filter_tags",
+    "hide_history",
+    "hide_history_before",
+)
+
+
+def update_channel(call: Call) -> dict[str, Any]:
+    """UpdateChannel (POST /channels/{type}/{id}): data, members, moderators, roles, invites."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    cid = channel["cid"]
+    body = call.body
+    actor = call.actor(body.get("user_id"), user_ref(body.get("user")))
+    if actor is not None and call.is_server:
+        records.ensure_user(call, actor, body.get("user"))
+    if any(body.get(key) not in (None, [], {}, False) for key in _MANAGEMENT_KEYS):
+        permissions.require_manager(call, channel, "UpdateChannel")
+    removals = str_list(body, "remove_members")
+    if removals and not (call.user_id is not None and removals == [call.user_id]):
+        permissions.require_manager(call, channel, "UpdateChannelMembers")
+    now = call.stamp()
+
+    if body.get("accept_invite") or body.get("reject_invite"):
+        _answer_invite(call, cid, actor, accept=bool(body.get("accept_invite")), now=now)
+
+    data = body.get("data")
+    if data is not None:
+        if not isinstance(data, Mapping):
+            raise input_error("data must be an object", field="data")
+        if data.get("members") or data.get("invites"):
+            raise input_error("use add_members/remove_members/invites to change channel members")
+        if data.get("config_overrides"):
+            raise feature_not_emulated("channel config_overrides")
+        system, custom = records.split_fields(
+            data, CHANNEL_FIELDS, CHANNEL_CONTROL | CHANNEL_COMPUTED
+        )
+        _validate_system(system)
+        for key, value in system.items():
+            if value is None:
+                channel.pop(key, None)
+            else:
+                channel[key] = value
+        channel["custom"] = custom
+    if body.get("cooldown") is not None:
+        _validate_system({"cooldown": body["cooldown"]})
+        channel["cooldown"] = body["cooldown"]
+    tags = list(channel.get("filter_tags") or [])
+    for tag in str_list(body, "add_filter_tags"):
+        if tag not in tags:
+            tags.append(tag)
+    removed_tags = set(str_list(body, "remove_filter_tags"))
+    if body.get("add_filter_tags") or removed_tags:
+        channel["filter_tags"] = [t for t in tags if t not in removed_tags]
+
+    _apply_member_changes(call, channel, now)
+    for uid in removals:
+        call.store.delete(MEMBERS, cid, uid)
+
+    channel["updated_at"] = now
+    call.store.put(CHANNELS, channel)
+    result: dict[str, Any] = {}
+    message = body.get("message")
+    if message:
+        if not isinstance(message, Mapping):
+            raise input_error("message must be an object", field="message")
+        author = call.actor(
+            message.get("user_id"),
+            user_ref(message.get("user")),
+            actor,
+            required="message.user_id (or user_id) must be provided with an update message "
+            "when using server side auth",
+        )
+        assert author is not None
+        records.ensure_user(call, author, message.get("user"))
+        result["message"] = create_message(call, channel, message, author=author)
+    render = Renderer(call)
+    fresh = call.store.get(CHANNELS, cid) or channel
+    out: dict[str, Any] = {"channel": render.channel(fresh), "members": render.members(fresh)}
+    if "message" in result:
+        out["message"] = render.message(result["message"])
+    return out
+
+
+def _answer_invite(call: Call, cid: str, actor: str | None, *, accept: bool, now: str) -> None:
+    if actor is None:
+        raise input_error(
+            "user_id must be provided to answer an invite when using server side auth"
+        )
+    member = records.get_member(call, cid, actor)
+    if member is None or not member.get("invited"):
+        raise input_error(f"user {actor!r} has no pending invite to channel {cid}")
+    if accept:
+        member.pop("invite_rejected_at", None)
+        member.update({"invite_accepted_at": now, "status": "member"})
+    else:
+        member.pop("invite_accepted_at", None)
+        member.update({"invite_rejected_at": now, "status": "rejected"})
+    member["updated_at"] = now
+    call.store.put(MEMBERS, member)
+
+
+def _apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> None:
+    body = call.body
+    cid = channel["cid"]
+    additions = records.member_requests(body.get("add_members"), "add_members")
+    invites = records.member_requests(body.get("invites"), "invites")
+    missing = records.missing_users(call, {m["user_id"] for m in additions + invites})
+    if missing:
+        raise records.unknown_members_error(sorted(missing), "update")
+    hide_before = opt_time(body, "hide_history_before")
+    if body.get("hide_history"):
+        hide_before = now
+    for addition in additions:
+        member = records.get_member(call, cid, addition["user_id"])
+        if member is None:
+            extra: dict[str, Any] = {"custom": addition.get("custom") or {}}
+            if hide_before:
+                extra["hide_messages_before"] = hide_before
+            records.new_member(
+                call,
+                cid,
+                addition["user_id"],
+                channel_role=addition.get("channel_role") or "channel_member",
+                **extra,
+            )
+        elif addition.get("channel_role"):
+            member.update({"channel_role": addition["channel_role"], "updated_at": now})
+            call.store.put(MEMBERS, member)
+    for invite in invites:
+        _invite(call, cid, invite["user_id"])
+    for field, role in (
+        ("add_moderators", "channel_moderator"),
+        ("demote_moderators", "channel_member"),
+    ):
+        for uid in str_list(body, field):
+            _set_role(call, cid, uid, role, now, field)
+    for assignment in records.member_requests(body.get("assign_roles"), "assign_roles"):
+        if not assignment.get("channel_role"):
+            raise input_error(
+                "every entry of assign_roles needs a channel_role", field="assign_roles"
+            )
+        _set_role(call, cid, assignment["user_id"], assignment["channel_role"], now, "assign_roles")
+
+
+def _set_role(call: Call, cid: str, user_id: str, role: str, now: str, field: str) -> None:
+    member = records.get_member(call, cid, user_id)
+    if member is None:
+        raise input_error(f"user {user_id!r} is not a member of channel {cid}", field=field)
+    member.update({"channel_role": role, "updated_at": now})
+    call.store.put(MEMBERS, member)
+
+
+def update_channel_partial(call: Call) -> dict[str, Any]:
+    """UpdateChannelPartial (PATCH /channels/{type}/{id}): ``set`` and ``unset``."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    call.actor(call.body.get("user_id"), user_ref(call.body.get("user")))
+    permissions.require_manager(call, channel, "UpdateChannel")
+    to_set = obj(call.body, "set")
+    to_unset = str_list(call.body, "unset")
+    for key in list(to_set) + to_unset:
+        if key in CHANNEL_CONTROL or key in CHANNEL_COMPUTED:
+            raise input_error(f"field {key} cannot be changed with a partial update", field=key)
+    system, custom = records.split_fields(to_set, CHANNEL_FIELDS)
+    _validate_system(system)
+    for key, value in system.items():
+        if value is None:
+            channel.pop(key, None)
+        else:
+            channel[key] = value
+    channel["custom"].update(custom)
+    for key in to_unset:
+        if key in ("frozen", "disabled"):
+            channel[key] = False
+        elif key in _UNSETTABLE:
+            channel.pop(key, None)
+        else:
+            channel["custom"].pop(key, None)
+    channel["updated_at"] = call.stamp()
+    call.store.put(CHANNELS, channel)
+    render = Renderer(call)
+    return {"channel": render.channel(channel), "members": render.members(channel)}
+
+
+# -- delete / truncate / hide --------------------------------------------------------------
+
+
+def delete_channel(call: Call) -> dict[str, Any]:
+    """DeleteChannel: soft (``deleted_at``, hidden from queries) or hard (purged)."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    permissions.require_manager(call, channel, "DeleteChannel")
+    now = call.stamp()
+    channel["deleted_at"] = now
+    channel["updated_at"] = now
+    view = Renderer(call).channel(channel)
+    if call.query_bool("hard_delete"):
+        records.purge_channel(call, channel["cid"])
+    else:
+        call.store.put(CHANNELS, channel)
+    return {"channel": view}
+
+
+def truncate_channel(call: Call) -> dict[str, Any]:
+    """TruncateChannel: hide (or hard-delete) messages up to now or ``truncated_at``."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    body = call.body
+    permissions.require_manager(call, channel, "TruncateChannel")
+    if body.get("member_ids"):
+        raise feature_not_emulated("truncating a channel for some members only (member_ids)")
+    actor = call.actor(body.get("user_id"), user_ref(body.get("user")))
+    if actor is not None and call.is_server:
+        records.ensure_user(call, actor, body.get("user"))
+    now = call.stamp()
+    cutoff = opt_time(body, "truncated_at") or now
+    if cutoff > now:
+        raise input_error("truncated_at cannot be in the future", field="truncated_at")
+    if opt_bool(body, "hard_delete"):
+        for message in call.store.select(MESSAGES, cid=channel["cid"]):
+            if message["created_at"] <= cutoff:
+                call.store.delete_where(REACTIONS, message_id=message["id"])
+                call.store.delete(MESSAGES, message["id"])
+    channel["truncated_at"] = cutoff
+    channel["updated_at"] = now
+    if actor is not None:
+        channel["truncated_by_id"] = actor
+    call.store.put(CHANNELS, channel)
+    out: dict[str, Any] = {}
+    message = body.get("message")
+    created = None
+    if message:
+        if not isinstance(message, Mapping):
+            raise input_error("message must be an object", field="message")
+        author = call.actor(
+            message.get("user_id"),
+            user_ref(message.get("user")),
+            actor,
+            required="message.user_id must be provided with a truncate message when using "
+            "server side auth",
+        )
+        assert author is not None
+        records.ensure_user(call, author, message.get("user"))
+        created = create_message(call, channel, message, author=author)
+    render = Renderer(call)
+    out["channel"] = render.channel(call.store.get(CHANNELS, channel["cid"]) or channel)
+    if created is not None:
+        out["message"] = render.message(created)
+    return out
+
+
+def _member_for(call: Call, channel: Mapping[str, Any]) -> dict[str, Any]:
+    uid = call.actor(
+        call.body.get("user_id"),
+        user_ref(call.body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    member = records.get_member(call, channel["cid"], uid)
+    if member is None:
+        raise input_error(f"user {uid!r} is not a member of channel {channel['cid']}")
+    return member
+
+
+def hide_channel(call: Call) -> dict[str, Any]:
+    """HideChannel: hidden for one member until a new message arrives."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    member = _member_for(call, channel)
+    now = call.stamp()
+    member.update({"hidden": True, "updated_at": now})
+    if opt_bool(call.body, "clear_history"):
+        member["hide_messages_before"] = now
+    call.store.put(MEMBERS, member)
+    return {}
+
+
+def show_channel(call: Call) -> dict[str, Any]:
+    """ShowChannel: undo HideChannel for one member."""
+    channel = records.require_channel(call, call.path["type"], call.path["id"])
+    member = _member_for(call, channel)
+    member.update({"hidden": False, "updated_at": call.stamp()})
+    call.store.put(MEMBERS, member)
+    return {}
+
+
+# -- members -------------------------------------------------------------------------------
+
+
+_INVITE_STATES = {"pending": "pending", "member": "accepted", "rejected": "rejected"}
+
+
+def _member_filter_view(render: Renderer, member: Mapping[str, Any]) -> dict[str, Any]:
+    view = render.member(member)
+    user = view.get("user") or {}
+    status = member.get("status")
+    view.update(
+        {
+            "id": member["user_id"],
+            "name": user.get("name"),
+            "is_moderator": member.get("channel_role") == "channel_moderator",
+            "invite": _INVITE_STATES.get(status or ""),
+            "joined": status != "pending",
+        }
+    )
+    return view
+
+
+def query_members(call: Call) -> dict[str, Any]:
+    """QueryMembers (GET /members?payload=): filter members of one channel."""
+    payload = call.payload()
+    channel_type = payload.get("type")
+    if not isinstance(channel_type, str) or not channel_type:
+        raise input_error("type is a required field", field="type")
+    channel_id = payload.get("id")
+    if not channel_id:
+        ids = sorted(
+            {m["user_id"] for m in records.member_requests(payload.get("members"), "members")}
+        )
+        if len(ids) < 2:
+            raise input_error("either id or at least 2 members must be provided")
+        channel_id = distinct_id(ids)
+    channel = records.require_channel(call, channel_type, str(channel_id))
+    permissions.require_read(call, channel)
+    if "filter_conditions" not in payload:
+        raise input_error("filter_conditions is a required field", field="filter_conditions")
+    conditions = payload.get("filter_conditions") or {}
+    sort = parse_sort(payload.get("sort"), default=[("created_at", 1)])
+    limit = bounded_int(payload.get("limit"), name="limit", default=100, maximum=300)
+    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
+    render = Renderer(call)
+    views = [
+        view
+        for member in records.channel_members(call, channel["cid"])
+        if matches(view := _member_filter_view(render, member), conditions)
+    ]
+    page = sort_docs(views, sort)[offset : offset + limit]
+    members = []
+    for view in page:
+        member = records.get_member(call, channel["cid"], view["user_id"])
+        if member is not None:
+            members.append(render.member(member))
+    return {"members": members}

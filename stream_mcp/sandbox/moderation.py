@@ -1,0 +1,357 @@
+"""Moderation: Ban/Unban (app-wide or per channel, shadow bans), QueryBannedUsers,
+MuteUser/UnmuteUser, Flag and QueryMessageFlags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox.clock import iso
+from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
+from stream_mcp.sandbox.errors import input_error, not_found
+from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
+from stream_mcp.sandbox.store import BANS, CHANNELS, FLAGS, MESSAGES, MUTES, REACTIONS
+from stream_mcp.sandbox.views import Renderer
+
+_DELETE_MODES = ("soft", "pruning", "hard")
+
+
+def _timeout(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise input_error(f"{name} must be a number of minutes", field=name)
+    return value or None
+
+
+def _expires(call: Call, minutes: int | None) -> str | None:
+    if not minutes:
+        return None
+    return iso(call.clock.peek() + timedelta(minutes=minutes))
+
+
+def _ban_channel(call: Call, source: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Channel of a ban: ``channel_cid``, or ``type`` + ``id`` (what the Python SDK sends)."""
+    cid = source.get("channel_cid")
+    if not cid and source.get("type") and source.get("id"):
+        cid = f"{source['type']}:{source['id']}"
+    if not cid:
+        return None
+    channel_type, channel_id = records.split_cid(str(cid))
+    return records.require_channel(call, channel_type, channel_id)
+
+
+def ban(call: Call) -> dict[str, Any]:
+    """Ban (POST /moderation/ban)."""
+    body = call.body
+    target = opt_str(body, "target_user_id")
+    if not target:
+        raise input_error("target_user_id is a required field", field="target_user_id")
+    records.require_user(call, target)
+    channel = _ban_channel(call, body)
+    banned_by = call.actor(
+        body.get("banned_by_id"),
+        user_ref(body.get("banned_by")),
+        body.get("user_id"),
+        user_ref(body.get("user")),
+    )
+    if banned_by is not None and call.is_server:
+        records.ensure_user(call, banned_by, body.get("banned_by") or body.get("user"))
+    permissions.require_moderator(call, channel, "BanChannelMember" if channel else "BanUser")
+    if banned_by == target:
+        raise input_error("a user cannot ban themselves", field="target_user_id")
+    shadow = bool(opt_bool(body, "shadow"))
+    delete_messages = body.get("delete_messages")
+    if delete_messages not in (None, "", *_DELETE_MODES):
+        raise input_error(f"delete_messages must be one of {list(_DELETE_MODES)}")
+    cid = channel["cid"] if channel else ""
+    now = call.stamp()
+    doc: dict[str, Any] = {
+        "target_user_id": target,
+        "channel_cid": cid,
+        "created_at": now,
+        "shadow": shadow,
+        "banned_by_id": banned_by,
+        "reason": opt_str(body, "reason"),
+        "expires": _expires(call, _timeout(body.get("timeout"), "timeout")),
+        "ip_ban": bool(opt_bool(body, "ip_ban")),
+        "ban_from_future_channels": bool(opt_bool(body, "ban_from_future_channels")),
+    }
+    call.store.put(BANS, {k: v for k, v in doc.items() if v is not None})
+    if delete_messages:
+        _delete_messages(call, target, cid, str(delete_messages), now)
+    if opt_bool(body, "delete_reactions"):
+        for reaction in call.store.select(REACTIONS, user_id=target):
+            message = call.store.get(MESSAGES, reaction["message_id"])
+            if message is not None and (not cid or message["cid"] == cid):
+                call.store.delete(REACTIONS, reaction["message_id"], target, reaction["type"])
+    return {}
+
+
+def _delete_messages(call: Call, user_id: str, cid: str, mode: str, now: str) -> None:
+    for message in call.store.select(MESSAGES, user_id=user_id):
+        if cid and message["cid"] != cid:
+            continue
+        if mode == "hard":
+            call.store.delete_where(REACTIONS, message_id=message["id"])
+            call.store.delete(MESSAGES, message["id"])
+            continue
+        message.update({"type": "deleted", "deleted_at": now, "updated_at": now})
+        if mode == "pruning":
+            message.update({"text": "", "html": "", "attachments": [], "custom": {}})
+        call.store.put(MESSAGES, message)
+
+
+def unban(call: Call) -> dict[str, Any]:
+    """Unban (DELETE /moderation/ban?target_user_id=…): lifts the ban, shadow or not."""
+    target = call.query_str("target_user_id")
+    if not target:
+        raise input_error("target_user_id is a required field", field="target_user_id")
+    channel = _ban_channel(call, call.query)
+    call.actor(call.query_str("created_by"), call.query_str("user_id"))
+    permissions.require_moderator(call, channel, "BanChannelMember" if channel else "BanUser")
+    call.store.delete(BANS, target, channel["cid"] if channel else "")
+    return {}
+
+
+def _ban_view(render: Renderer, ban: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": render.user(ban["target_user_id"]),
+        "created_at": ban["created_at"],
+        "shadow": bool(ban.get("shadow")),
+    }
+    if ban.get("banned_by_id"):
+        out["banned_by"] = render.user(ban["banned_by_id"])
+    if ban.get("channel_cid"):
+        channel = render.store.get(CHANNELS, ban["channel_cid"])
+        if channel is not None:
+            out["channel"] = render.channel(channel)
+    for key in ("expires", "reason"):
+        if ban.get(key):
+            out[key] = ban[key]
+    return out
+
+
+def query_banned_users(call: Call) -> dict[str, Any]:
+    """QueryBannedUsers (GET /query_banned_users?payload=)."""
+    payload = call.payload()
+    conditions = payload.get("filter_conditions") or {}
+    if not isinstance(conditions, Mapping):
+        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=300)
+    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
+    sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
+    exclude_expired = bool(payload.get("exclude_expired_bans"))
+    now = call.clock.stamp()
+    found = []
+    for ban in call.store.select(BANS):
+        if exclude_expired and ban.get("expires") and ban["expires"] <= now:
+            continue
+        channel = call.store.get(CHANNELS, ban["channel_cid"]) if ban["channel_cid"] else None
+        if channel is not None and not permissions.can_read(call, channel):
+            continue
+        view = {
+            "user_id": ban["target_user_id"],
+            "target_user_id": ban["target_user_id"],
+            "channel_cid": ban["channel_cid"] or None,
+            "banned_by_id": ban.get("banned_by_id"),
+            "created_at": ban["created_at"],
+            "expires": ban.get("expires"),
+            "reason": ban.get("reason"),
+            "shadow": bool(ban.get("shadow")),
+            "_ban": ban,
+        }
+        if matches(view, conditions):
+            found.append(view)
+    page = sort_docs(found, sort)[offset : offset + limit]
+    render = Renderer(call)
+    return {"bans": [_ban_view(render, v["_ban"]) for v in page]}
+
+
+def _targets(call: Call) -> list[str]:
+    targets = str_list(call.body, "target_ids")
+    single = opt_str(call.body, "target_id")
+    if single:
+        targets.insert(0, single)
+    if not targets:
+        raise input_error("target_id or target_ids must be set", field="target_ids")
+    return list(dict.fromkeys(targets))
+
+
+def mute_user(call: Call) -> dict[str, Any]:
+    """MuteUser (POST /moderation/mute): mutes expire after ``timeout`` minutes when set."""
+    user_id = call.actor(
+        call.body.get("user_id"),
+        user_ref(call.body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    assert user_id is not None
+    user = records.ensure_user(call, user_id, call.body.get("user"))
+    targets = _targets(call)
+    if user_id in targets:
+        raise input_error("a user cannot mute themselves", field="target_ids")
+    expires = _expires(call, _timeout(call.body.get("timeout"), "timeout"))
+    missing = records.missing_users(call, targets)
+    now = call.stamp()
+    created = []
+    for target in targets:
+        if target in missing:
+            continue
+        existing = call.store.get(MUTES, user_id, target)
+        doc: dict[str, Any] = {
+            "user_id": user_id,
+            "target_id": target,
+            "created_at": existing["created_at"] if existing else now,
+            "updated_at": now,
+        }
+        if expires:
+            doc["expires"] = expires
+        call.store.put(MUTES, doc)
+        created.append(doc)
+    render = Renderer(call)
+    out: dict[str, Any] = {
+        "mutes": [render.mute(m) for m in created],
+        "own_user": render.full_user(user),
+    }
+    if len(created) == 1:
+        out["mute"] = out["mutes"][0]
+    if missing:
+        out["non_existing_users"] = missing
+    return out
+
+
+def unmute_user(call: Call) -> dict[str, Any]:
+    """UnmuteUser (POST /moderation/unmute)."""
+    user_id = call.actor(
+        call.body.get("user_id"),
+        user_ref(call.body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    assert user_id is not None
+    targets = _targets(call)
+    missing = records.missing_users(call, targets)
+    for target in targets:
+        call.store.delete(MUTES, user_id, target)
+    return {"non_existing_users": missing} if missing else {}
+
+
+def flag(call: Call) -> dict[str, Any]:
+    """Flag (POST /moderation/flag): a message or a user, once per flagging user."""
+    body = call.body
+    message_id = opt_str(body, "target_message_id")
+    target_user = opt_str(body, "target_user_id")
+    if bool(message_id) == bool(target_user):
+        raise input_error("exactly one of target_message_id or target_user_id must be set")
+    user_id = call.actor(
+        body.get("user_id"),
+        user_ref(body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    assert user_id is not None
+    records.ensure_user(call, user_id, body.get("user"))
+    message = None
+    if message_id:
+        message = records.require_message(call, message_id)
+        channel = call.store.get(CHANNELS, message["cid"])
+        if channel is None:
+            raise not_found(f"Message with id {message_id} doesn't exist")
+        permissions.require_read(call, channel, "FlagMessage")
+    else:
+        records.require_user(call, str(target_user))
+    flag_id = f"{user_id}:{message_id or ''}:{target_user or ''}"
+    if call.store.get(FLAGS, flag_id) is not None:
+        raise input_error("this flag already exists")
+    now = call.stamp()
+    custom = body.get("custom") or {}
+    if not isinstance(custom, Mapping):
+        raise input_error("custom must be an object", field="custom")
+    doc: dict[str, Any] = {
+        "id": flag_id,
+        "user_id": user_id,
+        "target_message_id": message_id,
+        "target_user_id": target_user or (message or {}).get("user_id"),
+        "channel_cid": (message or {}).get("cid"),
+        "reason": opt_str(body, "reason"),
+        "custom": dict(custom),
+        "created_at": now,
+        "updated_at": now,
+    }
+    call.store.put(FLAGS, doc)
+    render = Renderer(call)
+    view: dict[str, Any] = {
+        "created_at": now,
+        "updated_at": now,
+        "created_by_automod": False,
+        "user": render.user(user_id),
+        "custom": doc["custom"],
+    }
+    if doc["reason"]:
+        view["reason"] = doc["reason"]
+    if message is not None:
+        view["target_message_id"] = message_id
+        view["target_message"] = render.message(message)
+    else:
+        view["target_user"] = render.user(target_user)
+    return {"flag": view, "review_queue_item_id": flag_id}
+
+
+def query_message_flags(call: Call) -> dict[str, Any]:
+    """QueryMessageFlags (GET /moderation/flags/message?payload=).
+
+    Filters: ``channel_cid``, ``user_id`` (the flagged message's author), ``created_at`` …
+    Users see flags in channels they moderate; admins and the server see all.
+    """
+    payload = call.payload()
+    conditions = payload.get("filter_conditions") or {}
+    if not isinstance(conditions, Mapping):
+        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=300)
+    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
+    sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
+    show_deleted = bool(payload.get("show_deleted_messages"))
+    found = []
+    for doc in call.store.select(FLAGS):
+        if not doc.get("target_message_id"):
+            continue
+        message = call.store.get(MESSAGES, doc["target_message_id"])
+        if message is None or (message.get("type") == "deleted" and not show_deleted):
+            continue
+        channel = call.store.get(CHANNELS, message["cid"])
+        if channel is None:
+            continue
+        if not permissions.is_privileged(call) and (
+            permissions.channel_role(call, channel, call.user_id) not in permissions.MODERATOR_ROLES
+        ):
+            continue
+        view = {
+            "channel_cid": message["cid"],
+            "user_id": message.get("user_id"),
+            "flagged_by_id": doc["user_id"],
+            "message_id": message["id"],
+            "created_at": doc["created_at"],
+            "reason": doc.get("reason"),
+            "is_reviewed": False,
+            "_flag": doc,
+            "_message": message,
+        }
+        if matches(view, conditions):
+            found.append(view)
+    page = sort_docs(found, sort)[offset : offset + limit]
+    render = Renderer(call)
+    flags = []
+    for view in page:
+        doc = view["_flag"]
+        item: dict[str, Any] = {
+            "created_at": doc["created_at"],
+            "updated_at": doc["updated_at"],
+            "created_by_automod": False,
+            "message": render.message(view["_message"]),
+            "user": render.user(doc["user_id"]),
+            "custom": doc.get("custom") or {},
+        }
+        if doc.get("reason"):
+            item["reason"] = doc["reason"]
+        flags.append(item)
+    return {"flags": flags}

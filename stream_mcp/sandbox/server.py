@@ -1,0 +1,138 @@
+"""Embedding: run the sandbox in-process, on a loopback socket served by uvicorn in a thread.
+
+>>> with Sandbox() as sb:                       # doctest: +SKIP
+...     StreamChat(api_key=sb.api_key, api_secret=sb.api_secret, base_url=sb.base_url)
+
+The socket is bound before the server thread starts, so ``port=0`` yields a known free port
+and :meth:`Sandbox.start` returns only once requests are being served.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from stream_mcp.sandbox.app import build_app
+from stream_mcp.sandbox.auth import Credentials
+from stream_mcp.sandbox.clock import Clock
+from stream_mcp.sandbox.store import Store
+
+START_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class Sandbox:
+    """A local Stream-compatible backend: SQLite state plus an ASGI app, optionally served."""
+
+    def __init__(
+        self,
+        db: str | Path = ":memory:",
+        api_key: str | None = None,
+        api_secret: str | None = None,
+    ) -> None:
+        self._credentials = Credentials.generate(api_key, api_secret)
+        self._store = Store(db)
+        self.app: Starlette = build_app(self._store, self._credentials, Clock())
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+        self._closed = False
+
+    @property
+    def api_key(self) -> str:
+        return self._credentials.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self._credentials.api_secret
+
+    @property
+    def db(self) -> str:
+        return self._store.location
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("the sandbox is not serving: call start() first")
+        return self._base_url
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+        """Serve on ``host:port`` in a background thread; return once it is listening."""
+        if self._closed:
+            raise RuntimeError("this sandbox was stopped; create a new one")
+        if self._thread is not None:
+            raise RuntimeError("the sandbox is already serving")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets of that
+        # protocol, and without it every response waits ~40 ms on delayed ACKs.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        bound_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="stream-mcp-sandbox", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError(f"the sandbox did not start on {host}:{bound_port}")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+        url_host = f"[{host}]" if family == socket.AF_INET6 else host
+        self._base_url = f"http://{url_host}:{bound_port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (if serving) and close the database. Idempotent."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._server = None
+        self._thread = None
+        self._base_url = None
+        if not self._closed:
+            self._store.close()
+            self._closed = True
+
+    def __enter__(self) -> Sandbox:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"Sandbox(api_key={self.api_key!r}, base_url={self._base_url!r})"
