@@ -1,0 +1,125 @@
+"""Measure intent search on the evaluation set: accuracy, MRR and in-process latency.
+
+    python benchmarks/bench_search.py [--spec tool_specs] [--misses dev|heldout|all|none]
+
+Prints the index build time, then top-1, top-5, MRR and p50/p95 latency per query for the
+dev split, the held-out split and all rows, then the misses (query, expected, top-3).
+Tune only on dev misses: ``--misses dev`` keeps held-out failures out of sight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from stream_mcp.catalog import SPEC_DIR, load_catalog  # noqa: E402
+from stream_mcp.search import SearchIndex  # noqa: E402
+
+EVAL_FILE = ROOT / "benchmarks" / "search_eval.jsonl"
+SPLITS = ("dev", "heldout", "all")
+REPEATS = 5  # timing runs per query; the median of each query's runs is its latency
+
+
+@dataclass(frozen=True)
+class Case:
+    query: str
+    expected: tuple[str, ...]
+    split: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    ranked: tuple[str, ...]  # top 5 operation ids
+    seconds: float
+
+    @property
+    def rank(self) -> int | None:
+        """1-based rank of the first acceptable operation in the top 5, if any."""
+        for i, op_id in enumerate(self.ranked, start=1):
+            if op_id in self.case.expected:
+                return i
+        return None
+
+
+def load_cases(path: Path = EVAL_FILE) -> list[Case]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [Case(r["query"], tuple(r["expected"]), r["split"]) for r in rows]
+
+
+def run(index: SearchIndex, cases: list[Case]) -> list[Outcome]:
+    outcomes = []
+    for case in cases:
+        timings = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            result = index.search(case.query, limit=5)
+            timings.append(time.perf_counter() - start)
+        ranked = tuple(h.operation_id for h in result.hits)
+        outcomes.append(Outcome(case, ranked, statistics.median(timings)))
+    return outcomes
+
+
+def summarize(outcomes: list[Outcome]) -> dict[str, float]:
+    n = len(outcomes)
+    ranks = [o.rank for o in outcomes]
+    times = sorted(o.seconds for o in outcomes)
+    return {
+        "n": n,
+        "top1": sum(r == 1 for r in ranks) / n,
+        "top5": sum(r is not None for r in ranks) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+        "p50_ms": times[n // 2] * 1000,
+        "p95_ms": times[min(n - 1, int(n * 0.95))] * 1000,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, default=SPEC_DIR if SPEC_DIR.is_dir() else None)
+    parser.add_argument("--misses", choices=(*SPLITS, "none"), default="all")
+    args = parser.parse_args(argv)
+
+    catalog = load_catalog(args.spec)
+    start = time.perf_counter()
+    index = SearchIndex.from_catalog(catalog)
+    build_ms = (time.perf_counter() - start) * 1000
+    cases = load_cases()
+    outcomes = run(index, cases)
+
+    print(f"catalog: {catalog.source} ({len(catalog)} operations)")
+    print(f"index build: {build_ms:.1f} ms")
+    print(f"{'split':<8} {'n':>4} {'top1':>6} {'top5':>6} {'mrr':>6} {'p50 ms':>7} {'p95 ms':>7}")
+    for split in SPLITS:
+        chosen = [o for o in outcomes if split == "all" or o.case.split == split]
+        s = summarize(chosen)
+        print(
+            f"{split:<8} {s['n']:>4} {s['top1']:>6.3f} {s['top5']:>6.3f} {s['mrr']:>6.3f} "
+            f"{s['p50_ms']:>7.3f} {s['p95_ms']:>7.3f}"
+        )
+    if args.misses != "none":
+        misses = [
+            o
+            for o in outcomes
+            if o.rank != 1 and (args.misses == "all" or o.case.split == args.misses)
+        ]
+        print(f"\nmisses ({args.misses}): {len(misses)}")
+        for o in misses:
+            where = f"rank {o.rank}" if o.rank else "not in top 5"
+            print(
+                f"  [{o.case.split}] {o.case.query!r}: expected {'|'.join(o.case.expected)}; "
+                f"{where}; got {', '.join(o.ranked[:3]) or '(nothing)'}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

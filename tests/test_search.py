@@ -1,0 +1,302 @@
+"""Intent search: text analysis, synonyms, fallbacks, result size, CLI and an accuracy floor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from stream_mcp.catalog import SPEC_DIR, Catalog, load_catalog
+from stream_mcp.cli import main
+from stream_mcp.errors import ValidationError
+from stream_mcp.search import (
+    MAX_HIT_TOKENS,
+    QueryAnalyzer,
+    SearchIndex,
+    analyze,
+    hit_tokens,
+    id_words,
+    make_hit,
+    operation_actions,
+    operation_fields,
+    split_words,
+    stem,
+)
+
+EVAL_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "search_eval.jsonl"
+
+
+@pytest.fixture(scope="module")
+def spec_catalog() -> Catalog:
+    # The YAML is the source of truth; the compiled artifact may lag behind it during work.
+    return load_catalog(SPEC_DIR)
+
+
+@pytest.fixture(scope="module")
+def index(spec_catalog: Catalog) -> SearchIndex:
+    return SearchIndex.from_catalog(spec_catalog)
+
+
+def top(index: SearchIndex, query: str, n: int = 1) -> list[str]:
+    return [h.operation_id for h in index.search(query, limit=max(n, 1)).hits][:n]
+
+
+# --------------------------------------------------------------------------- text analysis
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("GetOrCreateDistinctChannel", ["get", "or", "create", "distinct", "channel"]),
+        ("CheckSNS", ["check", "sns"]),
+        ("GetOG", ["get", "og"]),
+        ("CreateImportV2Task", ["create", "import", "v2", "task"]),
+        ("UpdateMemberPartial", ["update", "member", "partial"]),
+        ("kick Bob out of #general!", ["kick", "bob", "out", "of", "general"]),
+        ("add_members, hard_delete; user.id", ["add", "members", "hard", "delete", "user", "id"]),
+        ("/channels/{type}/{id}/query", ["channels", "type", "id", "query"]),
+        ("", []),
+    ],
+)
+def test_split_words_splits_camel_case_and_punctuation(text: str, words: list[str]) -> None:
+    assert split_words(text) == words
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("ban", "bans", "banned", "banning"),
+        ("delete", "deletes", "deleted", "deleting"),
+        ("reply", "replies"),
+        ("pin", "pinned", "pinning", "pins"),
+        ("message", "messages"),
+        ("policy", "policies"),
+    ],
+)
+def test_stem_equates_inflections(forms: tuple[str, ...]) -> None:
+    assert len({stem(f) for f in forms}) == 1
+
+
+def test_typing_is_not_a_channel_type() -> None:
+    assert stem("typing") != stem("type")
+
+
+def test_analyze_drops_stopwords_and_single_letters() -> None:
+    assert analyze("Please show me all the channels I'm in") == ["show", "all", "channel"]
+
+
+def test_id_words_skip_the_verb_and_qualifiers_but_accept_compounds() -> None:
+    words = id_words("ListBlockLists")
+    assert len(words) == 2 and all("blocklist" in alts for alts in words)
+    assert id_words("UpdateChannelPartial") == (frozenset({"channel", "=channel"}),)
+
+
+def test_operation_actions_come_from_the_id_verb() -> None:
+    assert "delete" in operation_actions("DeleteChannel")
+    assert {"read", "list"} <= operation_actions("GetReactions")  # a plural read is a list
+    assert "list" not in operation_actions("GetMessage")
+    assert not {"create", "read", "list", "update", "delete"} & operation_actions("Ban")
+
+
+def test_indexed_fields_resolve_one_ref_and_drop_neighbour_mentions(
+    spec_catalog: Catalog,
+) -> None:
+    op = spec_catalog.get("UpdateChannel")
+    fields = operation_fields(spec_catalog, op)
+    assert "add_members" in fields["fields"].split()  # from {"$ref": "UpdateChannelRequest"}
+    assert "channels" in fields["path"]
+    neighbour = next(o.operation_id for o in spec_catalog if o.operation_id in op.description)
+    assert neighbour not in fields["description"]
+
+
+# --------------------------------------------------------------------------- synonyms
+
+
+def test_synonym_expansion_adds_catalog_terms_at_lower_weight(index: SearchIndex) -> None:
+    analyzer = QueryAnalyzer(frozenset({"channel", "member"}))
+    plan = analyzer.plan("kick dave out")
+    weights = {terms: w for slot in plan.slots for terms, w in slot}
+    assert weights[("kick",)] == 1.0
+    assert 0 < weights[("remov",)] < 1.0 and 0 < weights[("member",)] < 1.0
+    dm = {t for slot in analyzer.plan("open a dm").slots for terms, _ in slot for t in terms}
+    assert "distinct" in dm
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("start a dm with carol", "GetOrCreateDistinctChannel"),
+        ("kick mallory from the support channel", "UpdateChannel"),
+        ("like the last message", "SendReaction"),
+        ("let everyone see that I'm typing", "SendEvent"),
+        ("ban trolls from the whole app", "Ban"),
+        ("mute notifications from a person", "MuteUser"),
+        ("block someone from contacting me", "BlockUsers"),
+        ("report an offensive message", "Flag"),
+        ("create a banned words list", "CreateBlockList"),
+        ("archive a channel just for me", "UpdateMemberPartial"),
+    ],
+)
+def test_chat_vocabulary_reaches_the_right_operation(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert expected in top(index, query, 3)
+
+
+def test_ban_mute_block_and_flag_stay_apart(index: SearchIndex) -> None:
+    firsts = {verb: top(index, f"{verb} user mallory")[0] for verb in ("ban", "mute", "block")}
+    firsts["flag"] = top(index, "flag a message")[0]
+    assert firsts == {"ban": "Ban", "mute": "MuteUser", "block": "BlockUsers", "flag": "Flag"}
+
+
+def test_channel_and_user_references_become_their_kinds(index: SearchIndex) -> None:
+    assert top(index, "mute #random")[0] == "MuteChannel"
+    assert top(index, "mute @mallory")[0] == "MuteUser"
+
+
+def test_a_spelled_out_route_finds_its_operation(index: SearchIndex) -> None:
+    assert top(index, "POST /channels/{type}/{id}/hide")[0] == "HideChannel"
+    assert top(index, "DELETE /messages/abc123")[0] == "DeleteMessage"
+
+
+# --------------------------------------------------------------------------- fallbacks
+
+
+def test_empty_query_returns_an_overview_of_categories(
+    index: SearchIndex, spec_catalog: Catalog
+) -> None:
+    for query in ("", "   "):
+        result = index.search(query)
+        assert result.hits == [] and result.message is None
+        assert result.overview is not None
+        assert {row["group"] for row in result.overview} == set(spec_catalog.groups())
+        assert sum(row["count"] for row in result.overview) == len(spec_catalog)
+        assert all(1 <= len(row["examples"]) <= 3 for row in result.overview)
+    assert len(json.dumps(index.search("").to_dict())) < 2000  # a map, not all 195 operations
+
+
+@pytest.mark.parametrize("query", ["asdfgh qwerty", "xyzzy", "the of and", "bananas"])
+def test_nonsense_says_so_and_suggests_broader_terms(index: SearchIndex, query: str) -> None:
+    result = index.search(query)
+    assert result.hits == [] and result.overview is None
+    assert result.message is not None
+    assert "No operation matches" in result.message and "broader" in result.message
+    assert result.to_dict()["message"] == result.message
+
+
+def test_a_misspelling_gets_a_did_you_mean(index: SearchIndex) -> None:
+    message = index.search("reactoin").message
+    assert message is not None and "reaction" in message
+
+
+@pytest.mark.parametrize("limit", [0, 21, -1, "5", 2.5, True, None])
+def test_limit_is_validated(index: SearchIndex, limit: object) -> None:
+    with pytest.raises(ValidationError) as err:
+        index.search("send a message", limit=limit)  # type: ignore[arg-type]
+    assert err.value.field == "limit" and "limit" in str(err.value)
+
+
+def test_limit_caps_the_hits(index: SearchIndex) -> None:
+    assert len(index.search("channel", limit=1).hits) == 1
+    assert len(index.search("channel", limit=20).hits) == 20
+
+
+# --------------------------------------------------------------------------- result size
+
+
+def test_every_operation_fits_in_a_compact_hit(spec_catalog: Catalog) -> None:
+    for op in spec_catalog:
+        hit = make_hit(op, 123.456)
+        assert hit_tokens(hit) <= MAX_HIT_TOKENS
+        assert hit.auth == ("user" if op.user_token else "server")
+        assert (hit.read_only, hit.destructive) == (op.read_only, op.destructive)
+        assert set(hit.to_dict()) == {
+            "operation_id",
+            "summary",
+            "auth",
+            "read_only",
+            "destructive",
+            "score",
+        }
+
+
+def test_a_long_summary_is_truncated_to_the_budget(spec_catalog: Catalog) -> None:
+    op = replace(spec_catalog.get("SendMessage"), summary="Send a message é " * 60)
+    hit = make_hit(op, 1.0)
+    assert hit_tokens(hit) <= MAX_HIT_TOKENS
+    assert hit.summary.endswith("...") and hit.summary.startswith("Send a message")
+    assert "\n" not in hit.summary
+
+
+def test_search_results_serialize_within_budget(index: SearchIndex) -> None:
+    result = index.search("delete a message", limit=20)
+    data = result.to_dict()
+    assert data["query"] == "delete a message" and "message" not in data
+    assert all(hit_tokens(h) <= MAX_HIT_TOKENS for h in result.hits)
+    scores = [h["score"] for h in data["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_index_builds_from_the_compiled_artifact_too() -> None:
+    index = SearchIndex.from_catalog(load_catalog())
+    assert index.search("send a message to a channel").hits
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_json_is_a_ranked_array_of_operations(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "start a DM with bob", "--json", "--limit", "3", "--spec", "tool_specs"])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert isinstance(rows, list) and 1 <= len(rows) <= 3
+    assert all("operation_id" in row for row in rows)
+    assert rows[0]["operation_id"] == "GetOrCreateDistinctChannel"
+
+
+def test_cli_joins_unquoted_words_and_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "unban", "mallory"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[1].split()
+    assert first[:2] == ["1", "Unban"]
+    assert "auth" in out.splitlines()[0]
+
+
+def test_cli_without_a_query_lists_categories(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search"]) == 0
+    out = capsys.readouterr().out
+    assert "messages" in out and "moderation" in out
+
+
+def test_cli_nonsense_prints_the_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "xyzzy", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "No operation matches" in captured.err
+
+
+def test_cli_rejects_a_bad_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "send", "--limit", "50"]) == 2
+    assert "limit" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- accuracy floor
+
+
+def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
+    rows = [json.loads(line) for line in EVAL_FILE.read_text().splitlines()]
+    labels = {op for row in rows for op in row["expected"]}
+    assert labels == set(spec_catalog.operations)
+    assert {row["split"] for row in rows} == {"dev", "heldout"}
+
+
+def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
+    """A sanity floor, well under the benchmark's numbers (benchmarks/bench_search.py)."""
+    rows = [json.loads(line) for line in EVAL_FILE.read_text().splitlines()]
+    ranked = [top(index, row["query"], 5) for row in rows]
+    top1 = sum(r[:1] and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
+    top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
+    assert top5 / len(rows) >= 0.95
+    assert top1 / len(rows) >= 0.85
