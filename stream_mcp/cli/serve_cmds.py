@@ -1,0 +1,197 @@
+"""``stream-mcp serve``, ``demo`` and ``config``: run the MCP server and connect clients."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from stream_mcp.config import Settings
+from stream_mcp.errors import ConfigError
+from stream_mcp.logs import configure_logging, get_logger
+from stream_mcp.service import StreamService
+
+log = get_logger("stream_mcp.cli")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the MCP server (stdio or streamable HTTP)")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--profile", help="vault profile (default: STREAM_MCP_PROFILE or default)")
+    serve.add_argument("--mode", choices=("discovery", "static"), default="discovery")
+    serve.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="static mode: operations to expose (repeatable)",
+    )
+    serve.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="static mode: operations to hide (repeatable)",
+    )
+    serve.add_argument("--sandbox", action="store_true", help="serve against an embedded sandbox")
+    serve.add_argument(
+        "--sandbox-db",
+        metavar="PATH|:memory:",
+        help="sandbox database (default: sandbox.db in the data directory)",
+    )
+    serve.add_argument("--spec", type=Path, help="Stream's official OpenAPI file to serve")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="http: extra Host header to accept (DNS-rebinding protection)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="http: extra Origin header to accept",
+    )
+    serve.set_defaults(func=run_serve)
+
+    demo = subparsers.add_parser("demo", help="walk a scenario on the embedded sandbox")
+    demo.set_defaults(func=run_demo_cmd)
+
+    config = subparsers.add_parser("config", help="print an mcpServers snippet for a client")
+    config.add_argument("client", choices=("claude", "cursor"))
+    config.add_argument("--profile", help="vault profile to serve")
+    config.add_argument("--sandbox", action="store_true", help="configure the sandbox instead")
+    config.set_defaults(func=run_config)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "profile", None):
+        overrides["profile"] = args.profile
+    if getattr(args, "spec", None):
+        overrides["spec"] = args.spec
+    return Settings(**overrides)
+
+
+@asynccontextmanager
+async def _service(args: argparse.Namespace, settings: Settings) -> AsyncIterator[StreamService]:
+    from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
+    from stream_mcp.vault import open_credentials
+
+    async with AsyncExitStack() as stack:
+        if args.sandbox:
+            handle = stack.enter_context(embedded_sandbox(settings, args.sandbox_db))
+            service = await stack.enter_async_context(open_service(settings, handle.credentials))
+            await bootstrap_sandbox(service, handle)
+        else:
+            credentials = open_credentials(settings, settings.profile)
+            service = await stack.enter_async_context(open_service(settings, credentials))
+        yield service
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(
+        fmt="json" if args.transport == "stdio" else settings.log_format, level=settings.log_level
+    )
+    if args.mode == "discovery" and (args.include or args.exclude):
+        raise ConfigError("--include/--exclude apply to --mode static", field="mode")
+    if args.transport == "stdio":
+        anyio.run(_serve_stdio, args, settings)
+    else:
+        anyio.run(_serve_http, args, settings)
+    return 0
+
+
+async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
+    from mcp.server.stdio import stdio_server
+
+    from stream_mcp.server import build_server
+
+    async with _service(args, settings) as service:
+        server = build_server(
+            service, mode=args.mode, include=args.include or ("*",), exclude=args.exclude
+        )
+        log.info(
+            "serving", transport="stdio", profile=service.credentials.profile_name, mode=args.mode
+        )
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from stream_mcp.http_transport import build_http_app
+    from stream_mcp.server import build_server
+    from stream_mcp.vault import api_key_verifier
+
+    async with _service(args, settings) as service:
+        server = build_server(
+            service, mode=args.mode, include=args.include or ("*",), exclude=args.exclude
+        )
+        app = build_http_app(
+            server,
+            verify=api_key_verifier(settings),
+            profile=service.credentials.profile_name,
+            mode=args.mode,
+            host=args.host,
+            port=args.port,
+            extra_hosts=tuple(args.allowed_host),
+            extra_origins=tuple(args.allowed_origin),
+        )
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        log.info(
+            "serving",
+            transport="http",
+            url=f"http://{args.host}:{args.port}/mcp",
+            profile=service.credentials.profile_name,
+            mode=args.mode,
+        )
+        await uvicorn.Server(config).serve()
+
+
+def run_demo_cmd(args: argparse.Namespace) -> int:
+    from stream_mcp.demo import run_demo
+
+    return run_demo()
+
+
+def run_config(args: argparse.Namespace) -> int:
+    """A ready ``mcpServers`` entry: absolute command path, and the env it needs."""
+    command = shutil.which("stream-mcp") or str(Path(sys.argv[0]).resolve())
+    server_args = ["serve"]
+    env: dict[str, str] = {}
+    if args.sandbox:
+        server_args.append("--sandbox")
+    else:
+        settings = Settings()
+        env["STREAM_MCP_PROFILE"] = args.profile or settings.profile
+        env["STREAM_MCP_VAULT_PATH"] = str(settings.vault_path)
+        env["STREAM_MCP_VAULT_KEY"] = "<your vault key, or remove to use the OS keyring>"
+    entry: dict[str, Any] = {"command": command, "args": server_args}
+    if env:
+        entry["env"] = env
+    if args.client == "cursor":
+        entry["type"] = "stdio"
+    json.dump({"mcpServers": {"stream-chat": entry}}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,104 @@
+"""Streamable HTTP transport: bearer API keys, principals and DNS-rebinding protection.
+
+Every request to the MCP endpoint must carry ``Authorization: Bearer <key>``. The key is
+checked against the hashes stored in the vault; the matching principal names the profile
+and mode it may use and the users it may act as. A missing or unknown key gets 401; a key
+for another profile or mode gets 403. Host and Origin headers are checked against an
+allow-list so a web page cannot reach a server bound to localhost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server import Server
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stream_mcp.server import CALLER_SCOPE_KEY
+from stream_mcp.vault import Principal
+
+MCP_PATH = "/mcp"
+
+
+KeyVerifier = Callable[[str], Principal | None]
+
+
+def security_settings(
+    host: str, port: int, extra_hosts: tuple[str, ...] = (), extra_origins: tuple[str, ...] = ()
+) -> TransportSecuritySettings:
+    """Allow the bound host (and loopback names) plus whatever the operator adds."""
+    hosts = {f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+    hosts.update(extra_hosts)
+    origins = {f"http://{h}" for h in hosts} | {f"https://{h}" for h in hosts}
+    origins.update(extra_origins)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=sorted(hosts),
+        allowed_origins=sorted(origins),
+    )
+
+
+class BearerKeyMiddleware:
+    """Authenticates callers by API key and attaches their principal to the ASGI scope."""
+
+    def __init__(
+        self, app: ASGIApp, *, verify: KeyVerifier, profile: str, mode: str, path: str = MCP_PATH
+    ) -> None:
+        self.app = app
+        self.verify = verify
+        self.profile = profile
+        self.mode = mode
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.path):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        scheme, _, key = headers.get("authorization", "").partition(" ")
+        principal = self.verify(key.strip()) if scheme.lower() == "bearer" and key else None
+        if principal is None:
+            await _reject(send, 401, "missing or invalid API key: send Authorization: Bearer <key>")
+            return
+        if principal.profile != self.profile or not principal.allows_mode(self.mode):
+            await _reject(
+                send, 403, f"API key {principal.name} is not granted this profile or mode"
+            )
+            return
+        scope[CALLER_SCOPE_KEY] = principal  # narrows the acting users for this request
+        await self.app(scope, receive, send)
+
+
+async def _reject(send: Send, status: int, message: str) -> None:
+    body = json.dumps(
+        {"error": "unauthorized" if status == 401 else "forbidden", "message": message}
+    )
+    headers = [(b"content-type", b"application/json")]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="stream-mcp"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def build_http_app(
+    server: Server[Any],
+    *,
+    verify: KeyVerifier,
+    profile: str,
+    mode: str,
+    host: str,
+    port: int,
+    extra_hosts: tuple[str, ...] = (),
+    extra_origins: tuple[str, ...] = (),
+) -> Starlette:
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        host=host,
+        transport_security=security_settings(host, port, extra_hosts, extra_origins),
+    )
+    app.add_middleware(BearerKeyMiddleware, verify=verify, profile=profile, mode=mode)
+    return app

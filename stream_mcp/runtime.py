@@ -1,0 +1,137 @@
+"""Assemble the product from settings: catalog, search, credentials, executor, audit.
+
+Also the embedded-sandbox wiring for ``--sandbox`` and ``demo``: the sandbox is started
+in-process (it is the only place the product imports it) and a profile is made for it:
+default acting user ``agent-bot``, any user may be acted as, server-only operations granted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from stream_mcp.audit import AuditLog
+from stream_mcp.catalog import Catalog, load_catalog
+from stream_mcp.compat import lint_schema
+from stream_mcp.config import Settings
+from stream_mcp.credentials import AuthDecision, Credentials, Signer
+from stream_mcp.errors import SpecError
+from stream_mcp.executor import Executor
+from stream_mcp.logs import get_logger
+from stream_mcp.policy import Policy
+from stream_mcp.schemas import compile_input
+from stream_mcp.search import SearchIndex
+from stream_mcp.service import StreamService
+
+SANDBOX_PROFILE = "sandbox"
+SANDBOX_USER = "agent-bot"
+
+log = get_logger("stream_mcp.runtime")
+
+
+def load_checked_catalog(settings: Settings) -> Catalog:
+    """The catalog; one loaded from a user's ``--spec`` is linted before it is served."""
+    catalog = load_catalog(settings.spec)
+    if settings.spec is None:
+        return catalog
+    for op in catalog:
+        problems = lint_schema(compile_input(catalog, op, "full").schema)
+        if problems:
+            raise SpecError(f"{settings.spec}: {op.operation_id}: {problems[0]}")
+    return catalog
+
+
+@asynccontextmanager
+async def open_service(
+    settings: Settings, credentials: Credentials, catalog: Catalog | None = None
+) -> AsyncIterator[StreamService]:
+    """A ready :class:`StreamService`; its HTTP client is closed on exit."""
+    catalog = catalog or load_checked_catalog(settings)
+    redactor = credentials.redactor()
+    executor = Executor(
+        api_key=credentials.api_key,
+        base_url=credentials.base_url,
+        redactor=redactor,
+        catalog=catalog,
+        settings=settings,
+    )
+    try:
+        yield StreamService(
+            catalog=catalog,
+            index=SearchIndex.from_catalog(catalog),
+            credentials=credentials,
+            executor=executor,
+            audit=AuditLog(settings.audit_log, redactor=redactor),
+        )
+    finally:
+        await executor.aclose()
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+@dataclass(frozen=True)
+class SandboxHandle:
+    """A running embedded sandbox and the credentials that reach it."""
+
+    base_url: str
+    credentials: Credentials
+    signer: Signer
+
+    def __repr__(self) -> str:
+        return f"SandboxHandle(base_url={self.base_url!r})"
+
+
+def sandbox_db_path(settings: Settings, db: str | None) -> str:
+    """``:memory:``, an explicit path, or ``sandbox.db`` in the data directory."""
+    if db == ":memory:":
+        return db
+    path = Path(db) if db else settings.data_dir / "sandbox.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+@contextmanager
+def embedded_sandbox(settings: Settings, db: str | None = None) -> Iterator[SandboxHandle]:
+    """Start the sandbox in this process, on a free loopback port, and stop it on exit.
+
+    It uses ``STREAM_API_KEY``/``STREAM_API_SECRET`` when both are set, fresh ones otherwise.
+    """
+    from stream_mcp.sandbox import Sandbox  # the only product import of the sandbox
+
+    api_key = os.environ.get("STREAM_API_KEY") or None
+    api_secret = os.environ.get("STREAM_API_SECRET") or None
+    if not (api_key and api_secret):
+        api_key = api_secret = None
+    sandbox = Sandbox(db=sandbox_db_path(settings, db), api_key=api_key, api_secret=api_secret)
+    sandbox.start(host="127.0.0.1", port=0)
+    try:
+        signer = Signer(sandbox.api_secret)
+        credentials = Credentials(
+            profile_name=SANDBOX_PROFILE,
+            api_key=sandbox.api_key,
+            signer=signer,
+            base_url=sandbox.base_url,
+            policy=Policy(
+                default_user=SANDBOX_USER,
+                allowed_users=("*",),
+                server_auth="server_only",
+            ),
+        )
+        yield SandboxHandle(base_url=sandbox.base_url, credentials=credentials, signer=signer)
+    finally:
+        sandbox.stop()
+
+
+async def bootstrap_sandbox(service: StreamService, handle: SandboxHandle) -> None:
+    """Make ``agent-bot`` an admin, so the agent can moderate in the sandbox."""
+    op = service.catalog.get("UpdateUsers")
+    auth = AuthDecision(
+        mode="server", acting_user=SANDBOX_USER, token=handle.signer.sign_server(60)
+    )
+    users = {SANDBOX_USER: {"id": SANDBOX_USER, "role": "admin", "name": "Agent Bot"}}
+    await service.executor.execute(op, {"users": users}, auth)
+    log.info("sandbox_ready", base_url=handle.base_url, acting_user=SANDBOX_USER)

@@ -1,0 +1,387 @@
+"""The MCP server: a thin layer of tools over :class:`~stream_mcp.service.StreamService`.
+
+Discovery mode (the default) exposes four tools; static mode exposes one tool per
+operation, filtered by globs. Every failure is returned as an ``isError`` tool result the
+model can act on; nothing escapes as a JSON-RPC internal error. Destructive operations need
+a human's confirmation through elicitation when the client supports it, and ``confirm: true``
+otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+
+from stream_mcp import __version__
+from stream_mcp.catalog import Operation
+from stream_mcp.compat import estimate_tokens
+from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
+from stream_mcp.logs import get_logger
+from stream_mcp.redact import Redactor
+from stream_mcp.schemas import compile_input
+from stream_mcp.service import LOCAL, Caller, StreamService
+
+Mode = Literal["discovery", "static"]
+STATIC_NAME_LIMIT = 40
+CURSOR_TOOL_LIMIT = 40
+CALLER_SCOPE_KEY = "stream_mcp.caller"
+
+log = get_logger("stream_mcp.server")
+
+INSTRUCTIONS = (
+    "Stream Chat API. Find an operation with search_operations, read its input schema with "
+    "load_operation, run it with execute_operation. Calls act as a user (as_user) under a "
+    "short-lived token; destructive operations must be confirmed."
+)
+
+_STR = {"type": "string"}
+
+DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
+    types.Tool(
+        name="search_operations",
+        description=(
+            "Find Stream Chat operations by what you want to do, e.g. 'ban a user'. Returns "
+            "ranked operation_ids with auth and safety flags. Empty query lists categories."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "query": _STR,
+                "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
+            },
+            "required": ["query"],
+        },
+        annotations=types.ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        ),
+    ),
+    types.Tool(
+        name="load_operation",
+        description=(
+            "Get an operation's description and input schema. detail=brief shows the usual "
+            "fields; full shows every field."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "operation_id": _STR,
+                "detail": {"type": "string", "enum": ["brief", "full"], "default": "brief"},
+            },
+            "required": ["operation_id"],
+        },
+        annotations=types.ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        ),
+    ),
+    types.Tool(
+        name="execute_operation",
+        description=(
+            "Run a Stream Chat operation with arguments matching its input schema, acting as "
+            "as_user (default: the profile's user). select is a JMESPath projection of the "
+            "response. Destructive operations need confirm=true or the user's approval."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "operation_id": _STR,
+                "arguments": {"type": "object"},
+                "as_user": _STR,
+                "select": _STR,
+                "confirm": {"type": "boolean"},
+            },
+            "required": ["operation_id"],
+        },
+        annotations=types.ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+    types.Tool(
+        name="issue_user_token",
+        description=(
+            "Mint a Stream user token for a frontend to connect as user_id, within the "
+            "profile's allowed users and TTL cap."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {"user_id": _STR, "ttl_seconds": {"type": "integer", "minimum": 1}},
+            "required": ["user_id"],
+        },
+        annotations=types.ToolAnnotations(
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
+        ),
+    ),
+)
+
+# Extra arguments a static tool takes besides the operation's own.
+_CONTROL_ARGS = {
+    "as_user": {"type": "string", "description": "act as this user"},
+    "select": {"type": "string", "description": "JMESPath projection of the response"},
+    "confirm": {"type": "boolean", "description": "confirm a destructive call"},
+}
+
+
+def tool_name(operation_id: str) -> str:
+    """``GetOrCreateDistinctChannel`` → ``get_or_create_distinct_channel`` (≤ 40 chars)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", operation_id).lower()
+    return snake[:STATIC_NAME_LIMIT].rstrip("_")
+
+
+def annotations_for(op: Operation) -> types.ToolAnnotations:
+    return types.ToolAnnotations(
+        title=op.summary,
+        read_only_hint=op.read_only,
+        destructive_hint=op.destructive,
+        idempotent_hint=op.idempotent,
+        open_world_hint=True,
+    )
+
+
+@dataclass(frozen=True)
+class StaticTool:
+    tool: types.Tool
+    operation: Operation
+    controls: dict[str, str]  # control name → argument name actually used in the schema
+
+
+def static_tools(
+    service: StreamService, include: Iterable[str] = ("*",), exclude: Iterable[str] = ()
+) -> list[StaticTool]:
+    """One tool per operation whose id matches ``include`` and not ``exclude`` (globs)."""
+    include, exclude = tuple(include) or ("*",), tuple(exclude)
+    tools: list[StaticTool] = []
+    for op in service.catalog:
+        if not any(fnmatchcase(op.operation_id, g) for g in include):
+            continue
+        if any(fnmatchcase(op.operation_id, g) for g in exclude):
+            continue
+        schema = json.loads(json.dumps(compile_input(service.catalog, op, "brief").schema))
+        controls: dict[str, str] = {}
+        for name, sub in _CONTROL_ARGS.items():
+            if name == "confirm" and not op.destructive:
+                continue
+            arg = name if name not in schema["properties"] else f"mcp_{name}"
+            schema["properties"][arg] = sub
+            controls[name] = arg
+        description = f"{op.summary}. {op.description}"
+        if op.destructive:
+            description += " Destructive: needs confirmation."
+        tool = types.Tool(
+            name=tool_name(op.operation_id),
+            description=description,
+            input_schema=schema,
+            annotations=annotations_for(op),
+        )
+        tools.append(StaticTool(tool, op, controls))
+    return tools
+
+
+def discovery_tokens() -> int:
+    """Size of the discovery tool list as a client receives it (bytes/4 estimate)."""
+    listed = types.ListToolsResult(tools=list(DISCOVERY_TOOLS))
+    return estimate_tokens(listed.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _ok(payload: Any, redactor: Redactor | None) -> types.CallToolResult:
+    if redactor is not None:
+        payload = redactor.value(payload)
+    structured = payload if isinstance(payload, dict) else {"result": payload}
+    text = json.dumps(structured, separators=(",", ":"), default=str)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)], structured_content=structured
+    )
+
+
+def _error(payload: dict[str, Any], redactor: Redactor) -> types.CallToolResult:
+    payload = redactor.value(payload)
+    text = json.dumps(payload, separators=(",", ":"), default=str)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content=payload,
+        is_error=True,
+    )
+
+
+def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
+    request = getattr(ctx, "request", None)
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and CALLER_SCOPE_KEY in scope:
+        return scope[CALLER_SCOPE_KEY]
+    return LOCAL
+
+
+async def _confirm(ctx: ServerRequestContext[Any, Any], op: Operation, confirmed: bool) -> None:
+    """Ask a human through elicitation when the client can; else require ``confirm: true``.
+
+    When the client supports elicitation, ``confirm: true`` alone is not enough: a model
+    under prompt injection could set it, a person has to approve.
+    """
+    capabilities = ctx.session.client_capabilities
+    if capabilities is not None and capabilities.elicitation is not None:
+        try:
+            answer = await ctx.session.elicit_form(
+                f"Allow the agent to run {op.operation_id}? {op.summary}. This is destructive.",
+                {
+                    "type": "object",
+                    "properties": {"confirm": {"type": "boolean", "title": "Run it"}},
+                    "required": ["confirm"],
+                },
+                related_request_id=ctx.request_id,
+            )
+        except Exception as exc:  # no back channel on this transport: fall back to the flag
+            log.info("elicitation_unavailable", reason=exc.__class__.__name__)
+        else:
+            content = answer.content or {}
+            if answer.action == "accept" and content.get("confirm") is True:
+                return
+            raise PolicyError(
+                f"{op.operation_id} was not confirmed by the user ({answer.action})",
+                field="confirm",
+                hint="do not retry unless the user asks for it",
+            )
+    if confirmed is True:
+        return
+    raise PolicyError(
+        f"{op.operation_id} is destructive and needs confirmation",
+        field="confirm",
+        hint="check with the user, then call again with confirm: true",
+    )
+
+
+# --------------------------------------------------------------------------- server
+
+
+def build_server(
+    service: StreamService,
+    *,
+    mode: Mode = "discovery",
+    include: Iterable[str] = ("*",),
+    exclude: Iterable[str] = (),
+) -> Server[Any]:
+    """An MCP low-level server exposing ``service`` in discovery or static mode."""
+    redactor = service.credentials.redactor()
+    statics = {t.tool.name: t for t in static_tools(service, include, exclude)}
+    tools = list(DISCOVERY_TOOLS) if mode == "discovery" else [t.tool for t in statics.values()]
+    if mode == "static" and len(tools) > CURSOR_TOOL_LIMIT:
+        log.warning(
+            "many_tools",
+            count=len(tools),
+            message=f"{len(tools)} tools exposed; Cursor uses only the first "
+            f"{CURSOR_TOOL_LIMIT}. Narrow them with --include/--exclude.",
+        )
+
+    async def execute(
+        ctx: ServerRequestContext[Any, Any],
+        op_id: Any,
+        arguments: Any,
+        as_user: Any,
+        select: Any,
+        confirm: Any,
+    ) -> dict[str, Any]:
+        async def confirmation(op: Operation) -> None:
+            await _confirm(ctx, op, confirm)
+
+        return await service.execute(
+            op_id,
+            arguments,
+            as_user=as_user,
+            select=select,
+            caller=_caller(ctx),
+            confirm=confirmation,
+        )
+
+    async def discovery_call(
+        ctx: ServerRequestContext[Any, Any], name: str, args: dict[str, Any]
+    ) -> tuple[Any, bool]:
+        """The payload, and whether it must be redacted (only issued tokens are exempt)."""
+        if name == "search_operations":
+            return service.search(args.get("query", ""), _int(args.get("limit", 5), "limit")), True
+        if name == "load_operation":
+            return service.describe(args.get("operation_id"), args.get("detail", "brief")), True
+        if name == "execute_operation":
+            return await execute(
+                ctx,
+                args.get("operation_id"),
+                args.get("arguments"),
+                args.get("as_user"),
+                args.get("select"),
+                args.get("confirm"),
+            ), True
+        if name == "issue_user_token":
+            ttl = args.get("ttl_seconds")
+            ttl = None if ttl is None else _int(ttl, "ttl_seconds")
+            caller = _caller(ctx)
+            return service.issue_user_token(args.get("user_id"), ttl, caller=caller), False
+        raise ValidationError(f"unknown tool {name!r}", field="name")
+
+    async def static_call(
+        ctx: ServerRequestContext[Any, Any], name: str, args: dict[str, Any]
+    ) -> tuple[Any, bool]:
+        tool = statics.get(name)
+        if tool is None:
+            raise ValidationError(f"unknown tool {name!r}", field="name")
+        controls = {key: args.pop(arg, None) for key, arg in tool.controls.items()}
+        result = await execute(
+            ctx,
+            tool.operation.operation_id,
+            args,
+            controls.get("as_user"),
+            controls.get("select"),
+            controls.get("confirm"),
+        )
+        return result, True
+
+    dispatch: Callable[..., Awaitable[tuple[Any, bool]]] = (
+        discovery_call if mode == "discovery" else static_call
+    )
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def on_call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        args = dict(params.arguments or {})
+        try:
+            payload, redact = await dispatch(ctx, params.name, args)
+            return _ok(payload, redactor if redact else None)
+        except StreamMCPError as exc:
+            return _error(exc.to_dict(), redactor)
+        except Exception as exc:  # a bug: report it as a tool error, keep the server up
+            log.exception("tool_failed", tool=params.name, error=exc.__class__.__name__)
+            return _error(
+                {
+                    "error": "internal_error",
+                    "message": f"unexpected {exc.__class__.__name__}; details are in the log",
+                    "retryable": False,
+                },
+                redactor,
+            )
+
+    return Server(
+        "stream-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )
+
+
+def _int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field}: expected an integer", field=field)
+    return value

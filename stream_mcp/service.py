@@ -1,0 +1,201 @@
+"""The service behind every front end: search, describe, execute, issue tokens.
+
+The MCP server and the CLI are thin layers over :class:`StreamService`. It holds no
+transport concerns; it enforces the caller's principal, asks the credential layer how a
+call authenticates, hands the call to the executor and writes the audit line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stream_mcp.audit import AuditLog, AuditRecord
+from stream_mcp.catalog import Catalog, Operation
+from stream_mcp.credentials import AuthDecision, Credentials
+from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
+from stream_mcp.executor import Executor
+from stream_mcp.schemas import Detail, compile_input
+from stream_mcp.search import SearchIndex
+
+
+class Caller(Protocol):
+    """Who is calling: a local client (stdio) or an HTTP principal from the vault."""
+
+    @property
+    def name(self) -> str: ...
+
+    def allows_user(self, user_id: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCaller:
+    """The process owner on stdio: limited only by the profile's policy."""
+
+    name: str = "local"
+
+    def allows_user(self, user_id: str) -> bool:
+        return True
+
+
+LOCAL = LocalCaller()
+
+
+class StreamService:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        index: SearchIndex,
+        credentials: Credentials,
+        executor: Executor,
+        audit: AuditLog,
+    ) -> None:
+        self.catalog = catalog
+        self.index = index
+        self.credentials = credentials
+        self.executor = executor
+        self.audit = audit
+
+    # ------------------------------------------------------------------ discovery
+
+    def search(self, query: str, limit: int = 5) -> dict[str, Any]:
+        if not isinstance(query, str):
+            raise ValidationError("query: expected a string", field="query")
+        return self.index.search(query, limit).to_dict()
+
+    def describe(self, operation_id: str, detail: Detail = "brief") -> dict[str, Any]:
+        op = self.catalog.get(_text(operation_id, "operation_id"))
+        tool_input = compile_input(self.catalog, op, detail)
+        described: dict[str, Any] = {
+            "operation_id": op.operation_id,
+            "summary": op.summary,
+            "description": op.description,
+            "auth": self.auth_label(op),
+            "read_only": op.read_only,
+            "destructive": op.destructive,
+            "idempotent": op.idempotent,
+            "detail": tool_input.detail,
+            "input_schema": tool_input.schema,
+        }
+        if tool_input.paging:
+            described["paging"] = list(tool_input.paging)
+        if op.destructive:
+            described["confirmation"] = "destructive: the call must be confirmed"
+        return described
+
+    def auth_label(self, op: Operation) -> str:
+        """How this profile would run ``op``: ``user``, ``server`` or ``refused``."""
+        try:
+            self.credentials.policy.check_operation(op)
+            return self.credentials.policy.auth_mode(op)
+        except PolicyError:
+            return "refused"
+
+    # ------------------------------------------------------------------ execution
+
+    def operation(self, operation_id: str) -> Operation:
+        return self.catalog.get(_text(operation_id, "operation_id"))
+
+    def authorize(self, op: Operation, as_user: str | None, caller: Caller) -> AuthDecision:
+        """The policy's decision, narrowed to the users the caller may act as."""
+        if as_user is not None:
+            as_user = _text(as_user, "as_user")
+        decision = self.credentials.authorize(op, as_user)
+        if not caller.allows_user(decision.acting_user):
+            raise PolicyError(
+                f"caller {caller.name} may not act as user {decision.acting_user!r}",
+                field="as_user",
+                hint="act as one of the users this API key was granted",
+            )
+        return decision
+
+    async def execute(
+        self,
+        operation_id: str,
+        arguments: Mapping[str, Any] | None,
+        *,
+        as_user: str | None = None,
+        select: str | None = None,
+        caller: Caller = LOCAL,
+        confirm: Callable[[Operation], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Authorize, confirm (destructive operations), execute and audit one call.
+
+        ``confirm`` runs after the policy has accepted the call, so nobody is asked to
+        approve something that would be refused anyway; it raises to refuse.
+        """
+        started = time.perf_counter()
+        op_name = operation_id if isinstance(operation_id, str) else "?"
+        decision: AuthDecision | None = None
+        result: Any = None
+        error: StreamMCPError | None = None
+        try:
+            if arguments is None:
+                arguments = {}
+            if not isinstance(arguments, Mapping):
+                raise ValidationError("arguments: expected an object", field="arguments")
+            op = self.operation(operation_id)
+            op_name = op.operation_id
+            decision = self.authorize(op, as_user, caller)
+            if op.destructive and confirm is not None:
+                await confirm(op)
+            result = await self.executor.execute(op, dict(arguments), decision, select=select)
+            return {
+                "operation_id": op.operation_id,
+                "acting_user": decision.acting_user,
+                "auth": decision.mode,
+                "data": result.data,
+                "meta": result.meta,
+            }
+        except StreamMCPError as exc:
+            error = exc
+            raise
+        finally:
+            self.audit.record(
+                AuditRecord(
+                    principal=caller.name,
+                    profile=self.credentials.profile_name,
+                    operation=op_name,
+                    acting_user=decision.acting_user if decision else as_user,
+                    auth_mode=decision.mode if decision else None,
+                    status="ok" if error is None and result is not None else _kind(error),
+                    http_status=getattr(result, "status", None) or getattr(error, "status", None),
+                    stream_code=getattr(error, "code", None),
+                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                    request_id=_request_id(result, error),
+                )
+            )
+
+    def issue_user_token(
+        self, user_id: str, ttl_seconds: int | None = None, *, caller: Caller = LOCAL
+    ) -> dict[str, Any]:
+        user_id = _text(user_id, "user_id")
+        if not caller.allows_user(user_id):
+            raise PolicyError(
+                f"caller {caller.name} may not issue tokens for user {user_id!r}",
+                field="user_id",
+            )
+        issued = self.credentials.issue_user_token(user_id, ttl_seconds)
+        return {
+            "user_id": issued.user_id,
+            "token": issued.token,
+            "expires_at": issued.expires_at,
+        }
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field}: expected a non-empty string", field=field)
+    return value.strip()
+
+
+def _kind(error: StreamMCPError | None) -> str:
+    return error.kind if error is not None else "error"
+
+
+def _request_id(result: Any, error: StreamMCPError | None) -> str | None:
+    meta = getattr(result, "meta", None) or {}
+    return meta.get("request_id") or getattr(error, "request_id", None)
