@@ -116,6 +116,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a 40 ms delayed-ACK stall per reply
 
             def log_message(self, format: str, *args: Any) -> None:  # silence stderr
                 return
