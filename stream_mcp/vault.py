@@ -55,7 +55,15 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretBytes,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream_mcp.config import DEFAULT_BASE_URL, Settings
@@ -576,8 +584,8 @@ class Principal(BaseModel):
 
     @field_validator("name", "profile")
     @classmethod
-    def _names(cls, value: str) -> str:
-        return check_name(value, "name")
+    def _names(cls, value: str, info: ValidationInfo) -> str:
+        return check_name(value, str(info.field_name))
 
     @field_validator("users")
     @classmethod
@@ -943,7 +951,8 @@ class VaultFile:
         modes: Sequence[str] = ("discovery", "static"),
     ) -> str:
         """Create an API key for the HTTP transport; the key is returned once, only a hash
-        is stored."""
+        is stored. ``profile`` need not be in this vault: a server may run an environment
+        or sandbox profile of that name."""
         try:
             principal = Principal(
                 name=name, profile=profile, users=tuple(users), modes=tuple(modes)
@@ -961,8 +970,6 @@ class VaultFile:
         with self._locked():
             doc = self._load()
             key = self._unlock(doc)
-            if profile not in doc.profiles:
-                raise self._no_profile(profile, doc)
             if name in doc.api_keys:
                 raise ConfigError(f"API key {name!r} already exists; revoke it first", field="name")
             plain = json.dumps(record, sort_keys=True).encode("utf-8")

@@ -238,8 +238,10 @@ def test_api_key_commands(env, monkeypatch, capsys) -> None:
     assert run(monkeypatch, capsys, "vault", "remove", "prod")[0] == 2
     assert run(monkeypatch, capsys, "vault", "revoke-key", "ci")[0] == 0
     assert vault_of(env).verify_api_key(presented) is None
-    code, _, err = run(monkeypatch, capsys, "vault", "add-key", "x", "--profile", "nope")
-    assert code == 2 and "no profile 'nope'" in err
+    code, out, err = run(monkeypatch, capsys, "vault", "add-key", "sb", "--profile", "sandbox")
+    assert code == 0 and out.startswith("smcp_") and "not in this vault" in err
+    code, _, err = run(monkeypatch, capsys, "vault", "add-key", "sb", "--profile", "sandbox")
+    assert code == 2 and "already exists" in err
 
 
 def test_token_command(env, monkeypatch, capsys) -> None:

@@ -493,8 +493,11 @@ def test_api_keys_are_hashed_verified_and_revocable(vault: VaultFile, key: str) 
 
 
 def test_api_key_validation(vault: VaultFile) -> None:
-    with pytest.raises(ProfileNotFound):
-        vault.add_api_key("ci", profile="missing")
+    # a key may name a profile served from elsewhere (environment, sandbox)
+    assert vault.add_api_key("sb", profile="sandbox").startswith("smcp_")
+    assert [p.profile for p in vault.principals()] == ["sandbox"]
+    with pytest.raises(ConfigError, match="profile"):
+        vault.add_api_key("x", profile="no spaces please")
     with pytest.raises(ConfigError, match="modes"):
         vault.add_api_key("ci", profile="prod", modes=["websocket"])
     with pytest.raises(ConfigError, match="users"):

@@ -296,6 +296,11 @@ def cmd_add_key(args: argparse.Namespace) -> int:
     )
     print(presented)
     _note(f"API key {args.name!r} created; this is the only time it is shown, store it now")
+    if args.profile not in vault.list_profiles():
+        _note(
+            f"note: profile {args.profile!r} is not in this vault; the key works only with a "
+            "server running that profile (from the environment or --sandbox)"
+        )
     return 0
 
 
