@@ -213,6 +213,14 @@ def test_members_moderators_and_roles(
     assert member["channel_role"] == "channel_moderator"
 
 
+def test_add_moderator_who_is_not_yet_a_member(client: StreamChat, users: list[str]) -> None:
+    channel = client.channel("messaging", uid("chan"), {"test": True})
+    channel.create(users[0])
+    response = channel.add_moderators([users[0]])
+    assert [m["user_id"] for m in response["members"]] == [users[0]]
+    assert response["members"][0]["is_moderator"] is True
+
+
 def test_invites(client: StreamChat, users: list[str]) -> None:
     invitee, declined = uid(), uid()
     client.upsert_users([{"id": invitee}, {"id": declined}])

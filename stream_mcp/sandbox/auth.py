@@ -23,7 +23,6 @@ from stream_mcp.sandbox.errors import (
     TOKEN_EXPIRED,
     TOKEN_NOT_VALID_YET,
     TOKEN_SIGNATURE_INVALID,
-    APIError,
     auth_error,
 )
 
@@ -137,7 +136,3 @@ def _decode(token: str, credentials: Credentials) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise auth_error("JWTAuth error: token claims must be an object")
     return claims
-
-
-def is_auth_failure(error: APIError) -> bool:
-    return error.status == 401

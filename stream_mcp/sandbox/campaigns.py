@@ -103,7 +103,7 @@ def _require(call: Call) -> dict[str, Any]:
 def _advance(call: Call, doc: dict[str, Any]) -> dict[str, Any]:
     """Deliver a scheduled campaign whose time has come."""
     due = doc.get("scheduled_for")
-    if doc.get("status") == "scheduled" and due and due <= call.clock.stamp():
+    if doc.get("status") == "scheduled" and due and due <= call.clock.peek_stamp():
         _deliver(call, doc)
     return doc
 

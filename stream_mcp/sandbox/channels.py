@@ -435,12 +435,18 @@ def _apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> N
             call.store.put(MEMBERS, member)
     for invite in invites:
         _invite(call, cid, invite["user_id"])
-    for field, role in (
-        ("add_moderators", "channel_moderator"),
-        ("demote_moderators", "channel_member"),
-    ):
-        for uid in str_list(body, field):
-            _set_role(call, cid, uid, role, now, field)
+    promoted = str_list(body, "add_moderators")
+    missing = records.missing_users(call, promoted)
+    if missing:
+        raise records.unknown_members_error(sorted(missing), "update")
+    for uid in promoted:
+        # Stream makes a non-member a member when promoting them.
+        if records.get_member(call, cid, uid) is None:
+            records.new_member(call, cid, uid, channel_role="channel_moderator")
+        else:
+            _set_role(call, cid, uid, "channel_moderator", now, "add_moderators")
+    for uid in str_list(body, "demote_moderators"):
+        _set_role(call, cid, uid, "channel_member", now, "demote_moderators")
     for assignment in records.member_requests(body.get("assign_roles"), "assign_roles"):
         if not assignment.get("channel_role"):
             raise input_error(

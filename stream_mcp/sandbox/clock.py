@@ -57,3 +57,6 @@ class Clock:
     def peek(self) -> datetime:
         """The current time without reserving an instant (for expiry checks)."""
         return self._source().astimezone(UTC)
+
+    def peek_stamp(self) -> str:
+        return iso(self.peek())

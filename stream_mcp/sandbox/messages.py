@@ -463,7 +463,7 @@ def get_pinned_messages(call: Call) -> dict[str, Any]:
             raise feature_not_emulated(f"pinned message pagination by {name}")
     limit = call.query_int("limit", default=20, maximum=300)
     offset = call.query_int("offset", default=0)
-    now = call.clock.stamp()
+    now = call.clock.peek_stamp()
     pinned = [
         m
         for m in records.visible_messages(call, channel, viewer)

@@ -144,7 +144,7 @@ def query_banned_users(call: Call) -> dict[str, Any]:
     offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
     sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
     exclude_expired = bool(payload.get("exclude_expired_bans"))
-    now = call.clock.stamp()
+    now = call.clock.peek_stamp()
     found = []
     for ban in call.store.select(BANS):
         if exclude_expired and ban.get("expires") and ban["expires"] <= now:

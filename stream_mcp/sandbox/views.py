@@ -404,12 +404,12 @@ class Renderer:
 
 def _expired(call: Call, doc: Mapping[str, Any]) -> bool:
     expires = doc.get("expires")
-    return bool(expires) and expires <= call.clock.stamp()
+    return bool(expires) and expires <= call.clock.peek_stamp()
 
 
 def _pin_expired(call: Call, doc: Mapping[str, Any]) -> bool:
     expires = doc.get("pin_expires")
-    return bool(expires) and expires <= call.clock.stamp()
+    return bool(expires) and expires <= call.clock.peek_stamp()
 
 
 def paginate_messages(
