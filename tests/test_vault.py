@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+import structlog.testing
 from keyring.backends import fail, null
 
 from stream_mcp.config import Settings
@@ -138,6 +139,25 @@ def test_file_and_directory_permissions(vault: VaultFile) -> None:
     assert [p.name for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_group_or_world_readable_file_is_reported(vault: VaultFile) -> None:
+    vault.path.chmod(0o644)
+    with structlog.testing.capture_logs() as logs:
+        vault.list_profiles()
+    assert [e["event"] for e in logs] == ["vault_permissions"]
+    assert logs[0]["log_level"] == "warning" and "chmod 600" in logs[0]["hint"]
+    vault.put_profile("dev", api_key="k", secret=SECRET)  # any write restores 0600
+    assert stat.S_IMODE(vault.path.stat().st_mode) == 0o600
+
+
+def test_two_handles_do_not_lose_each_others_writes(vault: VaultFile, key: str) -> None:
+    first, second = reopen(vault, key), reopen(vault, key)
+    first.list_profiles()
+    second.list_profiles()
+    first.put_profile("a", api_key="k", secret=SECRET)
+    second.put_profile("b", api_key="k", secret=SECRET)
+    assert reopen(vault, key).list_profiles() == ["a", "b", "prod", "staging"]
+
+
 def test_replace_and_remove(vault: VaultFile) -> None:
     with pytest.raises(ConfigError, match="--replace"):
         vault.put_profile("prod", api_key="x", secret=SECRET)
@@ -218,6 +238,18 @@ def test_truncated_file(vault: VaultFile, key: str, keep: float) -> None:
         reopen(vault, key).get_profile("prod")
     assert info.value.kind == "vault_truncated"
     assert "truncated" in str(info.value)
+
+
+def test_every_cut_point_is_reported_as_truncated(tmp_path: Path) -> None:
+    vault = VaultFile(tmp_path / "v.json", env_source(PASSPHRASE))  # scrypt: numbers in the file
+    vault.init()
+    vault.put_profile("prod", api_key="k", secret=SECRET, policy=Policy(read_only=True))
+    vault.add_api_key("ci", profile="prod")
+    raw = vault.path.read_bytes().rstrip()
+    for cut in range(len(raw)):
+        vault.path.write_bytes(raw[:cut])
+        with pytest.raises(VaultTruncated):
+            vault.list_profiles()
 
 
 def test_corrupt_file_is_not_called_truncated(vault: VaultFile, key: str) -> None:
