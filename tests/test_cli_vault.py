@@ -208,6 +208,31 @@ def test_rotate_key_with_env(env, monkeypatch, capsys) -> None:
     assert code == 0 and "prodkey" in out
 
 
+def test_rotate_from_env_to_keyring_warns_about_the_stale_variable(
+    env, monkeypatch, capsys
+) -> None:
+    ring: dict[tuple[str, str], str] = {}
+
+    class Ring:
+        def get_password(self, service: str, user: str) -> str | None:
+            return ring.get((service, user))
+
+        def set_password(self, service: str, user: str, value: str) -> None:
+            ring[(service, user)] = value
+
+        def delete_password(self, service: str, user: str) -> None:
+            del ring[(service, user)]
+
+    monkeypatch.setattr(keyring, "get_keyring", Ring)
+    add_prod(monkeypatch, capsys)
+    code, _, err = run(monkeypatch, capsys, "vault", "rotate-key", "--key-from", "keyring")
+    assert code == 0, err
+    assert "unset STREAM_MCP_VAULT_KEY" in err and len(ring) == 1
+    monkeypatch.delenv("STREAM_MCP_VAULT_KEY")
+    code, out, err = run(monkeypatch, capsys, "vault", "list")
+    assert code == 0 and "prodkey" in out, err
+
+
 def test_generate_key(env, monkeypatch, capsys) -> None:
     code, out, _ = run(monkeypatch, capsys, "vault", "generate-key")
     assert code == 0 and len(base64.urlsafe_b64decode(out.strip())) == 32

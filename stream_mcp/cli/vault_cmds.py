@@ -27,6 +27,7 @@ from stream_mcp.vault import (
     KeySpec,
     ProfileRecord,
     VaultFile,
+    VaultKeySettings,
     generate_key,
     load_settings,
     open_credentials,
@@ -166,6 +167,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     vault = _vault(args)
     spec = vault.init(args.key_from)
     _note(f"created {vault.path} (master key {spec.kid}: {_describe_key(spec)})")
+    _warn_env_override(spec)
     return 0
 
 
@@ -278,6 +280,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
         _note("the new key is in the OS keyring; the old entry was removed")
     else:
         _note("use the new passphrase from now on")
+    _warn_env_override(spec)
     return 0
 
 
@@ -406,6 +409,12 @@ def _profile_view(record: ProfileRecord) -> dict[str, Any]:
         "base_url": record.base_url,
         **record.policy.summary(),
     }
+
+
+def _warn_env_override(spec: KeySpec) -> None:
+    """A key set in the environment wins over keyring and prompt; say so when it is stale."""
+    if spec.origin != "env" and load_settings(VaultKeySettings).vault_key is not None:
+        _note(f"warning: unset {KEY_VAR}; it would take precedence over the new {spec.origin} key")
 
 
 def _describe_key(spec: KeySpec) -> str:
