@@ -299,8 +299,10 @@ def error_from_response(
         "request_id": request_id,
         "rate_limit": rate_limit,
     }
+    if not body.strip():
+        return _unreadable(status, body, where, redactor, content_type, common)
     try:
-        payload = json.loads(body) if body.strip() else None
+        payload = json.loads(body)
     except ValueError:
         return _unreadable(status, body, where, redactor, content_type, common)
     if not isinstance(payload, dict) or not ({"code", "message"} & payload.keys()):
