@@ -238,6 +238,13 @@ def test_invites(client: StreamChat, users: list[str]) -> None:
     member = next(m for m in rejected["members"] if m["user_id"] == declined)
     assert "invite_rejected_at" in member
 
+    late = uid()
+    client.upsert_user({"id": late})
+    response = channel.invite_members([late])
+    member = next(m for m in response["members"] if m["user_id"] == late)
+    assert member["invited"] is True
+    assert member["status"] == "pending"
+
 
 def test_query_members(client: StreamChat, channel: Channel) -> None:
     names = ["paul", "george", "john", "jessica", "john2"]

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stream_mcp.sandbox import records
-from stream_mcp.sandbox.channels import create_channel, distinct_id
+from stream_mcp.sandbox.channels import create_channel
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list
 from stream_mcp.sandbox.errors import feature_not_emulated, input_error, not_found
 from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
@@ -278,7 +278,7 @@ def _channel_for(
     if template.get("id"):
         channel_id = _fill(str(template["id"]), sender, receiver)
     else:
-        channel_id = distinct_id([sender["id"], receiver["id"]])
+        channel_id = records.distinct_id([sender["id"], receiver["id"]])
     existing = records.get_channel(call, f"{channel_type}:{channel_id}")
     if existing is not None:
         return existing, False

@@ -3,11 +3,10 @@ truncate, hide/show and member queries."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from stream_mcp.sandbox import members as membership
 from stream_mcp.sandbox import permissions, records
 from stream_mcp.sandbox.context import (
     Call,
@@ -66,12 +65,6 @@ _UNSETTABLE = frozenset(
 )
 
 
-def distinct_id(member_ids: list[str]) -> str:
-    """Deterministic id for a member-based (distinct) channel."""
-    digest = hashlib.sha256("\n".join(sorted(set(member_ids))).encode()).digest()
-    return "!members-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def _validate_system(fields: Mapping[str, Any]) -> None:
     for name in ("frozen", "disabled", "auto_translation_enabled"):
         if name in fields and not isinstance(fields[name], bool):
@@ -118,7 +111,7 @@ def get_or_create(call: Call) -> dict[str, Any]:
         )
         if len(ids) < 2:
             raise input_error("When using member based IDs specify at least 2 members")
-        channel_id = distinct_id(ids)
+        channel_id = records.distinct_id(ids)
     elif not records.CHANNEL_ID.match(channel_id):
         raise input_error(
             f'channel id "{channel_id}" is not valid: '
@@ -223,17 +216,8 @@ def create_channel(
             hidden=hide_for_creator and uid == creator,
         )
     for invite in invites:
-        _invite(call, cid, invite["user_id"])
+        membership.invite(call, cid, invite["user_id"])
     return doc
-
-
-def _invite(call: Call, cid: str, user_id: str) -> None:
-    member = records.get_member(call, cid, user_id)
-    if member is None:
-        records.new_member(call, cid, user_id, invited=True, status="pending")
-        return
-    member.update({"invited": True, "status": "pending", "updated_at": call.stamp()})
-    call.store.put(MEMBERS, member)
 
 
 # -- query ---------------------------------------------------------------------------------
@@ -328,7 +312,7 @@ def update_channel(call: Call) -> dict[str, Any]:
     now = call.stamp()
 
     if body.get("accept_invite") or body.get("reject_invite"):
-        _answer_invite(call, cid, actor, accept=bool(body.get("accept_invite")), now=now)
+        membership.answer_invite(call, cid, actor, accept=bool(body.get("accept_invite")), now=now)
 
     data = body.get("data")
     if data is not None:
@@ -359,7 +343,7 @@ def update_channel(call: Call) -> dict[str, Any]:
     if body.get("add_filter_tags") or removed_tags:
         channel["filter_tags"] = [t for t in tags if t not in removed_tags]
 
-    _apply_member_changes(call, channel, now)
+    membership.apply_member_changes(call, channel, now)
     for uid in removals:
         call.store.delete(MEMBERS, cid, uid)
 
@@ -386,81 +370,6 @@ def update_channel(call: Call) -> dict[str, Any]:
     if "message" in result:
         out["message"] = render.message(result["message"])
     return out
-
-
-def _answer_invite(call: Call, cid: str, actor: str | None, *, accept: bool, now: str) -> None:
-    if actor is None:
-        raise input_error(
-            "user_id must be provided to answer an invite when using server side auth"
-        )
-    member = records.get_member(call, cid, actor)
-    if member is None or not member.get("invited"):
-        raise input_error(f"user {actor!r} has no pending invite to channel {cid}")
-    if accept:
-        member.pop("invite_rejected_at", None)
-        member.update({"invite_accepted_at": now, "status": "member"})
-    else:
-        member.pop("invite_accepted_at", None)
-        member.update({"invite_rejected_at": now, "status": "rejected"})
-    member["updated_at"] = now
-    call.store.put(MEMBERS, member)
-
-
-def _apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> None:
-    body = call.body
-    cid = channel["cid"]
-    additions = records.member_requests(body.get("add_members"), "add_members")
-    invites = records.member_requests(body.get("invites"), "invites")
-    missing = records.missing_users(call, {m["user_id"] for m in additions + invites})
-    if missing:
-        raise records.unknown_members_error(sorted(missing), "update")
-    hide_before = opt_time(body, "hide_history_before")
-    if body.get("hide_history"):
-        hide_before = now
-    for addition in additions:
-        member = records.get_member(call, cid, addition["user_id"])
-        if member is None:
-            extra: dict[str, Any] = {"custom": addition.get("custom") or {}}
-            if hide_before:
-                extra["hide_messages_before"] = hide_before
-            records.new_member(
-                call,
-                cid,
-                addition["user_id"],
-                channel_role=addition.get("channel_role") or "channel_member",
-                **extra,
-            )
-        elif addition.get("channel_role"):
-            member.update({"channel_role": addition["channel_role"], "updated_at": now})
-            call.store.put(MEMBERS, member)
-    for invite in invites:
-        _invite(call, cid, invite["user_id"])
-    promoted = str_list(body, "add_moderators")
-    missing = records.missing_users(call, promoted)
-    if missing:
-        raise records.unknown_members_error(sorted(missing), "update")
-    for uid in promoted:
-        # Stream makes a non-member a member when promoting them.
-        if records.get_member(call, cid, uid) is None:
-            records.new_member(call, cid, uid, channel_role="channel_moderator")
-        else:
-            _set_role(call, cid, uid, "channel_moderator", now, "add_moderators")
-    for uid in str_list(body, "demote_moderators"):
-        _set_role(call, cid, uid, "channel_member", now, "demote_moderators")
-    for assignment in records.member_requests(body.get("assign_roles"), "assign_roles"):
-        if not assignment.get("channel_role"):
-            raise input_error(
-                "every entry of assign_roles needs a channel_role", field="assign_roles"
-            )
-        _set_role(call, cid, assignment["user_id"], assignment["channel_role"], now, "assign_roles")
-
-
-def _set_role(call: Call, cid: str, user_id: str, role: str, now: str, field: str) -> None:
-    member = records.get_member(call, cid, user_id)
-    if member is None:
-        raise input_error(f"user {user_id!r} is not a member of channel {cid}", field=field)
-    member.update({"channel_role": role, "updated_at": now})
-    call.store.put(MEMBERS, member)
 
 
 def update_channel_partial(call: Call) -> dict[str, Any]:
@@ -557,95 +466,3 @@ def truncate_channel(call: Call) -> dict[str, Any]:
     if created is not None:
         out["message"] = render.message(created)
     return out
-
-
-def _member_for(call: Call, channel: Mapping[str, Any]) -> dict[str, Any]:
-    uid = call.actor(
-        call.body.get("user_id"),
-        user_ref(call.body.get("user")),
-        required="either user or user_id must be provided when using server side auth",
-    )
-    member = records.get_member(call, channel["cid"], uid)
-    if member is None:
-        raise input_error(f"user {uid!r} is not a member of channel {channel['cid']}")
-    return member
-
-
-def hide_channel(call: Call) -> dict[str, Any]:
-    """HideChannel: hidden for one member until a new message arrives."""
-    channel = records.require_channel(call, call.path["type"], call.path["id"])
-    member = _member_for(call, channel)
-    now = call.stamp()
-    member.update({"hidden": True, "updated_at": now})
-    if opt_bool(call.body, "clear_history"):
-        member["hide_messages_before"] = now
-    call.store.put(MEMBERS, member)
-    return {}
-
-
-def show_channel(call: Call) -> dict[str, Any]:
-    """ShowChannel: undo HideChannel for one member."""
-    channel = records.require_channel(call, call.path["type"], call.path["id"])
-    member = _member_for(call, channel)
-    member.update({"hidden": False, "updated_at": call.stamp()})
-    call.store.put(MEMBERS, member)
-    return {}
-
-
-# -- members -------------------------------------------------------------------------------
-
-
-_INVITE_STATES = {"pending": "pending", "member": "accepted", "rejected": "rejected"}
-
-
-def _member_filter_view(render: Renderer, member: Mapping[str, Any]) -> dict[str, Any]:
-    view = render.member(member)
-    user = view.get("user") or {}
-    status = member.get("status")
-    view.update(
-        {
-            "id": member["user_id"],
-            "name": user.get("name"),
-            "is_moderator": member.get("channel_role") == "channel_moderator",
-            "invite": _INVITE_STATES.get(status or ""),
-            "joined": status != "pending",
-        }
-    )
-    return view
-
-
-def query_members(call: Call) -> dict[str, Any]:
-    """QueryMembers (GET /members?payload=): filter members of one channel."""
-    payload = call.payload()
-    channel_type = payload.get("type")
-    if not isinstance(channel_type, str) or not channel_type:
-        raise input_error("type is a required field", field="type")
-    channel_id = payload.get("id")
-    if not channel_id:
-        ids = sorted(
-            {m["user_id"] for m in records.member_requests(payload.get("members"), "members")}
-        )
-        if len(ids) < 2:
-            raise input_error("either id or at least 2 members must be provided")
-        channel_id = distinct_id(ids)
-    channel = records.require_channel(call, channel_type, str(channel_id))
-    permissions.require_read(call, channel)
-    if "filter_conditions" not in payload:
-        raise input_error("filter_conditions is a required field", field="filter_conditions")
-    conditions = payload.get("filter_conditions") or {}
-    sort = parse_sort(payload.get("sort"), default=[("created_at", 1)])
-    limit = bounded_int(payload.get("limit"), name="limit", default=100, maximum=300)
-    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
-    render = Renderer(call)
-    views = [
-        view
-        for member in records.channel_members(call, channel["cid"])
-        if matches(view := _member_filter_view(render, member), conditions)
-    ]
-    page = sort_docs(views, sort)[offset : offset + limit]
-    members = []
-    for view in page:
-        member = records.get_member(call, channel["cid"], view["user_id"])
-        if member is not None:
-            members.append(render.member(member))
-    return {"members": members}

@@ -8,6 +8,8 @@ Requests may send custom data either flattened (as the official SDKs do) or unde
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -194,6 +196,12 @@ def require_channel(call: Call, channel_type: str, channel_id: str) -> dict[str,
     if doc is None:
         raise not_found(f"Can't find channel with id {channel_type}:{channel_id}")
     return doc
+
+
+def distinct_id(member_ids: list[str]) -> str:
+    """Deterministic id for a member-based (distinct) channel."""
+    digest = hashlib.sha256("\n".join(sorted(set(member_ids))).encode()).digest()
+    return "!members-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def get_member(call: Call, cid: str, user_id: str | None) -> dict[str, Any] | None:

@@ -123,7 +123,11 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         if self._thread is None:
-            self.start()
+            try:
+                self.start()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def __exit__(
