@@ -15,6 +15,8 @@ REDACTED = "[redacted]"
 
 # A compact JWS: three base64url segments, the first of which starts with '{"' encoded.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+# stream-mcp's own HTTP API keys (vault add-key), shown once and never again.
+_HTTP_KEY = re.compile(r"smcp_[A-Za-z0-9_-]{16,}")
 _API_KEY = re.compile(r"(?i)(api_key[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+)?([^\s\"',}]+)")
 _SECRET_KEYS = frozenset(
@@ -38,6 +40,7 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         value = _JWT.sub(REDACTED, value)
+        value = _HTTP_KEY.sub(REDACTED, value)
         value = _API_KEY.sub(lambda m: m.group(1) + REDACTED, value)
         return _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, value)
 

@@ -95,7 +95,9 @@ def sandbox_db_path(settings: Settings, db: str | None) -> str:
 
 
 @contextmanager
-def embedded_sandbox(settings: Settings, db: str | None = None) -> Iterator[SandboxHandle]:
+def embedded_sandbox(
+    settings: Settings, db: str | None = None, *, read_only: bool = False
+) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process, on a free loopback port, and stop it on exit.
 
     It uses ``STREAM_API_KEY``/``STREAM_API_SECRET`` when both are set, fresh ones otherwise.
@@ -119,6 +121,7 @@ def embedded_sandbox(settings: Settings, db: str | None = None) -> Iterator[Sand
                 default_user=SANDBOX_USER,
                 allowed_users=("*",),
                 server_auth="server_only",
+                read_only=read_only,
             ),
         )
         yield SandboxHandle(base_url=sandbox.base_url, credentials=credentials, signer=signer)

@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH|:memory:",
         help="sandbox database (default: sandbox.db in the data directory)",
     )
+    serve.add_argument(
+        "--read-only", action="store_true", help="refuse every operation that changes data"
+    )
     serve.add_argument("--spec", type=Path, help="Stream's official OpenAPI file to serve")
     serve.add_argument(
         "--allowed-host",
@@ -91,11 +94,17 @@ async def _service(args: argparse.Namespace, settings: Settings) -> AsyncIterato
 
     async with AsyncExitStack() as stack:
         if args.sandbox:
-            handle = stack.enter_context(embedded_sandbox(settings, args.sandbox_db))
+            handle = stack.enter_context(
+                embedded_sandbox(settings, args.sandbox_db, read_only=args.read_only)
+            )
             service = await stack.enter_async_context(open_service(settings, handle.credentials))
             await bootstrap_sandbox(service, handle)
         else:
             credentials = open_credentials(settings, settings.profile)
+            if args.read_only:
+                credentials = credentials.with_policy(
+                    credentials.policy.model_copy(update={"read_only": True})
+                )
             service = await stack.enter_async_context(open_service(settings, credentials))
         yield service
 

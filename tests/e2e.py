@@ -1,0 +1,155 @@
+"""Helpers for the end-to-end tests: spawn the real server, record everything, check leaks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+import mcp_types as types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+ROOT = Path(__file__).resolve().parents[1]
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+@dataclass
+class Transcript:
+    """Every tool result and log line of one run, for the leak checks."""
+
+    api_secret: str
+    results: list[tuple[str, dict[str, Any], bool]] = field(default_factory=list)
+    log_files: list[Path] = field(default_factory=list)
+
+    def record(self, tool: str, result: types.CallToolResult) -> dict[str, Any]:
+        texts = [c.text for c in result.content if isinstance(c, types.TextContent)]
+        payload = dict(result.structured_content or {}) or json.loads(texts[0] if texts else "{}")
+        self.results.append((tool, {"payload": payload, "texts": texts}, bool(result.is_error)))
+        return payload
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.log_files if p.exists())
+
+    def assert_no_leaks(self) -> None:
+        """The secret and server tokens never appear; user tokens only from issue_user_token."""
+        for tool, recorded, _ in self.results:
+            text = json.dumps(recorded)
+            assert self.api_secret not in text, f"secret in {tool} result"
+            for token in JWT_PATTERN.findall(text):
+                claims = _claims(token)
+                assert not claims.get("server"), f"server token in {tool} result"
+                assert tool == "issue_user_token", f"user token in {tool} result"
+        logs = self.logs()
+        assert logs, "no server log captured"
+        assert self.api_secret not in logs
+        assert not JWT_PATTERN.findall(logs), "a raw JWT in the server log"
+        for encoded in (base64.b64encode(self.api_secret.encode()).decode(),):
+            assert encoded not in logs
+
+
+def _claims(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def server_env(api_secret: str, **extra: str) -> dict[str, str]:
+    env = {
+        "STREAM_API_KEY": "e2e-key",
+        "STREAM_API_SECRET": api_secret,
+        "STREAM_MCP_LOG_FORMAT": "json",
+        "STREAM_MCP_DATA_DIR": str(ROOT / ".pytest_cache" / "e2e-data"),
+    }
+    env.update(extra)
+    return env
+
+
+def new_secret() -> str:
+    return "e2e-" + secrets.token_urlsafe(30)
+
+
+class RecordingClient:
+    """Wraps an mcp Client so every tool call lands in the transcript."""
+
+    def __init__(self, client: Client, transcript: Transcript) -> None:
+        self.client = client
+        self.transcript = transcript
+
+    async def list_tools(self) -> types.ListToolsResult:
+        return await self.client.list_tools()
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        result = await self.client.call_tool(name, arguments)
+        self.transcript.record(name, result)
+        return result
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        result = await self.call_tool(name, arguments)
+        return self.transcript.results[-1][1]["payload"], bool(result.is_error)
+
+
+@asynccontextmanager
+async def stdio_session(
+    tmp_path: Path,
+    transcript: Transcript,
+    *args: str,
+    env: dict[str, str] | None = None,
+    elicitation_callback: Any = None,
+) -> AsyncIterator[RecordingClient]:
+    """Spawn ``stream-mcp serve --sandbox`` over stdio and connect in legacy mode."""
+    log_path = tmp_path / f"server-{len(transcript.log_files)}.log"
+    transcript.log_files.append(log_path)
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "stream_mcp", "serve", "--sandbox", "--sandbox-db", ":memory:", *args],
+        env={**server_env(transcript.api_secret), **(env or {})},
+        cwd=str(ROOT),
+    )
+    with log_path.open("w") as errlog:
+        transport = stdio_client(params, errlog=errlog)
+        async with Client(
+            transport, mode="legacy", elicitation_callback=elicitation_callback
+        ) as client:
+            yield RecordingClient(client, transcript)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stream_mcp", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=str(ROOT),
+        timeout=60,
+        check=False,
+    )
