@@ -80,16 +80,23 @@ def http_server(tmp_path_factory) -> Iterator[dict]:
 @asynccontextmanager
 async def connect(url: str, key: str, transcript: Transcript):
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
-            yield RecordingClient(client, transcript)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+    ):
+        yield RecordingClient(client, transcript)
 
 
 async def test_a_principal_works_within_its_users(http_server):
     transcript = http_server["transcript"]
     async with connect(http_server["url"], http_server["keys"]["support"], transcript) as client:
         tools = await client.list_tools()
-        assert [t.name for t in tools.tools][0] == "search_operations"
+        assert [t.name for t in tools.tools] == [
+            "search_operations",
+            "load_operation",
+            "execute_operation",
+            "issue_user_token",
+        ]
         payload, error = await client.call("search_operations", {"query": "send a message"})
         assert not error and payload["hits"][0]["operation_id"] == "SendMessage"
         payload, error = await client.call(
