@@ -237,3 +237,22 @@ async def test_campaign_without_create_channels_uses_existing_channels_only(
     started = await api("POST", f"/campaigns/{created['campaign']['id']}/start", {})
     stats = started["campaign"]["stats"]
     assert (stats["stats_messages_sent"], stats["stats_channels_created"]) == (1, 0)
+
+
+# -- route table -----------------------------------------------------------------------------
+
+
+def test_routes_match_streams_operation_table() -> None:
+    """Every emulated route uses Stream's method and path, and server-only marks agree."""
+    from stream_mcp.sandbox.routes import ROUTES
+    from tests.conftest import SHARED_TSV
+
+    if not SHARED_TSV.exists():
+        pytest.skip(f"{SHARED_TSV} is not available")
+    table: dict[str, tuple[str, str, bool]] = {}
+    for line in SHARED_TSV.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4 and not line.startswith(("#", "operation_id")):
+            table[fields[0]] = (fields[1], fields[2], fields[3] == "no")
+    for route in ROUTES:
+        assert table[route.operation] == (route.method, route.path, route.server_only), route
