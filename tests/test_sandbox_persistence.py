@@ -61,3 +61,12 @@ def test_foreign_schema_version_is_refused(tmp_path: Path) -> None:
         conn.execute("""UPDATE meta SET doc = '{"key":"schema_version","value":"999"}'""")
     with pytest.raises(StoreError):
         Sandbox(db=db)
+
+
+def test_unusable_database_files_are_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        Sandbox(db=garbage)
+    with pytest.raises(StoreError):
+        Sandbox(db=tmp_path / "missing-dir" / "x.db")

@@ -73,10 +73,21 @@ class Store:
 
     def __init__(self, db: str | Path = ":memory:") -> None:
         self.location = str(db)
-        self._conn = sqlite3.connect(self.location, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
-        self._create_schema()
+        try:
+            self._conn = sqlite3.connect(
+                self.location, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.location} is not a usable sandbox database: {exc}") from exc
+        try:
+            self._create_schema()
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            self._conn.close()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"{self.location} is not a usable sandbox database: {exc}") from exc
 
     # -- lifecycle -------------------------------------------------------------------------
 
