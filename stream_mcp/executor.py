@@ -160,6 +160,7 @@ class _Compiled:
     validator: Draft202012Validator
     segments: tuple[tuple[str, str | None], ...]  # (literal text, path parameter or None)
     path_args: Mapping[str, str]  # wire name -> argument name
+    actors: tuple[str, ...]  # the op's actor paths whose top-level argument exists
     paging: tuple[str, ...]
     upload: bool
     image: bool
@@ -337,8 +338,8 @@ class Executor:
                 f"arguments: expected object, got {_json_type(arguments)}", field="arguments"
             )
         args = dict(arguments)
-        if auth.mode == "server" and compiled.op.actors:
-            fill_actors(args, compiled.op.actors, auth.acting_user)
+        if auth.mode == "server" and compiled.actors:
+            fill_actors(args, compiled.actors, auth.acting_user)
         unknown = [
             k
             for k in args
@@ -514,6 +515,7 @@ class Executor:
 
     def _http_error(self, compiled: _Compiled, attempt: _Attempt) -> StreamCallError:
         headers = attempt.headers
+        rate_limit, request_id = response_meta(headers)
         return error_from_response(
             attempt.status,
             attempt.body,
@@ -521,8 +523,8 @@ class Executor:
             redactor=self._redactor,
             content_type=headers.get("content-type", ""),
             retry_after=self._server_wait(attempt.status, headers),
-            request_id=_request_id(headers),
-            rate_limit=rate_limit_meta(headers),
+            request_id=request_id,
+            rate_limit=rate_limit,
         )
 
     def _server_wait(self, status: int, headers: httpx2.Headers) -> float | None:
@@ -588,12 +590,13 @@ class Executor:
             arguments=arguments,
         )
         data = shaped.data
+        rate_limit, request_id = response_meta(attempt.headers)
         meta: dict[str, Any] = {
             "operation_id": compiled.op.operation_id,
             "attempts": attempts,
             "duration_ms": round((self._clock() - started) * 1000, 1),
-            "request_id": _request_id(attempt.headers),
-            "rate_limit": rate_limit_meta(attempt.headers),
+            "request_id": request_id,
+            "rate_limit": rate_limit,
         }
         meta.update(shaped.meta())
         if self._needs_redaction(body):
@@ -648,6 +651,8 @@ def _compile_op(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any]
         validator=Draft202012Validator(schema),
         segments=tuple(segments),
         path_args=path_args,
+        # A curated actor that names no argument of this op is ignored, not sent.
+        actors=tuple(a for a in op.actors if a.split(".", 1)[0] in bindings),
         paging=paging,
         upload=op.content == "multipart",
         image=op.content == "multipart" and op.path.rstrip("/").endswith("/image"),
@@ -1008,25 +1013,39 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
-def rate_limit_meta(headers: httpx2.Headers) -> dict[str, int] | None:
-    """Stream's ``X-RateLimit-*`` headers as integers, or None when absent."""
-    out: dict[str, int] = {}
-    for name in ("limit", "remaining", "reset"):
-        raw = headers.get(f"x-ratelimit-{name}")
-        if raw is not None:
+_RATE_LIMIT_HEADERS = {
+    "x-ratelimit-limit": "limit",
+    "x-ratelimit-remaining": "remaining",
+    "x-ratelimit-reset": "reset",
+}
+
+
+def response_meta(headers: httpx2.Headers) -> tuple[dict[str, int] | None, str | None]:
+    """Rate-limit headers as integers and the request id, in one pass over the headers."""
+    rate: dict[str, int] = {}
+    ids: dict[str, str] = {}
+    for name, value in headers.multi_items():
+        if not name.startswith(("x-", "request-id")):
+            continue
+        key = _RATE_LIMIT_HEADERS.get(name)
+        if key is not None:
             try:
-                out[name] = int(float(raw))
+                rate[key] = int(float(value))
             except ValueError:
                 continue
-    return out or None
+        elif name in REQUEST_ID_HEADERS and value:
+            ids.setdefault(name, value[:128])
+    request_id = next((ids[n] for n in REQUEST_ID_HEADERS if n in ids), None)
+    return rate or None, request_id
+
+
+def rate_limit_meta(headers: httpx2.Headers) -> dict[str, int] | None:
+    """Stream's ``X-RateLimit-*`` headers as integers, or None when absent."""
+    return response_meta(headers)[0]
 
 
 def _request_id(headers: httpx2.Headers) -> str | None:
-    for name in REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value[:128]
-    return None
+    return response_meta(headers)[1]
 
 
 __all__ = [
@@ -1041,4 +1060,5 @@ __all__ = [
     "parse_retry_after",
     "query_value",
     "rate_limit_meta",
+    "response_meta",
 ]

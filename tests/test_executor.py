@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
+import structlog
 
 from stream_mcp import __version__
 from stream_mcp.catalog import Catalog, Operation, Param
@@ -381,6 +382,13 @@ async def test_actors_are_filled_under_server_auth_only(offline: Executor) -> No
     assert json.loads(given.content) == {"data": {"created_by_id": "bob"}}
 
 
+async def test_actors_naming_no_argument_are_ignored(offline: Executor) -> None:
+    op = op_with(path="/things/{id}", actors=("creator_id", "data.created_by_id"))
+    tool_input = open_input({"id": Binding("path", "id")})
+    request = offline.build_request(op, {"id": "t1"}, SERVER, tool_input=tool_input)
+    assert json.loads(request.content) == {}
+
+
 async def test_prepare_arguments_leaves_the_input_untouched(
     offline: Executor, catalog: Catalog
 ) -> None:
@@ -623,6 +631,18 @@ async def test_response_size_limit(catalog: Catalog) -> None:
         async with executor:
             with pytest.raises(StreamResponseError, match="larger than"):
                 await executor.execute(catalog.get("GetApp"), {}, USER)
+
+
+async def test_failure_logs_carry_no_secrets(catalog: Catalog) -> None:
+    body = {"code": 5, "message": f"bad auth {TOKEN} api_key={API_KEY} {SECRET}"}
+    with loopback(lambda _r, _n: stream_reply(body, 401)) as server:
+        async with make_executor(server.url, catalog) as executor:
+            with structlog.testing.capture_logs() as logs, pytest.raises(StreamAPIError):
+                await executor.execute(catalog.get("GetApp"), {}, SERVER)
+    assert logs, "a failed call is logged"
+    dumped = json.dumps(logs, default=str)
+    assert TOKEN not in dumped and SECRET not in dumped and API_KEY not in dumped
+    assert logs[-1]["event"] == "stream.call_failed" and logs[-1]["status"] == 401
 
 
 # --------------------------------------------------------------------------- setup
