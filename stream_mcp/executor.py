@@ -40,7 +40,7 @@ import httpx2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from stream_mcp import __version__
+from stream_mcp import __version__, schemas
 from stream_mcp.budget import CallBudget
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.config import Settings
@@ -323,8 +323,6 @@ class Executor:
             raise ConfigError(
                 f"{op.operation_id}: the executor has no catalog to compile its input from"
             )
-        from stream_mcp import schemas
-
         tool_input = schemas.compile_input(self._catalog, op, "full")
         return schemas.validation_schema(self._catalog, op), tool_input
 
