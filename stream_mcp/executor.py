@@ -40,13 +40,14 @@ import httpx2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from stream_mcp import __version__, schemas
+from stream_mcp import __version__
 from stream_mcp.budget import CallBudget
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError, ValidationError
 from stream_mcp.logs import get_logger
-from stream_mcp.redact import _SECRET_KEYS, Redactor
+from stream_mcp.redact import Redactor
+from stream_mcp.schemas import UPLOAD_ARGUMENTS, compile_input, validation_schema
 from stream_mcp.shaping import Shaper
 from stream_mcp.stream_errors import (
     StreamCallError,
@@ -64,18 +65,6 @@ DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 CLOSE_MATCHES = 3
 REQUEST_ID_HEADERS = ("x-request-id", "x-stream-request-id", "request-id")
 # Arguments an upload accepts besides its schema's body fields (``file`` is in the schema).
-UPLOAD_ARGUMENTS: Mapping[str, dict[str, Any]] = {
-    "filename": {
-        "type": "string",
-        "description": "Name to store the file under; defaults from the content type.",
-    },
-    "content_type": {
-        "type": "string",
-        "description": "MIME type such as image/png; defaults from the data URL or filename.",
-    },
-}
-FILE_ARGUMENT_DESCRIPTION = "File bytes as base64, or a data URL (data:<mime>;base64,<data>)."
-
 _SURROGATE_MESSAGE = "not valid Unicode text (contains a lone surrogate)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MIME = re.compile(
@@ -165,6 +154,21 @@ class _Compiled:
     upload: bool
     image: bool
     where: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCall:
+    """A validated request ready to send. The request and auth (token) stay out of repr."""
+
+    compiled: _Compiled = field(repr=False)
+    request: httpx2.Request = field(repr=False)
+    auth: AuthContext = field(repr=False)
+    arguments: dict[str, Any] = field(repr=False)
+    select: str | None = None
+
+    @property
+    def operation(self) -> Operation:
+        return self.compiled.op
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,13 +272,34 @@ class Executor:
         tool_input: ToolInputLike | None = None,
     ) -> ExecutionResult:
         """Validate, send (with retries) and shape one call; raises a StreamMCPError."""
-        started = self._clock()
+        call = self.prepare(op, arguments, auth, select=select, tool_input=tool_input)
+        return await self.send(call)
+
+    def prepare(
+        self,
+        op: Operation,
+        arguments: Mapping[str, Any],
+        auth: AuthContext,
+        *,
+        select: str | None = None,
+        tool_input: ToolInputLike | None = None,
+    ) -> PreparedCall:
+        """Check everything that can be checked before sending: arguments, ``select``.
+
+        Split from :meth:`send` so a caller can ask a person to confirm a call that is
+        known to be well-formed, and send exactly that call afterwards.
+        """
         compiled = self._compile(op, tool_input)
         if select is not None:
             self._shaper.compile(select)
         request = self._build(compiled, arguments, auth)
-        attempt, attempts = await self._send(compiled, request, auth)
-        return self._result(compiled, attempt, attempts, started, arguments, select)
+        return PreparedCall(compiled, request, auth, dict(arguments), select)
+
+    async def send(self, call: PreparedCall) -> ExecutionResult:
+        """Send a prepared call (with retries) and shape the answer."""
+        started = self._clock()
+        attempt, attempts = await self._send(call.compiled, call.request, call.auth)
+        return self._result(call.compiled, attempt, attempts, started, call.arguments, call.select)
 
     def build_request(
         self,
@@ -323,8 +348,8 @@ class Executor:
             raise ConfigError(
                 f"{op.operation_id}: the executor has no catalog to compile its input from"
             )
-        tool_input = schemas.compile_input(self._catalog, op, "full")
-        return schemas.validation_schema(self._catalog, op), tool_input
+        tool_input = compile_input(self._catalog, op, "full")
+        return validation_schema(self._catalog, op), tool_input
 
     # ------------------------------------------------------------------ arguments
 
@@ -597,21 +622,10 @@ class Executor:
             "rate_limit": rate_limit,
         }
         meta.update(shaped.meta())
-        if self._needs_redaction(body):
+        if self._redactor.needs_redaction(body.decode("utf-8", errors="replace")):
             data = self._redactor.value(data)
             meta = self._redactor.value(meta)
         return ExecutionResult(attempt.status, data, meta)
-
-    def _needs_redaction(self, body: bytes) -> bool:
-        """False only when the raw body provably holds nothing the redactor would change.
-
-        Escaped JSON (``\\u``) or a secret-shaped key forces the full structural pass.
-        """
-        text = body.decode("utf-8", errors="replace")
-        if "\\u" in text or self._redactor.text(text) != text:
-            return True
-        lowered = text.lower()
-        return any(key in lowered for key in _SECRET_KEYS)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1051,6 +1065,7 @@ __all__ = [
     "AuthContext",
     "ExecutionResult",
     "Executor",
+    "PreparedCall",
     "decode_file",
     "describe_schema_error",
     "encode_path_value",

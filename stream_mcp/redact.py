@@ -44,6 +44,17 @@ class Redactor:
         value = _API_KEY.sub(lambda m: m.group(1) + REDACTED, value)
         return _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, value)
 
+    def needs_redaction(self, text: str) -> bool:
+        """False only when :meth:`value` of the parsed ``text`` would change nothing.
+
+        A cheap pre-check for large JSON bodies: escaped JSON (``\\u``) or a secret-shaped
+        key forces the full structural pass.
+        """
+        if "\\u" in text or self.text(text) != text:
+            return True
+        lowered = text.lower()
+        return any(key in lowered for key in _SECRET_KEYS)
+
     def value(self, value: Any, *, key: str | None = None) -> Any:
         """Redact recursively; values under secret-shaped keys are dropped entirely."""
         if key is not None and key.lower() in _SECRET_KEYS and isinstance(value, str):

@@ -47,6 +47,24 @@ _BOUNDS = {
 _MAX_BOUND = 2**53
 
 
+# The four uploads take the file as text, plus how to name and type it. These are not wire
+# fields: the executor turns them into the multipart file part.
+UPLOAD_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "filename": {
+        "type": "string",
+        "description": "Name to store the file under; defaults from the content type.",
+    },
+    "content_type": {
+        "type": "string",
+        "description": "MIME type such as image/png; defaults from the data URL or filename.",
+    },
+}
+FILE_ARGUMENT = {
+    "type": "string",
+    "description": "File bytes as base64, or a data URL (data:<mime>;base64,<data>).",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Binding:
     """Where one top-level argument goes on the wire.
@@ -201,8 +219,16 @@ def _arguments(op: Operation, resolver: _Resolver) -> list[_Arg]:
         body = resolver.resolve(op.body)
         required = set(body.get("required", ()))
         for name, sub in (body.get("properties") or {}).items():
+            if op.content == "multipart" and name == "file":
+                sub = FILE_ARGUMENT
             add(name, Binding("body", name), sub, name in required, "body")
     return args
+
+
+def _with_upload_arguments(op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
+    if op.content == "multipart":
+        schema["properties"].update(UPLOAD_ARGUMENTS)
+    return schema
 
 
 def compile_input(catalog: Catalog, op: Operation, detail: Detail = "brief") -> ToolInput:
@@ -217,14 +243,17 @@ def compile_input(catalog: Catalog, op: Operation, detail: Detail = "brief") -> 
     paging = tuple(name for name in PAGING_NAMES if name in bindings)
     if detail == "full":
         schema = _root({a.name: a.schema for a in args}, [a.name for a in args if a.required])
-        return ToolInput(schema, bindings, (), paging, "full")
-    return _brief(op, args, bindings, paging)
+        return ToolInput(_with_upload_arguments(op, schema), bindings, (), paging, "full")
+    brief = _brief(op, args, bindings, paging)
+    _with_upload_arguments(op, brief.schema)
+    return brief
 
 
 def validation_schema(catalog: Catalog, op: Operation) -> dict[str, Any]:
     """The full schema, also accepting ``null`` wherever Stream does; for validation only."""
     args = _arguments(op, _Resolver(catalog.components, FULL_DEPTH, nullable=True))
-    return _root({a.name: a.schema for a in args}, [a.name for a in args if a.required])
+    schema = _root({a.name: a.schema for a in args}, [a.name for a in args if a.required])
+    return _with_upload_arguments(op, schema)
 
 
 def _root(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -124,8 +124,8 @@ class StreamService:
     ) -> dict[str, Any]:
         """Authorize, confirm (destructive operations), execute and audit one call.
 
-        ``confirm`` runs after the policy has accepted the call, so nobody is asked to
-        approve something that would be refused anyway; it raises to refuse.
+        ``confirm`` runs once the policy has accepted the call and its arguments are valid,
+        so nobody is asked to approve something that would fail anyway; it raises to refuse.
         """
         started = time.perf_counter()
         op_name = operation_id if isinstance(operation_id, str) else "?"
@@ -140,9 +140,10 @@ class StreamService:
             op = self.operation(operation_id)
             op_name = op.operation_id
             decision = self.authorize(op, as_user, caller)
+            call = self.executor.prepare(op, arguments, decision, select=select)
             if op.destructive and confirm is not None:
                 await confirm(op)
-            result = await self.executor.execute(op, dict(arguments), decision, select=select)
+            result = await self.executor.send(call)
             return {
                 "operation_id": op.operation_id,
                 "acting_user": decision.acting_user,
