@@ -1,0 +1,116 @@
+"""Serving pieces in-process: client config, static-mode filtering and warning, the audit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from stream_mcp.cli import main
+from stream_mcp.config import Settings
+from stream_mcp.credentials import Credentials, Signer
+from stream_mcp.logs import configure_logging
+from stream_mcp.policy import Policy
+from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
+from stream_mcp.server import build_server, static_tools, tool_name
+
+SECRET = "serve-test-secret-0123456789abcdef0123"
+
+
+def test_config_snippets_point_at_an_absolute_command(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("STREAM_MCP_VAULT_PATH", str(tmp_path / "vault.json"))
+    assert main(["config", "claude", "--profile", "prod"]) == 0
+    entry = json.loads(capsys.readouterr().out)["mcpServers"]["stream-chat"]
+    assert Path(entry["command"]).is_absolute()
+    assert entry["args"] == ["serve"]
+    assert entry["env"]["STREAM_MCP_PROFILE"] == "prod"
+    assert entry["env"]["STREAM_MCP_VAULT_PATH"] == str(tmp_path / "vault.json")
+    assert main(["config", "cursor", "--sandbox"]) == 0
+    entry = json.loads(capsys.readouterr().out)["mcpServers"]["stream-chat"]
+    assert entry["args"] == ["serve", "--sandbox"] and "env" not in entry
+
+
+def test_include_exclude_need_static_mode(capsys):
+    assert main(["serve", "--include", "Send*"]) == 2
+    assert "--include/--exclude apply to --mode static" in capsys.readouterr().err
+
+
+def test_tool_names_are_snake_case_and_short():
+    assert tool_name("GetOrCreateDistinctChannel") == "get_or_create_distinct_channel"
+    assert tool_name("CheckSNS") == "check_sns"
+    assert tool_name("QueryMessageFlags") == "query_message_flags"
+
+
+def _credentials() -> Credentials:
+    return Credentials(
+        profile_name="test",
+        api_key="key",
+        signer=Signer(SECRET),
+        base_url="http://127.0.0.1:9",
+        policy=Policy(default_user="agent-bot", allowed_users=("*",)),
+    )
+
+
+async def test_static_mode_filters_and_warns_past_forty_tools(capsys):
+    configure_logging(fmt="json")
+    async with open_service(Settings(), _credentials()) as service:
+        chosen = static_tools(service, include=("*Poll*",), exclude=("Delete*",))
+        names = {t.tool.name for t in chosen}
+        assert "create_poll" in names and "delete_poll" not in names
+        assert all(len(n) <= 40 for n in names)
+        build_server(service, mode="static")
+    err = capsys.readouterr().err
+    assert '"event": "many_tools"' in err and "Cursor uses only the first 40" in err
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("STREAM_API_KEY", "audit-key")
+    monkeypatch.setenv("STREAM_API_SECRET", SECRET)
+    return Settings(audit_log=tmp_path / "audit.jsonl", data_dir=tmp_path)
+
+
+async def test_audit_lines_record_who_did_what_and_nothing_secret(sandbox_env, capsys):
+    configure_logging(fmt="json")
+    settings = sandbox_env
+    with embedded_sandbox(settings, ":memory:") as handle:
+        async with open_service(settings, handle.credentials) as service:
+            await bootstrap_sandbox(service, handle)
+            server = build_server(service)
+            async with Client(server) as client:
+                ok = await client.call_tool(
+                    "execute_operation",
+                    {"operation_id": "GetApp", "select": "app.name", "as_user": "agent-bot"},
+                )
+                refused = await client.call_tool(
+                    "execute_operation",
+                    {"operation_id": "GetMessage", "arguments": {"id": "missing"}},
+                )
+    assert not ok.is_error and refused.is_error
+    lines = [json.loads(line) for line in settings.audit_log.read_text().splitlines()]
+    assert [line["operation"] for line in lines] == ["GetApp", "GetMessage"]
+    first, second = lines
+    for key in (
+        "time",
+        "principal",
+        "profile",
+        "operation",
+        "acting_user",
+        "auth_mode",
+        "status",
+        "stream_code",
+        "latency_ms",
+        "request_id",
+    ):
+        assert key in first
+    assert first["status"] == "ok" and first["acting_user"] == "agent-bot"
+    assert first["profile"] == "sandbox" and first["principal"] == "local"
+    assert second["status"] == "stream_api_error" and second["stream_code"] in (4, 16)
+    everything = settings.audit_log.read_text() + capsys.readouterr().err
+    assert SECRET not in everything
+    assert "eyJ" not in everything  # no token, not even the server token of the bootstrap
+    assert '"execution"' in everything  # the same record went to stderr
+    assert os.stat(settings.audit_log).st_size > 0
