@@ -105,10 +105,13 @@ def source_hash(spec_dir: Path) -> str:
     return digest.hexdigest()
 
 
+# libyaml's safe loader when PyYAML was built with it: ten times faster on large specs.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -238,7 +241,7 @@ def load_openapi(path: Path) -> RawSpec:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        doc = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        doc = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, _LOADER)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: not valid JSON or YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -59,6 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: say so in one line, keep details opt-in
+        if os.environ.get("STREAM_MCP_DEBUG"):
+            raise
+        message = redact_text(f"{exc.__class__.__name__}: {exc}")
+        print(
+            f"error: unexpected {message} (STREAM_MCP_DEBUG=1 shows the traceback)", file=sys.stderr
+        )
+        return 1
 
 
 if __name__ == "__main__":
