@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,49 @@ async def test_audit_lines_record_who_did_what_and_nothing_secret(sandbox_env, c
     assert "eyJ" not in everything  # no token, not even the server token of the bootstrap
     assert '"execution"' in everything  # the same record went to stderr
     assert os.stat(settings.audit_log).st_size > 0
+
+
+async def test_a_stream_timeout_is_a_tool_error_not_a_protocol_error():
+    """A server that accepts and never answers: the agent gets a retryable timeout result."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    credentials = Credentials(
+        profile_name="test",
+        api_key="key",
+        signer=Signer(SECRET),
+        base_url=f"http://127.0.0.1:{listener.getsockname()[1]}",
+        policy=Policy(default_user="agent-bot"),
+    )
+    settings = Settings(read_timeout=0.3, connect_timeout=0.3, max_retries=1)
+    try:
+        async with open_service(settings, credentials) as service:
+            server = build_server(service)
+            async with Client(server) as client:
+                result = await client.call_tool(
+                    "execute_operation", {"operation_id": "GetApp", "as_user": "agent-bot"}
+                )
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert result.is_error
+    payload = result.structured_content
+    assert payload["error"] == "timeout" or "timed out" in payload["message"]
+    assert payload["retryable"] is True
+    assert len(accepted) == 2  # GetApp is idempotent: one retry, then the error
