@@ -383,6 +383,9 @@ class QueryAnalyzer:
             slots[(((term,), 1.0),)] = None
             slots[(((_exact(word),), EXACT_WEIGHT),)] = None
         slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in _bigrams(own)))
+        for before, word in pairwise(split_words(query)):
+            if before in self._quantifiers and not word.endswith("s"):
+                slots[(((_exact(word + "s"),), EXACT_WEIGHT),)] = None  # "every user": users
         for name in _SNAKE.findall(query.lower()):
             slots[(((_field_name(name),), 1.0),)] = None
         for _, rule in self._equivalents.matches(stems):
@@ -401,7 +404,8 @@ class QueryAnalyzer:
             exact = _exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
             slots[(((kind,), NAME_WEIGHT), ((exact,), NAME_WEIGHT))] = None
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        return QueryPlan(tuple(slots), self.actions(stems) | self._leading_verb(query), terms)
+        actions = self.actions(stems) | self._leading_verb(query)
+        return QueryPlan(tuple(slots), actions, terms)
 
     def _is_name(self, word: str, stemmed: str) -> bool:
         """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
@@ -455,7 +459,8 @@ def id_words(operation_id: str) -> tuple[frozenset[str], ...]:
     """The words a request should mention to mean this operation, each with the compounds that
     also count ("BlockList" is matched by "blocklist"). Qualifiers like "partial" are left out:
     people rarely say them, and the verb is scored separately."""
-    nouns = [w for w in _id_nouns(operation_id) if w not in STOPWORDS and w not in ID_QUALIFIERS]
+    words = split_words(operation_id)[1:]  # the first word is the verb, scored on its own
+    nouns = [w for w in words if w not in STOPWORDS and w not in ID_QUALIFIERS]
     out = []
     for i, noun in enumerate(nouns):
         alts = {stem(noun), _exact(noun)}
@@ -581,7 +586,8 @@ class SearchIndex:
         self._catalog = catalog
         self._postings = postings
         self._ops = list(catalog)
-        self._analyzer = QueryAnalyzer(frozenset(t for t in postings if " " not in t))
+        self._vocabulary = frozenset(t for t in postings if " " not in t)
+        self._analyzer = QueryAnalyzer(self._vocabulary)
         self._op_actions = [
             operation_actions(op.operation_id) | self._analyzer.opening_actions(op.summary)
             for op in self._ops
@@ -673,14 +679,14 @@ class SearchIndex:
         return out
 
     def _no_match_message(self, query: str) -> str:
-        known = {t for t in self._postings if " " not in t}
+        """Say so, offer spellings close to unknown words, and name broader words to try."""
         words = sorted(
             {w for op in self._ops for w in split_words(f"{op.operation_id} {op.summary}")}
             - STOPWORDS
         )
         close: list[str] = []
         for word in content_words(query):
-            if stem(word) not in known:
+            if stem(word) not in self._vocabulary:
                 close += difflib.get_close_matches(word, words, n=2, cutoff=0.75)
         groups = ", ".join(sorted(self._catalog.groups()))
         parts = [f"No operation matches {query.strip()!r}."]

@@ -6,7 +6,8 @@ compiles it. Entries are general chat concepts, not copies of any test query.
 ``EQUIVALENTS`` are groups of phrases that mean the same thing: a query containing one of them
 is also searched for the others, at a reduced weight. ``IMPLIES`` is one-way: a casual or
 colloquial phrase (left) points at how the catalog describes the concept (right); the reverse
-would add noise (a query about removing members is not about "kicking").
+would add noise (a query about removing members is not about "kicking"). In triggers, the word
+"someone" stands for any name the catalog does not know ("remove bob from …").
 
 The moderation verbs are deliberately kept apart, because they are different operations:
 ban (a moderator stops a user posting, app-wide or in one channel, optionally for a while),
@@ -109,12 +110,17 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("remove someone from", "remove member"),
     # conversations and messages
     ("dm", "distinct channel member"),
+    ("conversation with someone", "distinct channel member"),
+    ("chat with someone", "distinct channel member"),
+    ("clear unread", "mark read"),
+    ("reply to", "send message"),
     ("direct message", "distinct channel member"),
     ("typing", "send event"),
     ("custom event", "send event"),
     ("like", "reaction"),
     ("unlike", "delete reaction"),
     ("thumbs up", "reaction"),
+    ("thumbs down", "reaction"),
     ("heart", "reaction"),
     ("emoji", "reaction"),
     ("react", "reaction"),
@@ -123,6 +129,7 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("pin channel", "member pinned"),
     ("unpin channel", "member pinned"),
     ("archive", "member archived"),
+    ("unarchive", "member archived"),
     ("rename", "update name"),
     ("read receipt", "mark read"),
     ("delivery receipt", "mark delivered"),
@@ -226,6 +233,7 @@ VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("post", "send"),
     ("say", "send"),
     ("write", "send"),
+    ("reply", "send"),
     ("tell", "send"),
     ("react", "send"),
     ("like", "send"),
@@ -238,5 +246,4 @@ VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("launch", "start"),
     ("halt", "stop"),
     ("recover", "restore"),
-    ("upload", "upload"),
 )
