@@ -1,6 +1,6 @@
 """Measure intent search on the evaluation set: accuracy, MRR and in-process latency.
 
-    python benchmarks/bench_search.py [--spec tool_specs] [--misses dev|heldout|all|none]
+    python benchmarks/bench_search.py [--spec DIR | --compiled] [--misses dev|heldout|all|none]
 
 Prints the index build time, then top-1, top-5, MRR and p50/p95 latency per query for the
 dev split, the held-out split and all rows, then the misses (query, expected, top-3).
@@ -85,10 +85,13 @@ def summarize(outcomes: list[Outcome]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=SPEC_DIR if SPEC_DIR.is_dir() else None)
+    parser.add_argument(
+        "--compiled", action="store_true", help="use the shipped _catalog.json, not tool_specs/"
+    )
     parser.add_argument("--misses", choices=(*SPLITS, "none"), default="all")
     args = parser.parse_args(argv)
 
-    catalog = load_catalog(args.spec)
+    catalog = load_catalog(None if args.compiled else args.spec)
     start = time.perf_counter()
     index = SearchIndex.from_catalog(catalog)
     build_ms = (time.perf_counter() - start) * 1000

@@ -251,23 +251,23 @@ def hit_tokens(hit: Hit) -> int:
 
 def make_hit(op: Operation, score: float) -> Hit:
     """A hit whose summary is cut, on a word boundary, to keep it within the token budget."""
-    summary = " ".join(op.summary.split())
-    hit = Hit(
-        operation_id=op.operation_id,
-        summary=summary,
-        auth="user" if op.user_token else "server",
-        read_only=op.read_only,
-        destructive=op.destructive,
-        score=round(score, 2),
+    auth = "user" if op.user_token else "server"
+    return Hit(
+        op.operation_id, fit_summary(op), auth, op.read_only, op.destructive, round(score, 2)
     )
-    excess = len(compact_json(hit.to_dict()).encode()) - MAX_HIT_TOKENS * 4
+
+
+def fit_summary(op: Operation) -> str:
+    """The one-line summary, cut so that a hit with any score up to 999999.99 fits the budget."""
+    summary = " ".join(op.summary.split())
+    widest = Hit(op.operation_id, summary, "server", False, False, 999999.99)
+    excess = len(compact_json(widest.to_dict()).encode()) - MAX_HIT_TOKENS * 4
     if excess <= 0:
-        return hit
+        return summary
     raw = summary.encode()
     keep = raw[: max(0, len(raw) - excess - len(b"..."))].decode(errors="ignore")
     cut = keep.rsplit(" ", 1)[0] if " " in keep else keep
-    short = cut.rstrip(" ,;:") + "..."
-    return Hit(hit.operation_id, short, hit.auth, hit.read_only, hit.destructive, hit.score)
+    return cut.rstrip(" ,;:") + "..."
 
 
 # --------------------------------------------------------------------------- query analysis
@@ -593,6 +593,13 @@ class SearchIndex:
             for op in self._ops
         ]
         self._id_words = [id_words(op.operation_id) for op in self._ops]
+        # term → (doc, index of the id word it stands for), to count covered id words fast
+        self._id_word_index: dict[str, list[tuple[int, int]]] = {}
+        for doc, words in enumerate(self._id_words):
+            for i, alts in enumerate(words):
+                for term in alts:
+                    self._id_word_index.setdefault(term, []).append((doc, i))
+        self._summaries = [fit_summary(op) for op in self._ops]
         self._routes = [(op.method, _route(op.path)) for op in self._ops]
 
     @classmethod
@@ -614,7 +621,7 @@ class SearchIndex:
         for doc, bonus in self._path_matches(query).items():
             scores[doc] = scores.get(doc, 0.0) + bonus
         best = heapq.nlargest(limit, scores.items(), key=lambda kv: (kv[1], -kv[0]))
-        hits = [make_hit(self._ops[doc], score) for doc, score in best if score >= MIN_SCORE]
+        hits = [self._hit(doc, score) for doc, score in best if score >= MIN_SCORE]
         if not hits:
             return SearchResult(query=query, message=self._no_match_message(query))
         return SearchResult(query=query, hits=hits)
@@ -630,12 +637,28 @@ class SearchIndex:
                         best[doc] = weight * value
             for doc, value in best.items():
                 total[doc] = total.get(doc, 0.0) + value
+        covered: dict[int, set[int]] = {}
+        for term in plan.terms:
+            for doc, word in self._id_word_index.get(term, ()):
+                covered.setdefault(doc, set()).add(word)
         for doc in total:
             if self._op_actions[doc] & plan.actions:
                 total[doc] *= ACTION_BOOST
-            missing = sum(not (alts & plan.terms) for alts in self._id_words[doc])
+            missing = len(self._id_words[doc]) - len(covered.get(doc, ()))
             total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
         return total
+
+    def _hit(self, doc: int, score: float) -> Hit:
+        op = self._ops[doc]
+        auth = "user" if op.user_token else "server"
+        return Hit(
+            op.operation_id,
+            self._summaries[doc],
+            auth,
+            op.read_only,
+            op.destructive,
+            round(score, 2),
+        )
 
     def _path_matches(self, query: str) -> dict[int, float]:
         """Operations whose route the request spells out ("POST /channels/{type}/{id}/hide",
