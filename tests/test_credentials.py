@@ -22,6 +22,7 @@ from stream_mcp.credentials import (
 from stream_mcp.errors import ConfigError, PolicyError, ValidationError
 from stream_mcp.policy import Policy
 from stream_mcp.redact import Redactor
+from tests.factories import make_operation
 
 SECRET = "test-secret-9f8e7d6c5b4a3928171605f4e3d2c1b0a9f8e7d6"
 T0 = 1_700_000_000  # in the past: verified tokens are old but well-formed
@@ -38,18 +39,7 @@ class Clock:
 
 
 def op(op_id: str, *, user_token: bool = True, read_only: bool = True) -> Operation:
-    return Operation(
-        operation_id=op_id,
-        method="GET",
-        path="/x",
-        group="test",
-        summary=op_id,
-        description=op_id,
-        user_token=user_token,
-        read_only=read_only,
-        destructive=False,
-        idempotent=True,
-    )
+    return make_operation(op_id, user_token=user_token, read_only=read_only)
 
 
 def decode(token: str) -> dict:

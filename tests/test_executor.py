@@ -21,6 +21,7 @@ from stream_mcp.executor import ExecutionResult, Executor, fill_actors, query_va
 from stream_mcp.redact import Redactor
 from stream_mcp.schemas import Binding, ToolInput
 from stream_mcp.stream_errors import StreamAPIError, StreamResponseError
+from tests.factories import make_operation
 from tests.test_executor_helpers import Auth, Recorded, Reply, closed_port_url, json_reply, loopback
 
 SECRET = "app-secret-0123456789"
@@ -62,16 +63,10 @@ def op_with(
     content: str = "json",
     operation_id: str = "DoThing",
 ) -> Operation:
-    return Operation(
-        operation_id=operation_id,
+    return make_operation(
+        operation_id,
         method=method,
         path=path,
-        group="test",
-        summary="test operation",
-        description="test operation",
-        user_token=True,
-        read_only=method == "GET",
-        destructive=False,
         idempotent=idempotent,
         actors=actors,
         params=(Param("id", "path", {"type": "string"}, True),) if "{id}" in path else (),

@@ -26,6 +26,7 @@ from stream_mcp.stream_errors import (
     StreamResponseError,
     StreamTimeout,
 )
+from tests.factories import make_operation
 from tests.test_executor_helpers import (
     Auth,
     Recorded,
@@ -49,16 +50,11 @@ INTERNAL = {"code": -1, "message": "internal error", "StatusCode": 500}
 
 def thing_op(*, idempotent: bool) -> Operation:
     method = "GET" if idempotent else "POST"
-    return Operation(
-        operation_id="GetThing" if idempotent else "MakeThing",
+    return make_operation(
+        "GetThing" if idempotent else "MakeThing",
         method=method,
         path="/things/{id}",
-        group="test",
-        summary="test",
-        description="test",
-        user_token=True,
         read_only=idempotent,
-        destructive=False,
         idempotent=idempotent,
     )
 

@@ -20,12 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream_mcp.catalog import Operation, Param
+from stream_mcp.catalog import Param
 from stream_mcp.config import Settings
 from stream_mcp.errors import ValidationError
 from stream_mcp.executor import Executor, query_value
 from stream_mcp.redact import Redactor
 from stream_mcp.schemas import Binding, ToolInput
+from tests.factories import make_operation
 from tests.test_executor_helpers import Auth, LoopbackServer, json_reply
 
 AUTH = Auth("user", "alice", "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiYWxpY2UifQ.c2ln")
@@ -55,17 +56,9 @@ JSON = st.recursive(
     max_leaves=20,
 )
 
-TWO_IDS = Operation(
-    operation_id="GetPart",
-    method="GET",
+TWO_IDS = make_operation(
+    "GetPart",
     path="/things/{type}/{id}/parts",
-    group="test",
-    summary="test",
-    description="test",
-    user_token=True,
-    read_only=True,
-    destructive=False,
-    idempotent=True,
     params=(
         Param("type", "path", {"type": "string"}, True),
         Param("id", "path", {"type": "string"}, True),
@@ -79,18 +72,7 @@ TWO_IDS_INPUT = ToolInput(
     },
     bindings={"type": Binding("path", "type"), "id": Binding("path", "id")},
 )
-OPEN_OP = Operation(
-    operation_id="PostThing",
-    method="POST",
-    path="/things",
-    group="test",
-    summary="test",
-    description="test",
-    user_token=True,
-    read_only=False,
-    destructive=False,
-    idempotent=False,
-)
+OPEN_OP = make_operation("PostThing", method="POST", path="/things")
 OPEN_INPUT = ToolInput(
     schema={"type": "object"},
     bindings={

@@ -48,6 +48,7 @@ from stream_mcp.vault import (
     open_credentials,
     verify_api_key,
 )
+from tests.factories import make_operation
 
 SECRET = "LeakCanary-7d0c9b8a-secret-6f5e4d3c2b1a0f9e8d7c6b5a4938"
 PASSPHRASE = "LeakCanary passphrase 51f0"
@@ -94,18 +95,7 @@ def error_texts(exc: BaseException) -> str:
 
 
 def op(op_id: str, *, user_token: bool = True, read_only: bool = True) -> Operation:
-    return Operation(
-        operation_id=op_id,
-        method="GET",
-        path="/x",
-        group="t",
-        summary=op_id,
-        description=op_id,
-        user_token=user_token,
-        read_only=read_only,
-        destructive=False,
-        idempotent=True,
-    )
+    return make_operation(op_id, user_token=user_token, read_only=read_only)
 
 
 @pytest.fixture(autouse=True)

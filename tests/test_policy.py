@@ -9,22 +9,15 @@ from hypothesis import strategies as st
 from stream_mcp.catalog import Operation, load_catalog
 from stream_mcp.errors import ConfigError, PolicyError
 from stream_mcp.policy import Policy, build_policy, check_user_id
+from tests.factories import make_operation
 
 
 def op(
     op_id: str = "QueryChannels", *, user_token: bool = True, read_only: bool = True
 ) -> Operation:
-    return Operation(
-        operation_id=op_id,
-        method="GET" if read_only else "POST",
-        path=f"/{op_id.lower()}",
-        group="test",
-        summary=op_id,
-        description=op_id,
-        user_token=user_token,
-        read_only=read_only,
-        destructive=False,
-        idempotent=read_only,
+    method = "GET" if read_only else "POST"
+    return make_operation(
+        op_id, method=method, path=f"/{op_id.lower()}", user_token=user_token, idempotent=read_only
     )
 
 

@@ -17,6 +17,7 @@ from stream_chat import StreamChat
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.compat import estimate_tokens, lint_schema
 from stream_mcp.schemas import compile_input, validation_schema
+from tests.factories import make_operation
 
 
 @pytest.fixture(scope="module")
@@ -119,19 +120,7 @@ def test_recursion_is_cut(catalog):
         operations={},
         components={"Node": {"type": "object", "properties": {"child": {"$ref": "Node"}}}},
     )
-    op = Operation(
-        operation_id="Tree",
-        method="POST",
-        path="/tree",
-        group="x",
-        summary="s",
-        description="d",
-        user_token=True,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        body={"$ref": "Node"},
-    )
+    op = make_operation("Tree", method="POST", path="/tree", body={"$ref": "Node"})
     schema = compile_input(recursive, op, "full").schema
     assert schema["properties"]["child"] == {"type": "object"}
     assert lint_schema(schema) == []
