@@ -1,10 +1,12 @@
 """Measure intent search on the evaluation set: accuracy, MRR and in-process latency.
 
-    python benchmarks/bench_search.py [--spec DIR | --compiled] [--misses dev|heldout|all|none]
+    python benchmarks/bench_search.py [--spec DIR | --compiled] [--misses SPLIT|all|none]
 
-Prints the index build time, then top-1, top-5, MRR and p50/p95 latency per query for the
-dev split, the held-out split and all rows, then the misses (query, expected, top-3).
-Tune only on dev misses: ``--misses dev`` keeps held-out failures out of sight.
+Prints the index build time, then top-1, top-5, MRR and p50/p95 latency per query for each
+split (dev, dev2, heldout) and all rows, then the misses (query, expected, top-3).
+Rows come from search_eval.jsonl (dev, heldout) and search_scratch.jsonl (dev2). A split
+with no rows prints as empty. Tune only on dev misses: ``--misses dev`` keeps held-out
+failures out of sight.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ sys.path.insert(0, str(ROOT))
 from stream_mcp.catalog import SPEC_DIR, load_catalog  # noqa: E402
 from stream_mcp.search import SearchIndex  # noqa: E402
 
-EVAL_FILE = ROOT / "benchmarks" / "search_eval.jsonl"
-SPLITS = ("dev", "heldout", "all")
+EVAL_FILES = (
+    ROOT / "benchmarks" / "search_eval.jsonl",
+    ROOT / "benchmarks" / "search_scratch.jsonl",
+)
+SPLITS = ("dev", "dev2", "heldout", "all")
 REPEATS = 5  # timing runs per query; the median of each query's runs is its latency
 
 
@@ -50,8 +55,14 @@ class Outcome:
         return None
 
 
-def load_cases(path: Path = EVAL_FILE) -> list[Case]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def load_cases(paths: tuple[Path, ...] = EVAL_FILES) -> list[Case]:
+    rows = [
+        json.loads(line)
+        for path in paths
+        if path.exists()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [Case(r["query"], tuple(r["expected"]), r["split"]) for r in rows]
 
 
@@ -68,8 +79,11 @@ def run(index: SearchIndex, cases: list[Case]) -> list[Outcome]:
     return outcomes
 
 
-def summarize(outcomes: list[Outcome]) -> dict[str, float]:
+def summarize(outcomes: list[Outcome]) -> dict[str, float] | None:
+    """Accuracy and latency of some outcomes; None when there are none (an empty split)."""
     n = len(outcomes)
+    if not n:
+        return None
     ranks = [o.rank for o in outcomes]
     times = sorted(o.seconds for o in outcomes)
     return {
@@ -104,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     for split in SPLITS:
         chosen = [o for o in outcomes if split == "all" or o.case.split == split]
         s = summarize(chosen)
+        if s is None:
+            print(f"{split:<8} {0:>4}  (no rows)")
+            continue
         print(
             f"{split:<8} {s['n']:>4} {s['top1']:>6.3f} {s['top5']:>6.3f} {s['mrr']:>6.3f} "
             f"{s['p50_ms']:>7.3f} {s['p95_ms']:>7.3f}"
