@@ -27,22 +27,45 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.errors import ValidationError
-from stream_mcp.synonyms import (
-    ACTION_WORDS,
-    EQUIVALENTS,
-    ID_QUALIFIERS,
-    IMPLIES,
-    OPERATION_ACTIONS,
-    QUANTIFIERS,
-    QUESTION_ACTIONS,
-    QUESTION_WORDS,
-    VERB_ALIASES,
+from stream_mcp.search_query import (
+    QueryAnalyzer,
+    QueryPlan,
+    id_nouns,
+    id_words,
+    operation_actions,
 )
+from stream_mcp.search_text import (
+    ID_WORD,
+    STOPWORDS,
+    analyze,
+    content_words,
+    exact,
+    field_name,
+    field_terms,
+    split_words,
+    stem,
+)
+
+__all__ = [
+    "MAX_HIT_TOKENS",
+    "MAX_LIMIT",
+    "Hit",
+    "QueryAnalyzer",
+    "SearchIndex",
+    "SearchResult",
+    "analyze",
+    "hit_tokens",
+    "id_words",
+    "make_hit",
+    "operation_actions",
+    "operation_fields",
+    "split_words",
+    "stem",
+]
 
 MAX_LIMIT = 20
 MAX_HIT_TOKENS = 80  # a hit as compact JSON, at about 4 bytes per token
@@ -73,101 +96,12 @@ FIELD_B: Mapping[str, float] = {
     "group": 0.0,
 }
 K1 = 1.6
-EQUIVALENT_WEIGHT = 0.3  # the best of a phrase's equivalents, e.g. "dm" for "direct message"
-IMPLIED_WEIGHT = 0.7  # each catalog term implied by a colloquial phrase ("kick")
-EXACT_WEIGHT = 0.5  # an id word in the same form, e.g. plural "channels" → DeleteChannels
-BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over scattered words
 ACTION_BOOST = 1.5  # an operation whose verb agrees with the request's
-NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
-PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 ID_MISS_PENALTY = 0.15  # per word of an operation's id that the request does not mention
 PATH_BONUS = 10.0  # a request that spells out an operation's route
 MIN_SCORE = 1.0  # below this, a match is too weak to be worth showing
 
-# --------------------------------------------------------------------------- text analysis
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_WORD = re.compile(r"[a-z0-9]+")
-_SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _PATH = re.compile(r"(?:\b(GET|POST|PUT|PATCH|DELETE)\s+)?(/[\w{}./:-]+)", re.IGNORECASE)
-_DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
-_ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
-# Names that say what they name: "#general" and "messaging:general" are channels, "@alice" a user.
-_REFERENCES = (
-    ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b[a-z]+:[\w!-]+")),
-    ("user", re.compile(r"(?<![\w@])@[\w.-]+")),
-)
-_STOPWORD_TEXT = """
-    a an the to of in on for at by with from into onto out about as and or but so if then than
-    is are was were be been being am do does did done can could should would will shall may might
-    must i me my mine we us our you your he him his she her it its they them their this that these
-    those there here what which who whom whose when where why how please just also any some each
-    every via per let lets want need like to too very s t endpoint api
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# Stopwords still count inside synonym and action triggers: "like" is filler in "something
-# like" but a chat verb in "like this message", and "who" asks for a list ("who is banned").
-_IRREGULAR = {"typing": "typing", "news": "news", "status": "status", "alias": "alias"}
-
-
-def split_words(text: str) -> list[str]:
-    """Lower-case words, with camelCase ids split ("GetOrCreateChannel" → get, or, create, …)."""
-    return _WORD.findall(_CAMEL.sub(" ", text).lower())
-
-
-def stem(word: str) -> str:
-    """A light English stemmer: enough to equate ban/banned/bans and delete/deleting/deletes.
-
-    It is applied identically to documents and queries, so stems only need to agree, not be
-    words. "typing" is kept whole so a typing indicator does not look like a channel type.
-    """
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if len(word) <= 3:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if _DOUBLE.search(word):
-                word = word[:-1]
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
-
-
-def _useful(word: str) -> bool:
-    return len(word) > 1 or word.isdigit()
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in split_words(text) if w not in STOPWORDS and _useful(w)]
-
-
-def analyze(text: str) -> list[str]:
-    """Stems of the meaningful words of ``text``, in order."""
-    return [stem(w) for w in content_words(text)]
-
-
-def _bigrams(terms: Sequence[str]) -> list[str]:
-    return [f"{a} {b}" for a, b in pairwise(terms)]
-
-
-def _compounds(words: Sequence[str]) -> list[str]:
-    """Adjacent words written as one ("block list" → "blocklist"), as people often do."""
-    return [stem(a + b) for a, b in pairwise(words)]
-
-
-def _exact(word: str) -> str:
-    """An unstemmed id word, so a plural in the request can prefer a bulk operation."""
-    return "=" + word
-
-
-NAME = "someone"  # what phrase rules see in place of a name
 
 
 def _route(path: str) -> tuple[str, ...]:
@@ -180,21 +114,6 @@ def _route_matches(route: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
     return len(route) == len(wanted) and all(
         a == b or "{}" in (a, b) for a, b in zip(route, wanted, strict=True)
     )
-
-
-def _replace_references(query: str) -> tuple[str, set[str]]:
-    """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing."""
-    kinds: set[str] = set()
-    for kind, pattern in _REFERENCES:
-        query, count = pattern.subn(f" {kind} ", query)
-        if count:
-            kinds.add(kind)
-    return query, kinds
-
-
-def _phrase_stems(phrase: str) -> tuple[str, ...]:
-    """Stems of a trigger phrase, keeping stopwords ("who", "like") that matter in phrases."""
-    return tuple(stem(w) for w in split_words(phrase) if _useful(w))
 
 
 # --------------------------------------------------------------------------- results
@@ -270,221 +189,6 @@ def fit_summary(op: Operation) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
-# --------------------------------------------------------------------------- query analysis
-
-# One scoring slot: alternative phrases with their weights. A document scores the best
-# alternative (a phrase scores the mean of its terms), so equivalents never add up.
-Slot = tuple[tuple[tuple[str, ...], float], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class QueryPlan:
-    """What a request asks for: weighted term slots, and the action of its verb."""
-
-    slots: tuple[Slot, ...]
-    actions: frozenset[str]
-    terms: frozenset[str] = frozenset()  # every term in any slot
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    """When ``trigger`` (stems, in order) occurs in a query, ``payload`` applies."""
-
-    trigger: tuple[str, ...]
-    payload: Any
-
-
-class _PhraseTable:
-    """Phrase rules keyed by their first stem, so matching costs one look-up per word."""
-
-    def __init__(self, rules: Sequence[_Rule]) -> None:
-        self._by_first: dict[str, list[_Rule]] = {}
-        for rule in rules:
-            if rule.trigger:
-                self._by_first.setdefault(rule.trigger[0], []).append(rule)
-
-    def trigger_words(self) -> set[str]:
-        return {s for rules in self._by_first.values() for r in rules for s in r.trigger}
-
-    def matches(self, stems: Sequence[str]) -> list[tuple[int, _Rule]]:
-        """(position, rule) for each rule whose trigger occurs in ``stems``, in order.
-
-        A few words may come between those of a trigger: "make bob an admin" matches the
-        trigger "make admin".
-        """
-        found = []
-        for i, s in enumerate(stems):
-            for rule in self._by_first.get(s, ()):
-                if len(rule.trigger) == 1 or _in_order(rule.trigger[1:], stems[i + 1 :]):
-                    found.append((i, rule))
-        return found
-
-
-def _in_order(needle: Sequence[str], haystack: Sequence[str]) -> bool:
-    """``needle`` occurs in ``haystack`` in order, with at most PHRASE_GAP words between."""
-    start = 0
-    for word in needle:
-        window = haystack[start : start + PHRASE_GAP + 1]
-        if word not in window:
-            return False
-        start += window.index(word) + 1
-    return True
-
-
-class QueryAnalyzer:
-    """Turns a request into a :class:`QueryPlan` using the chat-domain tables.
-
-    ``vocabulary`` is every word stem the index knows; a request word outside it is most
-    likely a name ("unmute bob"), and in chat the named thing is most often a user.
-    """
-
-    def __init__(self, vocabulary: frozenset[str]) -> None:
-        self._vocabulary = vocabulary
-        equivalents = []
-        for group in EQUIVALENTS:
-            phrases = [tuple(analyze(p)) for p in group]
-            for phrase, own in zip(group, phrases, strict=True):
-                others = tuple(dict.fromkeys(p for p in phrases if p and p != own))
-                equivalents.append(_Rule(_phrase_stems(phrase), others))
-        self._equivalents = _PhraseTable(equivalents)
-        self._implied = _PhraseTable(
-            [_Rule(_phrase_stems(c), tuple(analyze(canonical))) for c, canonical in IMPLIES]
-        )
-        self._verbs = _PhraseTable(
-            [
-                _Rule(_phrase_stems(phrase), frozenset(actions))
-                for actions, phrases in ACTION_WORDS
-                for phrase in phrases
-            ]
-        )
-        self._action_words = frozenset(
-            stem(p) for _, phrases in ACTION_WORDS for p in phrases if " " not in p
-        )
-        self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
-        self._known = frozenset(
-            s
-            for table in (self._equivalents, self._implied, self._verbs)
-            for s in table.trigger_words()
-        )
-        self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
-        self._questions = _PhraseTable(
-            [_Rule(_phrase_stems(q), frozenset(QUESTION_ACTIONS)) for q in QUESTION_WORDS]
-        )
-
-    def plan(self, query: str) -> QueryPlan:
-        query, kinds = _replace_references(query)
-        words = content_words(query)
-        own = [stem(w) for w in words]
-        names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
-        # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
-        stems = [stem(NAME) if w in names else stem(w) for w in split_words(query) if _useful(w)]
-        slots: dict[Slot, None] = {}
-        for word, term in zip(words, own, strict=True):
-            slots[(((term,), 1.0),)] = None
-            slots[(((_exact(word),), EXACT_WEIGHT),)] = None
-        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in _bigrams(own)))
-        for before, word in pairwise(split_words(query)):
-            if before in self._quantifiers and not word.endswith("s"):
-                slots[(((_exact(word + "s"),), EXACT_WEIGHT),)] = None  # "every user": users
-        for name in _SNAKE.findall(query.lower()):
-            slots[(((_field_name(name),), 1.0),)] = None
-        for _, rule in self._equivalents.matches(stems):
-            slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
-        implied: list[str] = []
-        for _, rule in self._implied.matches(stems):
-            implied += rule.payload
-        for term in dict.fromkeys(implied):
-            if term not in own:
-                slots[(((term,), IMPLIED_WEIGHT),)] = None
-        if names:
-            kinds.add("user")  # an unknown word is most likely a name, and most names are users
-        if {"user", "channel"} <= kinds | set(own):
-            kinds.add("member")  # "bob" and "#general" together: bob's membership
-        for kind in sorted(kinds - set(own)):
-            exact = _exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
-            slots[(((kind,), NAME_WEIGHT), ((exact,), NAME_WEIGHT))] = None
-        terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        actions = self.actions(stems) | self._leading_verb(query)
-        return QueryPlan(tuple(slots), actions, terms)
-
-    def _is_name(self, word: str, stemmed: str) -> bool:
-        """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
-        return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
-
-    def _leading_verb(self, query: str) -> frozenset[str]:
-        """The request's first word as a verb ("ban bob" → Ban), or its alias ("report" → Flag).
-
-        Small words before it are skipped ("please ban bob"), except verbs like "like".
-        """
-        lead = [
-            w for w in split_words(query) if w not in STOPWORDS or stem(w) in self._verb_aliases
-        ]
-        if not lead:
-            return frozenset()
-        first = stem(lead[0])
-        if first in self._action_words:  # "show", "get": already an action class
-            return frozenset()
-        return frozenset(_verb(v) for v in (first, self._verb_aliases.get(first, first)))
-
-    def opening_actions(self, text: str) -> frozenset[str]:
-        """The action of the verb ``text`` opens with: a summary's "Create or replace users"
-        makes UpdateUsers a create as well as an update."""
-        stems = [stem(w) for w in split_words(text) if _useful(w)]
-        if stems[:1] == ["read"]:
-            return frozenset({"read"})
-        return frozenset().union(*(r.payload for i, r in self._verbs.matches(stems) if i == 0))
-
-    def actions(self, stems: Sequence[str]) -> frozenset[str]:
-        """The action a request asks for: a leading question reads or lists; else its first verb.
-
-        "all" or "every" after a read verb ("show every permission") asks for a list.
-        """
-        for position, rule in self._questions.matches(stems):
-            if position == 0:
-                return rule.payload
-        found = sorted(self._verbs.matches(stems), key=lambda f: (f[0], -len(f[1].trigger)))
-        actions = found[0][1].payload if found else frozenset()
-        if "read" in actions and not self._quantifiers.isdisjoint(stems):
-            actions |= {"list"}
-        return actions
-
-
-def _id_nouns(operation_id: str) -> list[str]:
-    """The words of an id after its CRUD verb: "GetBlockedUsers" → blocked, users."""
-    words = split_words(operation_id)
-    return words[1:] if words[0] in dict(OPERATION_ACTIONS) else words
-
-
-def id_words(operation_id: str) -> tuple[frozenset[str], ...]:
-    """The words a request should mention to mean this operation, each with the compounds that
-    also count ("BlockList" is matched by "blocklist"). Qualifiers like "partial" are left out:
-    people rarely say them, and the verb is scored separately."""
-    words = split_words(operation_id)[1:]  # the first word is the verb, scored on its own
-    nouns = [w for w in words if w not in STOPWORDS and w not in ID_QUALIFIERS]
-    out = []
-    for i, noun in enumerate(nouns):
-        alts = {stem(noun), _exact(noun)}
-        if i > 0:
-            alts.add(stem(nouns[i - 1] + noun))
-        if i + 1 < len(nouns):
-            alts.add(stem(noun + nouns[i + 1]))
-        out.append(frozenset(alts))
-    return tuple(out)
-
-
-def _verb(stemmed: str) -> str:
-    return "verb:" + stemmed
-
-
-def operation_actions(operation_id: str) -> frozenset[str]:
-    """What an operation does, from the verb its id starts with (GetReactions reads a list)."""
-    words = split_words(operation_id)
-    actions = {_verb(stem(words[0])), *dict(OPERATION_ACTIONS).get(words[0], ())}
-    if "read" in actions and words[-1].endswith("s") and not words[-1].endswith("ss"):
-        actions.add("list")
-    return frozenset(actions)
-
-
 # --------------------------------------------------------------------------- documents
 
 
@@ -507,7 +211,7 @@ def operation_fields(catalog: Catalog, op: Operation) -> dict[str, str]:
     """
 
     def prose(text: str) -> str:
-        return _ID_WORD.sub(
+        return ID_WORD.sub(
             lambda m: " " if m[0] in catalog and m[0] != op.operation_id else m[0], text
         )
 
@@ -529,26 +233,9 @@ def operation_fields(catalog: Catalog, op: Operation) -> dict[str, str]:
 
 def document_terms(fields: Mapping[str, str]) -> dict[str, Counter[str]]:
     """The terms of each field, plus the id's words in their exact form (see EXACT_WEIGHT)."""
-    terms = {name: _field_terms(text) for name, text in fields.items()}
-    terms["id_exact"] = Counter(_exact(w) for w in _id_nouns(fields["id"]))
-    terms["field_names"] = Counter(_field_name(n) for n in fields["fields"].split() if "_" in n)
-    return terms
-
-
-def _field_name(name: str) -> str:
-    """A snake_case field name as one term: agents often ask by name ("add_members")."""
-    return "_" + name.lower()
-
-
-def _field_terms(text: str) -> Counter[str]:
-    """Unigrams, bigrams and compounds of one field; pairs never cross a sentence or phrase."""
-    terms: Counter[str] = Counter()
-    for chunk in re.split(r"[.;,()\n]", text):
-        words = content_words(chunk)
-        stems = [stem(w) for w in words]
-        terms.update(stems)
-        terms.update(_bigrams(stems))
-        terms.update(_compounds(words))
+    terms = {name: field_terms(text) for name, text in fields.items()}
+    terms["id_exact"] = Counter(exact(w) for w in id_nouns(fields["id"]))
+    terms["field_names"] = Counter(field_name(n) for n in fields["fields"].split() if "_" in n)
     return terms
 
 

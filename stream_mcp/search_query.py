@@ -1,0 +1,260 @@
+"""Query analysis: a request becomes weighted term slots plus the action its verb asks for.
+
+The chat-domain tables in :mod:`stream_mcp.synonyms` are compiled here into phrase rules:
+equivalents and implied phrases add terms at reduced weights, so the user's own words still
+count most; action words and question openings say what kind of operation is wanted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from stream_mcp.search_text import (
+    NAME,
+    SNAKE,
+    STOPWORDS,
+    analyze,
+    bigrams,
+    content_words,
+    exact,
+    field_name,
+    phrase_stems,
+    replace_references,
+    split_words,
+    stem,
+    useful,
+)
+from stream_mcp.synonyms import (
+    ACTION_WORDS,
+    EQUIVALENTS,
+    ID_QUALIFIERS,
+    IMPLIES,
+    OPERATION_ACTIONS,
+    QUANTIFIERS,
+    QUESTION_ACTIONS,
+    QUESTION_WORDS,
+    VERB_ALIASES,
+)
+
+EQUIVALENT_WEIGHT = 0.3  # the best of a phrase's equivalents, e.g. "dm" for "direct message"
+IMPLIED_WEIGHT = 0.7  # each catalog term implied by a colloquial phrase ("kick")
+EXACT_WEIGHT = 0.5  # an id word in the same form, e.g. plural "channels" → DeleteChannels
+BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over scattered words
+NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
+PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
+
+
+# One scoring slot: alternative phrases with their weights. A document scores the best
+# alternative (a phrase scores the mean of its terms), so equivalents never add up.
+Slot = tuple[tuple[tuple[str, ...], float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """What a request asks for: weighted term slots, and the action of its verb."""
+
+    slots: tuple[Slot, ...]
+    actions: frozenset[str]
+    terms: frozenset[str] = frozenset()  # every term in any slot
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """When ``trigger`` (stems, in order) occurs in a query, ``payload`` applies."""
+
+    trigger: tuple[str, ...]
+    payload: Any
+
+
+class _PhraseTable:
+    """Phrase rules keyed by their first stem, so matching costs one look-up per word."""
+
+    def __init__(self, rules: Sequence[_Rule]) -> None:
+        self._by_first: dict[str, list[_Rule]] = {}
+        for rule in rules:
+            if rule.trigger:
+                self._by_first.setdefault(rule.trigger[0], []).append(rule)
+
+    def trigger_words(self) -> set[str]:
+        return {s for rules in self._by_first.values() for r in rules for s in r.trigger}
+
+    def matches(self, stems: Sequence[str]) -> list[tuple[int, _Rule]]:
+        """(position, rule) for each rule whose trigger occurs in ``stems``, in order.
+
+        A few words may come between those of a trigger: "make bob an admin" matches the
+        trigger "make admin".
+        """
+        found = []
+        for i, s in enumerate(stems):
+            for rule in self._by_first.get(s, ()):
+                if len(rule.trigger) == 1 or _in_order(rule.trigger[1:], stems[i + 1 :]):
+                    found.append((i, rule))
+        return found
+
+
+def _in_order(needle: Sequence[str], haystack: Sequence[str]) -> bool:
+    """``needle`` occurs in ``haystack`` in order, with at most PHRASE_GAP words between."""
+    start = 0
+    for word in needle:
+        window = haystack[start : start + PHRASE_GAP + 1]
+        if word not in window:
+            return False
+        start += window.index(word) + 1
+    return True
+
+
+class QueryAnalyzer:
+    """Turns a request into a :class:`QueryPlan` using the chat-domain tables.
+
+    ``vocabulary`` is every word stem the index knows; a request word outside it is most
+    likely a name ("unmute bob"), and in chat the named thing is most often a user.
+    """
+
+    def __init__(self, vocabulary: frozenset[str]) -> None:
+        self._vocabulary = vocabulary
+        equivalents = []
+        for group in EQUIVALENTS:
+            phrases = [tuple(analyze(p)) for p in group]
+            for phrase, own in zip(group, phrases, strict=True):
+                others = tuple(dict.fromkeys(p for p in phrases if p and p != own))
+                equivalents.append(_Rule(phrase_stems(phrase), others))
+        self._equivalents = _PhraseTable(equivalents)
+        self._implied = _PhraseTable(
+            [_Rule(phrase_stems(c), tuple(analyze(canonical))) for c, canonical in IMPLIES]
+        )
+        self._verbs = _PhraseTable(
+            [
+                _Rule(phrase_stems(phrase), frozenset(actions))
+                for actions, phrases in ACTION_WORDS
+                for phrase in phrases
+            ]
+        )
+        self._action_words = frozenset(
+            stem(p) for _, phrases in ACTION_WORDS for p in phrases if " " not in p
+        )
+        self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
+        self._known = frozenset(
+            s
+            for table in (self._equivalents, self._implied, self._verbs)
+            for s in table.trigger_words()
+        )
+        self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
+        self._questions = _PhraseTable(
+            [_Rule(phrase_stems(q), frozenset(QUESTION_ACTIONS)) for q in QUESTION_WORDS]
+        )
+
+    def plan(self, query: str) -> QueryPlan:
+        query, kinds = replace_references(query)
+        words = content_words(query)
+        own = [stem(w) for w in words]
+        names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
+        # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
+        stems = [stem(NAME) if w in names else stem(w) for w in split_words(query) if useful(w)]
+        slots: dict[Slot, None] = {}
+        for word, term in zip(words, own, strict=True):
+            slots[(((term,), 1.0),)] = None
+            slots[(((exact(word),), EXACT_WEIGHT),)] = None
+        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
+        for before, word in pairwise(split_words(query)):
+            if before in self._quantifiers and not word.endswith("s"):
+                slots[(((exact(word + "s"),), EXACT_WEIGHT),)] = None  # "every user": users
+        for name in SNAKE.findall(query.lower()):
+            slots[(((field_name(name),), 1.0),)] = None
+        for _, rule in self._equivalents.matches(stems):
+            slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
+        implied: list[str] = []
+        for _, rule in self._implied.matches(stems):
+            implied += rule.payload
+        for term in dict.fromkeys(implied):
+            if term not in own:
+                slots[(((term,), IMPLIED_WEIGHT),)] = None
+        if names:
+            kinds.add("user")  # an unknown word is most likely a name, and most names are users
+        if {"user", "channel"} <= kinds | set(own):
+            kinds.add("member")  # "bob" and "#general" together: bob's membership
+        for kind in sorted(kinds - set(own)):
+            same_form = exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
+            slots[(((kind,), NAME_WEIGHT), ((same_form,), NAME_WEIGHT))] = None
+        terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
+        actions = self.actions(stems) | self._leading_verb(query)
+        return QueryPlan(tuple(slots), actions, terms)
+
+    def _is_name(self, word: str, stemmed: str) -> bool:
+        """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
+        return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
+
+    def _leading_verb(self, query: str) -> frozenset[str]:
+        """The request's first word as a verb ("ban bob" → Ban), or its alias ("report" → Flag).
+
+        Small words before it are skipped ("please ban bob"), except verbs like "like".
+        """
+        lead = [
+            w for w in split_words(query) if w not in STOPWORDS or stem(w) in self._verb_aliases
+        ]
+        if not lead:
+            return frozenset()
+        first = stem(lead[0])
+        if first in self._action_words:  # "show", "get": already an action class
+            return frozenset()
+        return frozenset(verb_action(v) for v in (first, self._verb_aliases.get(first, first)))
+
+    def opening_actions(self, text: str) -> frozenset[str]:
+        """The action of the verb ``text`` opens with: a summary's "Create or replace users"
+        makes UpdateUsers a create as well as an update."""
+        stems = [stem(w) for w in split_words(text) if useful(w)]
+        if stems[:1] == ["read"]:
+            return frozenset({"read"})
+        return frozenset().union(*(r.payload for i, r in self._verbs.matches(stems) if i == 0))
+
+    def actions(self, stems: Sequence[str]) -> frozenset[str]:
+        """The action a request asks for: a leading question reads or lists; else its first verb.
+
+        "all" or "every" after a read verb ("show every permission") asks for a list.
+        """
+        for position, rule in self._questions.matches(stems):
+            if position == 0:
+                return rule.payload
+        found = sorted(self._verbs.matches(stems), key=lambda f: (f[0], -len(f[1].trigger)))
+        actions = found[0][1].payload if found else frozenset()
+        if "read" in actions and not self._quantifiers.isdisjoint(stems):
+            actions |= {"list"}
+        return actions
+
+
+def id_nouns(operation_id: str) -> list[str]:
+    """The words of an id after its CRUD verb: "GetBlockedUsers" → blocked, users."""
+    words = split_words(operation_id)
+    return words[1:] if words[0] in dict(OPERATION_ACTIONS) else words
+
+
+def id_words(operation_id: str) -> tuple[frozenset[str], ...]:
+    """The words a request should mention to mean this operation, each with the compounds that
+    also count ("BlockList" is matched by "blocklist"). Qualifiers like "partial" are left out:
+    people rarely say them, and the verb is scored separately."""
+    words = split_words(operation_id)[1:]  # the first word is the verb, scored on its own
+    nouns = [w for w in words if w not in STOPWORDS and w not in ID_QUALIFIERS]
+    out = []
+    for i, noun in enumerate(nouns):
+        alts = {stem(noun), exact(noun)}
+        if i > 0:
+            alts.add(stem(nouns[i - 1] + noun))
+        if i + 1 < len(nouns):
+            alts.add(stem(noun + nouns[i + 1]))
+        out.append(frozenset(alts))
+    return tuple(out)
+
+
+def verb_action(stemmed: str) -> str:
+    return "verb:" + stemmed
+
+
+def operation_actions(operation_id: str) -> frozenset[str]:
+    """What an operation does, from the verb its id starts with (GetReactions reads a list)."""
+    words = split_words(operation_id)
+    actions = {verb_action(stem(words[0])), *dict(OPERATION_ACTIONS).get(words[0], ())}
+    if "read" in actions and words[-1].endswith("s") and not words[-1].endswith("ss"):
+        actions.add("list")
+    return frozenset(actions)

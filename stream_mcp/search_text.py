@@ -1,0 +1,126 @@
+"""Text analysis shared by the search index and the query analyzer.
+
+Documents and requests go through the same functions (split at camelCase and punctuation,
+drop stopwords, light stemming), so their terms only need to agree, not be English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from itertools import pairwise
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD = re.compile(r"[a-z0-9]+")
+SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
+ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
+# Names that say what they name: "#general" and "messaging:general" are channels, "@alice" a user.
+_REFERENCES = (
+    ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b[a-z]+:[\w!-]+")),
+    ("user", re.compile(r"(?<![\w@])@[\w.-]+")),
+)
+_STOPWORD_TEXT = """
+    a an the to of in on for at by with from into onto out about as and or but so if then than
+    is are was were be been being am do does did done can could should would will shall may might
+    must i me my mine we us our you your he him his she her it its they them their this that these
+    those there here what which who whom whose when where why how please just also any some each
+    every via per let lets want need like to too very s t endpoint api
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Stopwords still count inside synonym and action triggers: "like" is filler in "something
+# like" but a chat verb in "like this message", and "who" asks for a list ("who is banned").
+_IRREGULAR = {"typing": "typing", "news": "news", "status": "status", "alias": "alias"}
+
+
+def split_words(text: str) -> list[str]:
+    """Lower-case words, with camelCase ids split ("GetOrCreateChannel" → get, or, create, …)."""
+    return _WORD.findall(_CAMEL.sub(" ", text).lower())
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: enough to equate ban/banned/bans and delete/deleting/deletes.
+
+    It is applied identically to documents and queries, so stems only need to agree, not be
+    words. "typing" is kept whole so a typing indicator does not look like a channel type.
+    """
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if _DOUBLE.search(word):
+                word = word[:-1]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def useful(word: str) -> bool:
+    return len(word) > 1 or word.isdigit()
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in split_words(text) if w not in STOPWORDS and useful(w)]
+
+
+def analyze(text: str) -> list[str]:
+    """Stems of the meaningful words of ``text``, in order."""
+    return [stem(w) for w in content_words(text)]
+
+
+def bigrams(terms: Sequence[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in pairwise(terms)]
+
+
+def compounds(words: Sequence[str]) -> list[str]:
+    """Adjacent words written as one ("block list" → "blocklist"), as people often do."""
+    return [stem(a + b) for a, b in pairwise(words)]
+
+
+def exact(word: str) -> str:
+    """An unstemmed id word, so a plural in the request can prefer a bulk operation."""
+    return "=" + word
+
+
+NAME = "someone"  # what phrase rules see in place of a name
+
+
+def replace_references(query: str) -> tuple[str, set[str]]:
+    """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing."""
+    kinds: set[str] = set()
+    for kind, pattern in _REFERENCES:
+        query, count = pattern.subn(f" {kind} ", query)
+        if count:
+            kinds.add(kind)
+    return query, kinds
+
+
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    """Stems of a trigger phrase, keeping stopwords ("who", "like") that matter in phrases."""
+    return tuple(stem(w) for w in split_words(phrase) if useful(w))
+
+
+def field_name(name: str) -> str:
+    """A snake_case field name as one term: agents often ask by name ("add_members")."""
+    return "_" + name.lower()
+
+
+def field_terms(text: str) -> Counter[str]:
+    """Unigrams, bigrams and compounds of one field; pairs never cross a sentence or phrase."""
+    terms: Counter[str] = Counter()
+    for chunk in re.split(r"[.;,()\n]", text):
+        words = content_words(chunk)
+        stems = [stem(w) for w in words]
+        terms.update(stems)
+        terms.update(bigrams(stems))
+        terms.update(compounds(words))
+    return terms
