@@ -32,10 +32,13 @@ from typing import Any
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.errors import ValidationError
 from stream_mcp.search_query import (
+    BULK,
+    PLURAL,
     QueryAnalyzer,
     QueryPlan,
-    id_nouns,
+    exact_nouns,
     id_words,
+    is_bulk,
     operation_actions,
 )
 from stream_mcp.search_text import (
@@ -98,6 +101,11 @@ FIELD_B: Mapping[str, float] = {
 K1 = 1.6
 ACTION_BOOST = 1.5  # an operation whose verb agrees with the request's
 ID_MISS_PENALTY = 0.15  # per word of an operation's id that the request does not mention
+# The last noun of an id is its head ("group" in CreateUserGroup): a request that does not
+# mention it is about something else ("create a user"), so missing it costs more.
+HEAD_MISS_PENALTY = 0.25
+BULK_BOOST = 1.25  # a bulk operation, for a request with a bulk cue
+BULK_MISS = 0.85  # a bulk operation, for a request without one
 PATH_BONUS = 10.0  # a request that spells out an operation's route
 MIN_SCORE = 1.0  # below this, a match is too weak to be worth showing
 
@@ -234,7 +242,7 @@ def operation_fields(catalog: Catalog, op: Operation) -> dict[str, str]:
 def document_terms(fields: Mapping[str, str]) -> dict[str, Counter[str]]:
     """The terms of each field, plus the id's words in their exact form (see EXACT_WEIGHT)."""
     terms = {name: field_terms(text) for name, text in fields.items()}
-    terms["id_exact"] = Counter(exact(w) for w in id_nouns(fields["id"]))
+    terms["id_exact"] = Counter(exact(w) for w in exact_nouns(fields["id"]))
     terms["field_names"] = Counter(field_name(n) for n in fields["fields"].split() if "_" in n)
     return terms
 
@@ -280,6 +288,7 @@ class SearchIndex:
             for op in self._ops
         ]
         self._id_words = [id_words(op.operation_id) for op in self._ops]
+        self._bulk = [is_bulk(op.summary) for op in self._ops]
         # term → (doc, index of the id word it stands for), to count covered id words fast
         self._id_word_index: dict[str, list[tuple[int, int]]] = {}
         for doc, words in enumerate(self._id_words):
@@ -331,7 +340,14 @@ class SearchIndex:
         for doc in total:
             if self._op_actions[doc] & plan.actions:
                 total[doc] *= ACTION_BOOST
-            missing = len(self._id_words[doc]) - len(covered.get(doc, ()))
+            if self._bulk[doc] and plan.bulk != PLURAL:
+                total[doc] *= BULK_BOOST if plan.bulk == BULK else BULK_MISS
+            words = self._id_words[doc]
+            seen = covered.get(doc, set())
+            missing = len(words) - len(seen)
+            if words and len(words) - 1 not in seen:
+                missing -= 1
+                total[doc] *= 1.0 - HEAD_MISS_PENALTY
             total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
         return total
 

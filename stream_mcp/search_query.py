@@ -7,6 +7,7 @@ count most; action words and question openings say what kind of operation is wan
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -29,10 +30,14 @@ from stream_mcp.search_text import (
 )
 from stream_mcp.synonyms import (
     ACTION_WORDS,
+    BULK_CUES,
+    BULK_MARKERS,
     EQUIVALENTS,
     ID_QUALIFIERS,
     IMPLIES,
     OPERATION_ACTIONS,
+    POLITE_MODALS,
+    POLITE_WORDS,
     QUANTIFIERS,
     QUESTION_ACTIONS,
     QUESTION_WORDS,
@@ -47,6 +52,15 @@ NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
 
+# A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42").
+_COUNT = re.compile(
+    r"\b(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
+    r"(?:[a-z]+\s+)?[a-z]+s\b"
+)
+# How strongly a request asks for many things: a cue, only a plural noun, or neither.
+NO_BULK, PLURAL, BULK = 0, 1, 2
+
+
 # One scoring slot: alternative phrases with their weights. A document scores the best
 # alternative (a phrase scores the mean of its terms), so equivalents never add up.
 Slot = tuple[tuple[tuple[str, ...], float], ...]
@@ -59,6 +73,7 @@ class QueryPlan:
     slots: tuple[Slot, ...]
     actions: frozenset[str]
     terms: frozenset[str] = frozenset()  # every term in any slot
+    bulk: int = NO_BULK  # whether it asks to act on many things at once (see BULK_CUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,7 @@ class QueryAnalyzer:
             for s in table.trigger_words()
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
+        self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._questions = _PhraseTable(
             [_Rule(phrase_stems(q), frozenset(QUESTION_ACTIONS)) for q in QUESTION_WORDS]
         )
@@ -178,9 +194,17 @@ class QueryAnalyzer:
         for kind in sorted(kinds - set(own)):
             same_form = exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
             slots[(((kind,), NAME_WEIGHT), ((same_form,), NAME_WEIGHT))] = None
+        question = self.question(stems, query)
+        if question and "who" in stems and "user" not in own:
+            slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        actions = self.actions(stems) | self._leading_verb(query)
-        return QueryPlan(tuple(slots), actions, terms)
+        actions = question or self.actions(stems) | self._leading_verb(query)
+        bulk = NO_BULK
+        if self._bulk.matches(stems) or _COUNT.search(query.lower()):
+            bulk = BULK
+        elif any(w != s and w.endswith("s") for w, s in zip(words, own, strict=True)):
+            bulk = PLURAL  # "delete channels a and b": maybe many
+        return QueryPlan(tuple(slots), actions, terms, bulk)
 
     def _is_name(self, word: str, stemmed: str) -> bool:
         """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
@@ -209,14 +233,22 @@ class QueryAnalyzer:
             return frozenset({"read"})
         return frozenset().union(*(r.payload for i, r in self._verbs.matches(stems) if i == 0))
 
-    def actions(self, stems: Sequence[str]) -> frozenset[str]:
-        """The action a request asks for: a leading question reads or lists; else its first verb.
-
-        "all" or "every" after a read verb ("show every permission") asks for a list.
-        """
+    def question(self, stems: Sequence[str], query: str = "") -> frozenset[str]:
+        """Read/list when the request is a question ("where is …", "does the segment include
+        …?"), else nothing. A polite opener ("can you ban bob") is a request, not a question,
+        and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
+        when no verb says what to do ("alice's unread count?")."""
+        stems = _drop_polite(stems)
         for position, rule in self._questions.matches(stems):
             if position == 0:
                 return rule.payload
+        if query.rstrip().endswith("?") and not self._verbs.matches(stems):
+            return frozenset(QUESTION_ACTIONS)
+        return frozenset()
+
+    def actions(self, stems: Sequence[str]) -> frozenset[str]:
+        """The action of a request's first verb ("show every permission" reads a list)."""
+        stems = _drop_polite(stems)
         found = sorted(self._verbs.matches(stems), key=lambda f: (f[0], -len(f[1].trigger)))
         actions = found[0][1].payload if found else frozenset()
         if "read" in actions and not self._quantifiers.isdisjoint(stems):
@@ -224,18 +256,53 @@ class QueryAnalyzer:
         return actions
 
 
-def id_nouns(operation_id: str) -> list[str]:
-    """The words of an id after its CRUD verb: "GetBlockedUsers" → blocked, users."""
+def _drop_polite(stems: Sequence[str]) -> Sequence[str]:
+    """The request without a polite opener: "please", "can you", "could you please"…"""
+    i = 0
+    while i < len(stems):
+        if stems[i] in POLITE_WORDS:
+            i += 1
+        elif stems[i] in POLITE_MODALS and stems[i + 1 : i + 2] == ["you"]:
+            i += 2
+        else:
+            break
+    return stems[i:]
+
+
+def is_bulk(summary: str) -> bool:
+    """A summary that says its operation acts on many things at once (see BULK_MARKERS)."""
+    text = f" {' '.join(split_words(summary))} "
+    return any(f" {marker} " in text for marker in BULK_MARKERS)
+
+
+def split_id(operation_id: str) -> tuple[str, list[str]]:
+    """An id's verb and its nouns. The verb comes first ("GetBlockedUsers" → get; blocked,
+    users) unless the id only ends with a known verb ("ChannelBatchUpdate" → update)."""
     words = split_words(operation_id)
-    return words[1:] if words[0] in dict(OPERATION_ACTIONS) else words
+    verbs = dict(OPERATION_ACTIONS)
+    if len(words) > 1 and words[0] not in verbs and words[-1] in verbs:
+        return words[-1], words[:-1]
+    return words[0], words[1:]
+
+
+def id_head(operation_id: str) -> str:
+    """The head noun of an id, its last noun ("GetBlockedUsers" → users); a one-word id
+    ("Ban") is its own head. Singular or plural is a property of the head."""
+    verb, nouns = split_id(operation_id)
+    return nouns[-1] if nouns else verb
+
+
+def exact_nouns(operation_id: str) -> list[str]:
+    """The id words whose exact form counts (see EXACT_WEIGHT); a one-word id is its own."""
+    verb, nouns = split_id(operation_id)
+    return nouns or [verb]
 
 
 def id_words(operation_id: str) -> tuple[frozenset[str], ...]:
     """The words a request should mention to mean this operation, each with the compounds that
-    also count ("BlockList" is matched by "blocklist"). Qualifiers like "partial" are left out:
-    people rarely say them, and the verb is scored separately."""
-    words = split_words(operation_id)[1:]  # the first word is the verb, scored on its own
-    nouns = [w for w in words if w not in STOPWORDS and w not in ID_QUALIFIERS]
+    also count ("BlockList" is matched by "blocklist"); the head noun comes last. Qualifiers
+    like "partial" are left out: people rarely say them, and the verb is scored separately."""
+    nouns = [w for w in split_id(operation_id)[1] if w not in STOPWORDS and w not in ID_QUALIFIERS]
     out = []
     for i, noun in enumerate(nouns):
         alts = {stem(noun), exact(noun)}
@@ -252,9 +319,10 @@ def verb_action(stemmed: str) -> str:
 
 
 def operation_actions(operation_id: str) -> frozenset[str]:
-    """What an operation does, from the verb its id starts with (GetReactions reads a list)."""
-    words = split_words(operation_id)
-    actions = {verb_action(stem(words[0])), *dict(OPERATION_ACTIONS).get(words[0], ())}
-    if "read" in actions and words[-1].endswith("s") and not words[-1].endswith("ss"):
+    """What an operation does, from the verb of its id (GetReactions reads a list)."""
+    verb, _ = split_id(operation_id)
+    head = id_head(operation_id)
+    actions = {verb_action(stem(verb)), *dict(OPERATION_ACTIONS).get(verb, ())}
+    if "read" in actions and head.endswith("s") and not head.endswith("ss"):
         actions.add("list")
     return frozenset(actions)

@@ -203,9 +203,28 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("read", "list"), ("show", "view", "see", "display")),
     (("list",), ("list", "query", "find", "search", "browse")),
 )  # fmt: skip
-# A request that opens with a question ("is bob online?", "who reacted?") asks to read.
-QUESTION_WORDS: tuple[str, ...] = ("is", "are", "what", "whats", "how many", "who", "which")
+# A request that opens with a question ("is bob online?", "who reacted?", "does the segment
+# include 7?") asks to read. Plain "how" is left out: "how do I ban bob" asks to ban.
+QUESTION_WORDS: tuple[str, ...] = (
+    "is", "are", "was", "were", "am", "what", "whats", "which", "who", "whom", "whose", "where",
+    "wheres", "when", "does", "do", "did", "has", "have", "can", "how many", "how much",
+    "how long", "how often",
+)  # fmt: skip
+# Openers that make a command polite rather than a question: "can you ban bob", "please …".
+POLITE_WORDS: frozenset[str] = frozenset({"please", "pls", "plz", "kindly", "hey", "ok", "okay"})
+POLITE_MODALS: frozenset[str] = frozenset({"can", "could", "would", "will"})
 QUESTION_ACTIONS: tuple[str, ...] = ("read", "list")
+# Bulk operations say so in their curated summary ("Delete several channels at once"); a
+# request asks for one with a cue like these, or a count ("for 100 users"). Without a cue the
+# single-item operation is the better answer ("freeze the channel" is not a batch update).
+# "all" is a cue only before a plural ("all my channels"), not in "all data for alice".
+BULK_MARKERS: tuple[str, ...] = (
+    "several", "many", "every", "bulk", "batch", "at once", "in one call",
+)  # fmt: skip
+BULK_CUES: tuple[str, ...] = (
+    "bulk", "batch", "at once", "in one go", "in one call", "in one request", "in a single call",
+    "several", "many", "multiple", "mass", "en masse", "every", "lots of",
+)  # fmt: skip
 # After a read verb, these ask for a list ("show every permission").
 QUANTIFIERS: tuple[str, ...] = ("all", "every", "each")
 # Words of operation ids that say *how* rather than *what*; a request need not mention them.
@@ -224,6 +243,7 @@ OPERATION_ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("remove", ("delete",)),
     ("update", ("update",)),
     ("set", ("update",)),
+    ("exists", ("read",)),
 )
 
 # A request's leading verb, as the verb Stream's ids use for it ("report this" → Flag).
