@@ -24,6 +24,7 @@ from stream_mcp.search_text import (
     field_name,
     phrase_stems,
     replace_references,
+    split_negated,
     split_words,
     stem,
     useful,
@@ -163,6 +164,7 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query, negated_terms = split_negated(query)
         query, kinds = replace_references(query)
         words = content_words(query)
         own = [stem(w) for w in words]
@@ -174,6 +176,7 @@ class QueryAnalyzer:
             slots[(((term,), 1.0),)] = None
             slots[(((exact(word),), EXACT_WEIGHT),)] = None
         slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
+        slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))
         for before, word in pairwise(split_words(query)):
             if before in self._quantifiers and not word.endswith("s"):
                 slots[(((exact(word + "s"),), EXACT_WEIGHT),)] = None  # "every user": users

@@ -114,9 +114,31 @@ def field_name(name: str) -> str:
     return "_" + name.lower()
 
 
+# A negation and the rest of its clause: "never creates one", "outside any channel", "so he
+# can't DM me". Those words say what is *not* meant, so they must not count as matches.
+_NEGATED = re.compile(
+    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b[^.;,()!?\n]*",
+    re.IGNORECASE,
+)
+
+
+def split_negated(text: str) -> tuple[str, list[str]]:
+    """``text`` without its negated clauses, and those clauses' terms as "!stem": "without an
+    id" then matches "without an id" but not "an id". Unchanged if nothing would be left."""
+    kept = _NEGATED.sub(" ", text)
+    if not content_words(kept):
+        return text, []
+    return kept, [negated(stem(w)) for m in _NEGATED.finditer(text) for w in content_words(m[0])]
+
+
+def negated(term: str) -> str:
+    return "!" + term
+
+
 def field_terms(text: str) -> Counter[str]:
     """Unigrams, bigrams and compounds of one field; pairs never cross a sentence or phrase."""
-    terms: Counter[str] = Counter()
+    text, negated_terms = split_negated(text)
+    terms: Counter[str] = Counter(negated_terms)
     for chunk in re.split(r"[.;,()\n]", text):
         words = content_words(chunk)
         stems = [stem(w) for w in words]
