@@ -35,6 +35,7 @@ from stream_mcp.synonyms import (
     BULK_MARKERS,
     EQUIVALENTS,
     ID_QUALIFIERS,
+    IDIOMS,
     IMPLIES,
     OPERATION_ACTIONS,
     POLITE_MODALS,
@@ -148,8 +149,12 @@ class QueryAnalyzer:
                 for phrase in phrases
             ]
         )
-        self._action_words = frozenset(
-            stem(p) for _, phrases in ACTION_WORDS for p in phrases if " " not in p
+        self._read_words = frozenset(
+            stem(p)
+            for actions, phrases in ACTION_WORDS
+            if set(actions) <= {"read", "list"}
+            for p in phrases
+            if " " not in p
         )
         self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
         self._known = frozenset(
@@ -158,12 +163,17 @@ class QueryAnalyzer:
             for s in table.trigger_words()
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
+        self._idioms = tuple(
+            (re.compile(rf"\b{re.escape(idiom)}\b", re.IGNORECASE), plain)
+            for idiom, plain in IDIOMS
+        )
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._questions = _PhraseTable(
             [_Rule(phrase_stems(q), frozenset(QUESTION_ACTIONS)) for q in QUESTION_WORDS]
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query = self._rewrite_idioms(query)
         query, negated_terms = split_negated(query)
         query, kinds = replace_references(query)
         words = content_words(query)
@@ -209,6 +219,11 @@ class QueryAnalyzer:
             bulk = PLURAL  # "delete channels a and b": maybe many
         return QueryPlan(tuple(slots), actions, terms, bulk)
 
+    def _rewrite_idioms(self, query: str) -> str:
+        for pattern, plain in self._idioms:
+            query = pattern.sub(plain, query)
+        return query
+
     def _is_name(self, word: str, stemmed: str) -> bool:
         """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
         return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
@@ -224,7 +239,7 @@ class QueryAnalyzer:
         if not lead:
             return frozenset()
         first = stem(lead[0])
-        if first in self._action_words:  # "show", "get": already an action class
+        if first in self._read_words:  # "show bob's channels" reads; it is not ShowChannel
             return frozenset()
         return frozenset(verb_action(v) for v in (first, self._verb_aliases.get(first, first)))
 

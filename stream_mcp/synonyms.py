@@ -94,6 +94,17 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("external storage", "s3 bucket", "bucket"),
     ("task", "job", "background task", "async task"),
     ("export", "download", "data dump"),
+    # realtime: Stream calls subscribing to a channel's events "watching" it
+    ("watch", "subscribe", "listen for events", "realtime updates"),
+)
+
+# Multi-word idioms whose words mislead on their own; the request is read with the plain verb
+# instead ("kick off the campaign" starts it and kicks nobody out).
+IDIOMS: tuple[tuple[str, str], ...] = (
+    ("kick off", "start"),
+    ("get rid of", "delete"),
+    ("fire off", "send"),
+    ("sign up", "register"),
 )
 
 IMPLIES: tuple[tuple[str, str], ...] = (
@@ -183,7 +194,8 @@ IMPLIES: tuple[tuple[str, str], ...] = (
 # operations whose verb agrees with the request's. Pinning, archiving, freezing and renaming
 # are all done in Stream by updating a message, membership or channel.
 ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("create",), ("create", "add", "new", "make", "register", "define", "set up")),
+    # "start a poll" creates one; StartCampaign still agrees through its own verb "start"
+    (("create",), ("create", "add", "new", "make", "register", "define", "set up", "start")),
     (
         ("delete",),
         ("delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge"),
