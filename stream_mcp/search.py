@@ -40,6 +40,7 @@ from stream_mcp.search_query import (
     id_words,
     is_bulk,
     operation_actions,
+    split_id,
 )
 from stream_mcp.search_text import (
     ID_WORD,
@@ -108,6 +109,7 @@ BULK_BOOST = 1.25  # a bulk operation, for a request with a bulk cue
 BULK_MISS = 0.85  # a bulk operation, for a request without one
 PATH_BONUS = 10.0  # a request that spells out an operation's route
 MIN_SCORE = 1.0  # below this, a match is too weak to be worth showing
+MIN_COVERAGE = 0.5  # a strong top hit explains at least this share of the request's words
 
 _PATH = re.compile(r"(?:\b(GET|POST|PUT|PATCH|DELETE)\s+)?(/[\w{}./:-]+)", re.IGNORECASE)
 
@@ -151,15 +153,21 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """Ranked hits; or a ``message`` when nothing matched; or an ``overview`` for no query."""
+    """Ranked hits; or a ``message`` when nothing matched; or an ``overview`` for no query.
+
+    Weak hits (``weak``) come with a ``message`` too, so an agent does not act on a guess.
+    """
 
     query: str
     hits: list[Hit] = field(default_factory=list)
     message: str | None = None
     overview: list[dict[str, Any]] | None = None
+    weak: bool = False  # the hits share only incidental words with the request; see message
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"query": self.query, "hits": [h.to_dict() for h in self.hits]}
+        if self.weak:
+            data["weak"] = True
         if self.message is not None:
             data["message"] = self.message
         if self.overview is not None:
@@ -289,6 +297,7 @@ class SearchIndex:
         ]
         self._id_words = [id_words(op.operation_id) for op in self._ops]
         self._bulk = [is_bulk(op.summary) for op in self._ops]
+        self._id_verbs = [stem(split_id(op.operation_id)[0]) for op in self._ops]
         # term → (doc, index of the id word it stands for), to count covered id words fast
         self._id_word_index: dict[str, list[tuple[int, int]]] = {}
         for doc, words in enumerate(self._id_words):
@@ -297,6 +306,7 @@ class SearchIndex:
                     self._id_word_index.setdefault(term, []).append((doc, i))
         self._summaries = [fit_summary(op) for op in self._ops]
         self._routes = [(op.method, _route(op.path)) for op in self._ops]
+        self._groups = ", ".join(sorted(catalog.groups()))
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> SearchIndex:
@@ -313,14 +323,44 @@ class SearchIndex:
             raise ValidationError("query must be a string", field="query")
         if not query.strip():
             return SearchResult(query=query, overview=self.overview())
-        scores = self.scores(self._analyzer.plan(query))
-        for doc, bonus in self._path_matches(query).items():
+        plan = self._analyzer.plan(query)
+        scores = self.scores(plan)
+        routes = self._path_matches(query)
+        for doc, bonus in routes.items():
             scores[doc] = scores.get(doc, 0.0) + bonus
         best = heapq.nlargest(limit, scores.items(), key=lambda kv: (kv[1], -kv[0]))
         hits = [self._hit(doc, score) for doc, score in best if score >= MIN_SCORE]
         if not hits:
             return SearchResult(query=query, message=self._no_match_message(query))
+        top = best[0][0]
+        if top not in routes and not self.is_strong(plan, top):
+            message = self._weak_message(query)
+            return SearchResult(query=query, hits=hits, message=message, weak=True)
         return SearchResult(query=query, hits=hits)
+
+    def is_strong(self, plan: QueryPlan, doc: int) -> bool:
+        """Whether ``doc`` answers the request rather than sharing a stray word with it.
+
+        It must explain at least MIN_COVERAGE of the request's content words, and if it matches
+        only one, also agree with the request's verb or be named by it (a word of its id). Values
+        (numbers, URLs) are not content words; unknown words count as names, so as explained,
+        only when the request frames them: "add bob, carol and dave to #general" is strong,
+        "weather in paris tomorrow" is not.
+        """
+
+        def has(term: str) -> bool:
+            return doc in self._postings.get(term, ())
+
+        matched = sum(1 for term, alts in plan.words if has(term) or any(map(has, alts)))
+        total = len(plan.words) + (0 if plan.framed else plan.names)
+        if not matched or matched / max(1, total) < MIN_COVERAGE:
+            return False
+        return (
+            matched > 1
+            or bool(self._op_actions[doc] & plan.actions)
+            or self._id_verbs[doc] in plan.terms
+            or any(alts & plan.terms for alts in self._id_words[doc])
+        )
 
     def scores(self, plan: QueryPlan) -> dict[int, float]:
         """Document → score for a query plan (documents that match nothing are absent)."""
@@ -403,6 +443,14 @@ class SearchIndex:
             examples = sorted(ids, key=plainness)[:OVERVIEW_EXAMPLES]
             out.append({"group": group, "count": len(ids), "examples": examples})
         return out
+
+    def _weak_message(self, query: str) -> str:
+        return (
+            f"No strong match for {query.strip()!r}: the hits share only incidental words with "
+            "it, so check before using one. Say what to do and to what (e.g. 'send a message "
+            "to #general'), or use broader words such as message, channel, member, user, "
+            f"reaction, ban, mute, upload, push or poll, or a category: {self._groups}."
+        )
 
     def _no_match_message(self, query: str) -> str:
         """Say so, offer spellings close to unknown words, and name broader words to try."""

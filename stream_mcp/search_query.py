@@ -76,6 +76,11 @@ class QueryPlan:
     actions: frozenset[str]
     terms: frozenset[str] = frozenset()  # every term in any slot
     bulk: int = NO_BULK  # whether it asks to act on many things at once (see BULK_CUES)
+    # For judging match strength: each non-name content word with the terms it expands to,
+    # how many words look like names, and whether a verb or #/@ reference frames them.
+    words: tuple[tuple[str, frozenset[str]], ...] = ()
+    names: int = 0
+    framed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +181,7 @@ class QueryAnalyzer:
         query = self._rewrite_idioms(query)
         query, negated_terms = split_negated(query)
         query, kinds = replace_references(query)
+        references = bool(kinds)
         words = content_words(query)
         own = [stem(w) for w in words]
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
@@ -192,11 +198,16 @@ class QueryAnalyzer:
                 slots[(((exact(word + "s"),), EXACT_WEIGHT),)] = None  # "every user": users
         for name in SNAKE.findall(query.lower()):
             slots[(((field_name(name),), 1.0),)] = None
+        expansions: dict[str, set[str]] = {}
         for _, rule in self._equivalents.matches(stems):
             slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
+            for trigger in rule.trigger:
+                expansions.setdefault(trigger, set()).update(t for p in rule.payload for t in p)
         implied: list[str] = []
         for _, rule in self._implied.matches(stems):
             implied += rule.payload
+            for trigger in rule.trigger:
+                expansions.setdefault(trigger, set()).update(rule.payload)
         for term in dict.fromkeys(implied):
             if term not in own:
                 slots[(((term,), IMPLIED_WEIGHT),)] = None
@@ -217,12 +228,26 @@ class QueryAnalyzer:
             bulk = BULK
         elif any(w != s and w.endswith("s") for w, s in zip(words, own, strict=True)):
             bulk = PLURAL  # "delete channels a and b": maybe many
-        return QueryPlan(tuple(slots), actions, terms, bulk)
+        content = tuple(
+            (term, frozenset(expansions.get(term, ())))
+            for word, term in dict(zip(words, own, strict=True)).items()
+            if word not in names and not self._is_value(word, term)
+        )
+        # Unknown words read as names or values when something frames them: a #/@ reference,
+        # a question, or a known first word ("unmute bob"); not in "weather in paris".
+        framed = references or bool(question) or bool(words and words[0] not in names)
+        return QueryPlan(
+            tuple(slots), actions, terms, bulk, content, len(dict.fromkeys(names)), framed
+        )
 
     def _rewrite_idioms(self, query: str) -> str:
         for pattern, plain in self._idioms:
             query = pattern.sub(plain, query)
         return query
+
+    def _is_value(self, word: str, stemmed: str) -> bool:
+        """A number or id the catalog does not know ("42", "m1"), unlike "v2"."""
+        return any(c.isdigit() for c in word) and stemmed not in self._vocabulary
 
     def _is_name(self, word: str, stemmed: str) -> bool:
         """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""

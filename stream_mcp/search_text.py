@@ -94,8 +94,18 @@ def exact(word: str) -> str:
 NAME = "someone"  # what phrase rules see in place of a name
 
 
+# Literal values say what kind of thing they are: a URL, an email address.
+_VALUES = (
+    ("url", re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)),
+    ("email", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")),
+)
+
+
 def replace_references(query: str) -> tuple[str, set[str]]:
-    """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing."""
+    """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing.
+    URLs and email addresses become "url" and "email" (before "@" can read as a user)."""
+    for kind, pattern in _VALUES:
+        query = pattern.sub(f" {kind} ", query)
     kinds: set[str] = set()
     for kind, pattern in _REFERENCES:
         query, count = pattern.subn(f" {kind} ", query)
@@ -117,7 +127,7 @@ def field_name(name: str) -> str:
 # A negation and the rest of its clause: "never creates one", "outside any channel", "so he
 # can't DM me". Those words say what is *not* meant, so they must not count as matches.
 _NEGATED = re.compile(
-    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b[^.;,()!?\n]*",
+    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b([^.;,()!?\n]*)",
     re.IGNORECASE,
 )
 
@@ -128,7 +138,7 @@ def split_negated(text: str) -> tuple[str, list[str]]:
     kept = _NEGATED.sub(" ", text)
     if not content_words(kept):
         return text, []
-    return kept, [negated(stem(w)) for m in _NEGATED.finditer(text) for w in content_words(m[0])]
+    return kept, [negated(stem(w)) for m in _NEGATED.finditer(text) for w in content_words(m[1])]
 
 
 def negated(term: str) -> str:

@@ -24,6 +24,7 @@ from stream_mcp.search import (
     split_words,
     stem,
 )
+from stream_mcp.search_text import split_negated
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 EVAL_FILE = BENCH / "search_eval.jsonl"
@@ -162,6 +163,29 @@ def test_channel_and_user_references_become_their_kinds(index: SearchIndex) -> N
     assert top(index, "mute @mallory")[0] == "MuteUser"
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("does the vip segment include user 7?", "SegmentTargetExists"),  # yes/no: a read
+        ("where is bob sharing his location", "GetUserLiveLocations"),
+        ("can you delete message 5?", "DeleteMessage"),  # polite request, not a question
+        ("kick off the campaign", "StartCampaign"),  # an idiom, not a removal
+        ("add a new user to the app", "UpdateUsers"),  # CreateRole's examples no longer pull
+        ("unread counts for 100 users at once", "UnreadCountsBatch"),  # a bulk cue
+        ("freeze the channel", "UpdateChannelPartial"),  # no bulk cue: not the batch update
+        ("upload a file that isn't tied to a channel", "UploadFile"),  # negation
+    ],
+)
+def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query)[0] == expected
+
+
+def test_negated_words_become_their_own_terms() -> None:
+    kept, negated_terms = split_negated("fetch the channel without creating it")
+    assert "creat" not in analyze(kept) and negated_terms == ["!creat"]
+    assert split_negated("not now") == ("not now", [])  # nothing would be left
+
+
 def test_a_spelled_out_route_finds_its_operation(index: SearchIndex) -> None:
     assert top(index, "POST /channels/{type}/{id}/hide")[0] == "HideChannel"
     assert top(index, "DELETE /messages/abc123")[0] == "DeleteMessage"
@@ -190,6 +214,41 @@ def test_nonsense_says_so_and_suggests_broader_terms(index: SearchIndex, query: 
     assert result.message is not None
     assert "No operation matches" in result.message and "broader" in result.message
     assert result.to_dict()["message"] == result.message
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["weather in paris tomorrow", "what's the capital of france?", "stock price of apple"],
+)
+def test_an_incidental_match_is_flagged_weak(index: SearchIndex, query: str) -> None:
+    result = index.search(query)
+    assert result.weak and result.message is not None
+    assert "No strong match" in result.message and "broader" in result.message
+    assert result.to_dict()["weak"] is True and result.to_dict()["message"] == result.message
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("add bob, carol and dave to #general", "UpdateChannel"),
+        ("unmute bob", "UnmuteUser"),
+        ("ban @troll", "Ban"),
+        ("delete message 123", "DeleteMessage"),
+        ("preview the link https://example.com", "GetOG"),
+    ],
+)
+def test_name_and_value_heavy_requests_are_strong(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    result = index.search(query)
+    assert not result.weak and result.message is None and "weak" not in result.to_dict()
+    assert result.hits[0].operation_id == expected
+
+
+def test_few_real_requests_are_flagged_weak(index: SearchIndex) -> None:
+    rows = eval_rows(EVAL_FILE, SCRATCH_FILE)
+    flagged = [row["query"] for row in rows if index.search(row["query"]).weak]
+    assert len(flagged) <= 0.03 * len(rows), flagged
 
 
 def test_a_misspelling_gets_a_did_you_mean(index: SearchIndex) -> None:
@@ -274,6 +333,12 @@ def test_cli_without_a_query_lists_categories(capsys: pytest.CaptureFixture[str]
     assert main(["search"]) == 0
     out = capsys.readouterr().out
     assert "messages" in out and "moderation" in out
+
+
+def test_cli_table_warns_above_weak_hits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "weather", "in", "paris", "tomorrow", "--spec", "tool_specs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("No strong match") and any("auth" in line for line in lines)
 
 
 def test_cli_nonsense_prints_the_message(capsys: pytest.CaptureFixture[str]) -> None:

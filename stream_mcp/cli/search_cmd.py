@@ -59,7 +59,9 @@ def print_table(result: SearchResult) -> None:
         return
     if result.message:
         print(result.message)
-        return
+        if not result.hits:
+            return
+        print()
     width = max(len(h.operation_id) for h in result.hits)
     print(f"{'#':>2}  {'operation':<{width}}  {'auth':<6} {'flags':<5} {'score':>6}  summary")
     for rank, hit in enumerate(result.hits, start=1):
