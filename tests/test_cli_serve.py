@@ -31,6 +31,12 @@ def test_config_snippets_point_at_an_absolute_command(capsys, monkeypatch, tmp_p
     assert entry["args"] == ["serve"]
     assert entry["env"]["STREAM_MCP_PROFILE"] == "prod"
     assert entry["env"]["STREAM_MCP_VAULT_PATH"] == str(tmp_path / "vault.json")
+    assert "STREAM_MCP_VAULT_KEY" not in entry["env"]  # the OS keyring holds it
+    monkeypatch.setenv("STREAM_MCP_VAULT_KEY", "a-real-master-key-never-printed")
+    assert main(["config", "claude"]) == 0
+    captured = capsys.readouterr()
+    assert "a-real-master-key-never-printed" not in captured.out + captured.err
+    assert "STREAM_MCP_VAULT_KEY" in json.loads(captured.out)["mcpServers"]["stream-chat"]["env"]
     assert main(["config", "cursor", "--sandbox"]) == 0
     entry = json.loads(capsys.readouterr().out)["mcpServers"]["stream-chat"]
     assert entry["args"] == ["serve", "--sandbox"] and "env" not in entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -195,7 +196,12 @@ def run_config(args: argparse.Namespace) -> int:
         settings = Settings()
         env["STREAM_MCP_PROFILE"] = args.profile or settings.profile
         env["STREAM_MCP_VAULT_PATH"] = str(settings.vault_path)
-        env["STREAM_MCP_VAULT_KEY"] = "<your vault key, or remove to use the OS keyring>"
+        if os.environ.get("STREAM_MCP_VAULT_KEY"):
+            # Never print the key itself: the snippet ends up in files and screenshots.
+            env["STREAM_MCP_VAULT_KEY"] = "<paste your STREAM_MCP_VAULT_KEY here>"
+            print("note: put your vault key in the snippet's env", file=sys.stderr)
+        else:
+            print("note: the server will read the vault key from the OS keyring", file=sys.stderr)
     entry: dict[str, Any] = {"command": command, "args": server_args}
     if env:
         entry["env"] = env
