@@ -176,3 +176,17 @@ async def test_static_tool_names_are_unique_and_valid_for_every_client():
         names = [t.tool.name for t in static_tools(service)]
     assert len(names) == len(set(names)) == 195
     assert all(re.fullmatch(r"[a-z0-9_]{1,40}", name) for name in names)
+
+
+def test_sandbox_mode_persists_in_the_data_directory_unless_in_memory(tmp_path, monkeypatch):
+    monkeypatch.delenv("STREAM_API_KEY", raising=False)
+    monkeypatch.delenv("STREAM_API_SECRET", raising=False)
+    settings = Settings(data_dir=tmp_path / "data")
+    with embedded_sandbox(settings) as handle:
+        assert handle.credentials.policy.default_user == "agent-bot"
+        assert handle.credentials.policy.allows_user("anyone-at-all")
+        assert "secret" not in repr(handle) and handle.base_url.startswith("http://127.0.0.1:")
+    assert (tmp_path / "data" / "sandbox.db").is_file()
+    with embedded_sandbox(Settings(data_dir=tmp_path / "other"), ":memory:"):
+        pass
+    assert not (tmp_path / "other" / "sandbox.db").exists()
