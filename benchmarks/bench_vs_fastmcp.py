@@ -62,11 +62,10 @@ def _score(ranked: list[list[str]], rows: list[dict[str, Any]]) -> tuple[float, 
 
 
 async def main(spec: Path) -> None:
+    import httpx2
     from fastmcp import FastMCP
     from fastmcp.server.transforms.search import BM25SearchTransform
     from fastmcp.server.transforms.search.base import serialize_tools_for_output_json
-
-    import httpx2
 
     document = json.loads(spec.read_text())
     bridge = FastMCP.from_openapi(
