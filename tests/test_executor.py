@@ -14,10 +14,12 @@ import pytest
 import structlog
 
 from stream_mcp import __version__
+from stream_mcp.arguments import fill_actors
 from stream_mcp.catalog import Catalog, Operation, Param
 from stream_mcp.config import Settings
+from stream_mcp.encoding import query_value
 from stream_mcp.errors import ConfigError, StreamMCPError, ValidationError
-from stream_mcp.executor import ExecutionResult, Executor, fill_actors, query_value
+from stream_mcp.executor import ExecutionResult, Executor
 from stream_mcp.redact import Redactor
 from stream_mcp.schemas import Binding, ToolInput
 from stream_mcp.stream_errors import StreamAPIError, StreamResponseError

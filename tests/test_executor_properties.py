@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from stream_mcp.catalog import Param
 from stream_mcp.config import Settings
+from stream_mcp.encoding import query_value
 from stream_mcp.errors import ValidationError
-from stream_mcp.executor import Executor, query_value
+from stream_mcp.executor import Executor
 from stream_mcp.redact import Redactor
 from stream_mcp.schemas import Binding, ToolInput
 from tests.factories import make_operation

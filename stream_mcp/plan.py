@@ -1,0 +1,87 @@
+"""What the executor compiles an operation into once, so each call only fills in values.
+
+An :class:`OperationPlan` holds the argument bindings, the schema validator, the path split
+into literal text and parameters, the actor fields that apply, and the facts the response
+shaping and error messages need.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
+
+from stream_mcp.catalog import Operation
+
+_TEMPLATE = re.compile(r"\{([^{}]+)\}")
+
+
+class BindingLike(Protocol):
+    """Where one argument goes on the wire (``schemas.Binding``)."""
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def wire(self) -> str: ...
+
+    @property
+    def container(self) -> str | None: ...
+
+
+class ToolInputLike(Protocol):
+    """A compiled operation input (``schemas.ToolInput``)."""
+
+    @property
+    def schema(self) -> dict[str, Any]: ...
+
+    @property
+    def bindings(self) -> Mapping[str, BindingLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPlan:
+    """Everything about an operation that does not change between calls."""
+
+    op: Operation
+    bindings: Mapping[str, BindingLike]
+    validator: Draft202012Validator
+    segments: tuple[tuple[str, str | None], ...]  # (literal text, path parameter or None)
+    path_args: Mapping[str, str]  # wire name -> argument name
+    actors: tuple[str, ...]  # the op's actor paths whose top-level argument exists
+    paging: tuple[str, ...]
+    upload: bool
+    image: bool
+    where: str
+
+
+def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any]) -> OperationPlan:
+    bindings = dict(tool_input.bindings)
+    path_args = {b.wire: name for name, b in bindings.items() if b.location == "path"}
+    segments: list[tuple[str, str | None]] = []
+    pos = 0
+    for match in _TEMPLATE.finditer(op.path):
+        segments.append((op.path[pos : match.start()], match.group(1)))
+        pos = match.end()
+    segments.append((op.path[pos:], None))
+    names = set(bindings)
+    paging = tuple(
+        n for n in bindings if n in ("limit", "offset", "next", "prev") or n.endswith("_limit")
+    )
+    paging += tuple(p for p in getattr(tool_input, "paging", ()) if p in names and p not in paging)
+    return OperationPlan(
+        op=op,
+        bindings=bindings,
+        validator=Draft202012Validator(schema),
+        segments=tuple(segments),
+        path_args=path_args,
+        # A curated actor that names no argument of this op is ignored, not sent.
+        actors=tuple(a for a in op.actors if a.split(".", 1)[0] in bindings),
+        paging=paging,
+        upload=op.content == "multipart",
+        image=op.content == "multipart" and op.path.rstrip("/").endswith("/image"),
+        where=f"{op.operation_id} ({op.method} {op.path})",
+    )
