@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import settings
 
 from stream_mcp.catalog import Catalog, load_catalog
@@ -20,3 +23,15 @@ SHARED_TSV = ROOT.parent / "shared" / "stream-chat-operations.tsv"
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """The CLI and servers configure structlog and stdlib logging, which are process-wide."""
+    config = structlog.get_config()
+    handlers = logging.root.handlers[:]
+    level = logging.root.level
+    yield
+    structlog.configure(**config)
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)

@@ -5,34 +5,19 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import keyring
 import pytest
-import structlog
 from keyring.backends import fail
 
 from stream_mcp.cli import main, vault_cmds
 from stream_mcp.vault import KeySource, VaultFile, generate_key
 
 SECRET = "cli-secret-0123456789abcdefghijklmnopqrstuvwxyzABCD"
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI points logging at the (captured) stderr; put things back afterwards."""
-    config = structlog.get_config()
-    handlers = logging.root.handlers[:]
-    level = logging.root.level
-    yield
-    structlog.configure(**config)
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
 
 
 @pytest.fixture

@@ -10,21 +10,19 @@ from __future__ import annotations
 import copy
 import io
 import json
-import logging
 import os
 import pickle
 import re
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 import keyring
 import pytest
-import structlog
 from keyring.backends import fail
 
 from stream_mcp.catalog import Operation
@@ -96,17 +94,6 @@ def error_texts(exc: BaseException) -> str:
 
 def op(op_id: str, *, user_token: bool = True, read_only: bool = True) -> Operation:
     return make_operation(op_id, user_token=user_token, read_only=read_only)
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    config = structlog.get_config()
-    handlers = logging.root.handlers[:]
-    level = logging.root.level
-    yield
-    structlog.configure(**config)
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
 
 
 @pytest.fixture
