@@ -350,20 +350,16 @@ def update_channel(call: Call) -> dict[str, Any]:
     channel["updated_at"] = now
     call.store.put(CHANNELS, channel)
     result: dict[str, Any] = {}
-    message = body.get("message")
-    if message:
-        if not isinstance(message, Mapping):
-            raise input_error("message must be an object", field="message")
-        author = call.actor(
-            message.get("user_id"),
-            user_ref(message.get("user")),
-            actor,
-            required="message.user_id (or user_id) must be provided with an update message "
-            "when using server side auth",
-        )
-        assert author is not None
-        records.ensure_user(call, author, message.get("user"))
-        result["message"] = create_message(call, channel, message, author=author)
+    created = _attached_message(
+        call,
+        channel,
+        body,
+        actor,
+        required="message.user_id (or user_id) must be provided with an update message "
+        "when using server side auth",
+    )
+    if created is not None:
+        result["message"] = created
     render = Renderer(call)
     fresh = call.store.get(CHANNELS, cid) or channel
     out: dict[str, Any] = {"channel": render.channel(fresh), "members": render.members(fresh)}
@@ -446,23 +442,38 @@ def truncate_channel(call: Call) -> dict[str, Any]:
         channel["truncated_by_id"] = actor
     call.store.put(CHANNELS, channel)
     out: dict[str, Any] = {}
-    message = body.get("message")
-    created = None
-    if message:
-        if not isinstance(message, Mapping):
-            raise input_error("message must be an object", field="message")
-        author = call.actor(
-            message.get("user_id"),
-            user_ref(message.get("user")),
-            actor,
-            required="message.user_id must be provided with a truncate message when using "
-            "server side auth",
-        )
-        assert author is not None
-        records.ensure_user(call, author, message.get("user"))
-        created = create_message(call, channel, message, author=author)
+    created = _attached_message(
+        call,
+        channel,
+        body,
+        actor,
+        required="message.user_id must be provided with a truncate message when using "
+        "server side auth",
+    )
     render = Renderer(call)
     out["channel"] = render.channel(call.store.get(CHANNELS, channel["cid"]) or channel)
     if created is not None:
         out["message"] = render.message(created)
     return out
+
+
+def _attached_message(
+    call: Call,
+    channel: dict[str, Any],
+    body: Mapping[str, Any],
+    actor: str | None,
+    *,
+    required: str,
+) -> dict[str, Any] | None:
+    """The optional ``message`` an update or truncate posts, created as its author."""
+    message = body.get("message")
+    if not message:
+        return None
+    if not isinstance(message, Mapping):
+        raise input_error("message must be an object", field="message")
+    author = call.actor(
+        message.get("user_id"), user_ref(message.get("user")), actor, required=required
+    )
+    assert author is not None
+    records.ensure_user(call, author, message.get("user"))
+    return create_message(call, channel, message, author=author)
