@@ -32,6 +32,7 @@ BRIEF_DEPTH = 4
 BRIEF_SMALL_OP = 8
 BRIEF_NESTED_SCALARS = 6
 NOTE_LIMIT = 24
+MAP_FIELDS_SHOWN = 8
 PAGING_NAMES = ("limit", "offset", "next", "prev")
 # When an operation has no curated ``brief``, nested scalars are chosen in this order.
 _LIKELY_NEEDED = ("text", "name", "id", "user_id", "type", "role", "title", "parent_id")
@@ -137,6 +138,10 @@ class _Resolver:
         out.update(_bounds(schema, kind))
         if kind == "array":
             out["items"] = self.resolve(schema.get("items", {}), depth + 1) or {}
+        if kind == "object" and not schema.get("properties"):
+            note = self._map_note(schema.get("additionalProperties"), depth)
+            if note:
+                out["description"] = note
         if kind == "object" or "properties" in schema:
             props = schema.get("properties") or {}
             if props and depth >= self.max_depth:
@@ -149,6 +154,25 @@ class _Resolver:
                 if required:
                     out["required"] = required
         return out
+
+    def _map_note(self, values: Any, depth: int) -> str | None:
+        """Say what a map's values are: ``additionalProperties`` is not portable, words are.
+
+        Stream has maps such as UpdateUsers' ``users`` (user id → user); without this an
+        agent would see only ``{"type": "object"}``.
+        """
+        if not isinstance(values, dict) or not values:
+            return None
+        resolved = self.resolve(values, depth + 1)
+        fields = resolved.get("properties")
+        if fields:
+            required = set(resolved.get("required", ()))
+            names = [f"{n} (required)" if n in required else n for n in fields]
+            shown = ", ".join(names[:MAP_FIELDS_SHOWN])
+            more = " and more" if len(names) > MAP_FIELDS_SHOWN else ""
+            return f"A map from key (e.g. an id) to an object with {shown}{more}."
+        kind = resolved.get("type")
+        return f"A map from key to {kind}." if isinstance(kind, str) else None
 
     def _combine(self, schema: dict[str, Any], combinator: str, depth: int) -> dict[str, Any]:
         parts = [self.resolve(s, depth) for s in schema[combinator]]

@@ -97,6 +97,13 @@ def test_path_query_payload_and_body_bindings(compiled):
     assert reaction.bindings["user_id"].location == "query"
 
 
+def test_maps_say_what_their_values_are(compiled):
+    """UpdateUsers takes users keyed by id; a bare {"type": "object"} would hide that."""
+    users = compiled[("UpdateUsers", "brief")].schema["properties"]["users"]
+    assert users["type"] == "object"
+    assert "id (required)" in users["description"] and "name" in users["description"]
+
+
 def _resolves(schema: dict[str, Any], dotted: str) -> bool:
     node = schema
     for part in dotted.split("."):
