@@ -19,6 +19,7 @@ The published schemas follow the rules :mod:`stream_mcp.compat` checks: object r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -224,7 +225,11 @@ def _arguments(op: Operation, resolver: _Resolver) -> list[_Arg]:
 
     for param in op.params:
         if param.location == "path":
-            add(param.name, Binding("path", param.name), resolver.resolve(param.schema), True, "")
+            schema = resolver.resolve(param.schema)
+            hint = _path_hint(op.path, param.name)
+            if hint:
+                schema = {**schema, "description": hint}
+            add(param.name, Binding("path", param.name), schema, True, "")
     for param in op.params:
         if param.location == "query" and not param.json:
             schema = resolver.resolve(param.schema)
@@ -247,6 +252,27 @@ def _arguments(op: Operation, resolver: _Resolver) -> list[_Arg]:
                 sub = FILE_ARGUMENT
             add(name, Binding("body", name), sub, name in required, "body")
     return args
+
+
+_COMPOUND_NOUNS = {"usergroup": "user group", "channeltype": "channel type"}
+
+
+def _path_hint(path: str, name: str) -> str | None:
+    """``/channels/{type}/{id}`` → "channel type" and "channel id": bare names need a noun."""
+    if name not in ("id", "type", "name"):
+        return None
+    noun = None
+    for segment in path.strip("/").split("/"):
+        if segment == "{" + name + "}":
+            break
+        if not segment.startswith("{") and not re.fullmatch(r"v\d+", segment):
+            noun = segment
+    if noun is None:
+        return None
+    noun = noun.replace("_", " ").removesuffix("s")
+    noun = _COMPOUND_NOUNS.get(noun, noun)
+    hint = f"{noun} {name}"
+    return f"{hint}, e.g. messaging" if hint == "channel type" else hint
 
 
 def _with_upload_arguments(op: Operation, schema: dict[str, Any]) -> dict[str, Any]:

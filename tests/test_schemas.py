@@ -97,6 +97,20 @@ def test_path_query_payload_and_body_bindings(compiled):
     assert reaction.bindings["user_id"].location == "query"
 
 
+def test_bare_path_names_get_a_noun(compiled):
+    send = compiled[("SendMessage", "brief")].schema["properties"]
+    assert send["type"]["description"] == "channel type, e.g. messaging"
+    assert send["id"]["description"] == "channel id"
+    reaction = compiled[("DeleteReaction", "brief")].schema["properties"]
+    assert (reaction["id"]["description"], reaction["type"]["description"]) == (
+        "message id",
+        "reaction type",
+    )
+    assert compiled[("GetImportV2Task", "brief")].schema["properties"]["id"]["description"] == (
+        "import id"
+    )
+
+
 def test_maps_say_what_their_values_are(compiled):
     """UpdateUsers takes users keyed by id; a bare {"type": "object"} would hide that."""
     users = compiled[("UpdateUsers", "brief")].schema["properties"]["users"]
