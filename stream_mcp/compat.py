@@ -7,9 +7,11 @@ loaded from a user-supplied ``--spec``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 ALLOWED_KEYS = frozenset(
     {
@@ -42,7 +44,7 @@ def lint_schema(schema: Any) -> list[str]:
             problems.append(f"$: top-level {combinator} is rejected by several clients")
     try:
         Draft202012Validator.check_schema(schema)
-    except Exception as exc:  # jsonschema raises SchemaError with a long text
+    except SchemaError as exc:  # its text is long: keep the first line
         problems.append(f"$: not a valid Draft 2020-12 schema: {str(exc).splitlines()[0]}")
     _walk(schema, "$", problems)
     return problems
@@ -82,6 +84,4 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
 
 def estimate_tokens(value: Any) -> int:
     """Tokens as bytes/4 of compact JSON: the estimate the budgets are stated in."""
-    import json
-
     return len(json.dumps(value, separators=(",", ":"))) // 4
