@@ -121,7 +121,7 @@ def _openapi(ops: dict) -> dict:
                     "required": ["message"],
                     "properties": {
                         "message": {"$ref": "#/components/schemas/MessageRequest"},
-                        "skip_push": {"type": "boolean", "x-stream-index": "002"},
+                        "skip_push": {"type": "boolean", "x-vendor-order": "002"},
                     },
                 },
                 "MessageRequest": {
@@ -183,7 +183,7 @@ def test_official_openapi_file_is_loaded_with_curated_overlay(tmp_path):
     # Conservative defaults for an operation we have never curated.
     assert not new.curated and not new.read_only and new.destructive and not new.user_token
     assert "description" not in json.dumps(catalog.components)
-    assert "x-stream-index" not in json.dumps(catalog.components)
+    assert "x-vendor-order" not in json.dumps(catalog.components)
 
 
 @pytest.mark.parametrize(

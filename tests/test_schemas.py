@@ -42,7 +42,7 @@ def test_linter_rejects_what_clients_reject():
         "properties": {
             "a": {"$ref": "#/x"},
             "b": {"type": ["string", "null"]},
-            "c": {"type": "string", "x-stream-index": "1"},
+            "c": {"type": "string", "x-vendor-order": "1"},
             "d": {"type": "array"},
             "e": {"type": "object", "additionalProperties": False},
         },
@@ -53,7 +53,7 @@ def test_linter_rejects_what_clients_reject():
         "top-level anyOf",
         "$.a: $ref is not resolved",
         "$.b: type arrays",
-        "$.c: vendor key x-stream-index",
+        "$.c: vendor key x-vendor-order",
         "$.d: arrays need items",
         "'additionalProperties' is outside the portable subset",
         "required names not in properties: ['zz']",
