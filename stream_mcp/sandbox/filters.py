@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -222,3 +223,34 @@ def bounded_int(
     if maximum is not None and number > maximum:
         raise input_error(f"{name} must be at most {maximum}", field=name)
     return number
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWindow:
+    """The filter, sort and page of a Query* request, each checked as Stream checks it."""
+
+    conditions: Mapping[str, Any]
+    sort: list[tuple[str, int]]
+    limit: int
+    offset: int
+
+
+def query_window(
+    payload: Mapping[str, Any],
+    *,
+    default_limit: int,
+    max_limit: int,
+    max_offset: int = 10000,
+    default_sort: Sequence[tuple[str, int]] = (("created_at", -1),),
+) -> QueryWindow:
+    conditions = payload.get("filter_conditions") or {}
+    if not isinstance(conditions, Mapping):
+        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    return QueryWindow(
+        conditions=conditions,
+        sort=parse_sort(payload.get("sort"), default=default_sort),
+        limit=bounded_int(
+            payload.get("limit"), name="limit", default=default_limit, maximum=max_limit
+        ),
+        offset=bounded_int(payload.get("offset"), name="offset", default=0, maximum=max_offset),
+    )

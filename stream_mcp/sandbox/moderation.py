@@ -11,7 +11,7 @@ from stream_mcp.sandbox import permissions, records
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
-from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
+from stream_mcp.sandbox.filters import matches, query_window, sort_docs
 from stream_mcp.sandbox.store import BANS, CHANNELS, FLAGS, MESSAGES, MUTES, REACTIONS
 from stream_mcp.sandbox.views import Renderer
 
@@ -137,12 +137,8 @@ def _ban_view(render: Renderer, ban: Mapping[str, Any]) -> dict[str, Any]:
 def query_banned_users(call: Call) -> dict[str, Any]:
     """QueryBannedUsers (GET /query_banned_users?payload=)."""
     payload = call.payload()
-    conditions = payload.get("filter_conditions") or {}
-    if not isinstance(conditions, Mapping):
-        raise input_error("filter_conditions must be an object", field="filter_conditions")
-    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=300)
-    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
-    sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
+    window = query_window(payload, default_limit=25, max_limit=300)
+    conditions, sort, limit, offset = window.conditions, window.sort, window.limit, window.offset
     exclude_expired = bool(payload.get("exclude_expired_bans"))
     now = call.clock.peek_stamp()
     found = []
@@ -304,12 +300,8 @@ def query_message_flags(call: Call) -> dict[str, Any]:
     Users see flags in channels they moderate; admins and the server see all.
     """
     payload = call.payload()
-    conditions = payload.get("filter_conditions") or {}
-    if not isinstance(conditions, Mapping):
-        raise input_error("filter_conditions must be an object", field="filter_conditions")
-    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=300)
-    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=10000)
-    sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
+    window = query_window(payload, default_limit=25, max_limit=300)
+    conditions, sort, limit, offset = window.conditions, window.sort, window.limit, window.offset
     show_deleted = bool(payload.get("show_deleted_messages"))
     found = []
     for doc in call.store.select(FLAGS):

@@ -9,7 +9,7 @@ from typing import Any
 from stream_mcp.sandbox import records
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list
 from stream_mcp.sandbox.errors import input_error, not_allowed, not_found
-from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
+from stream_mcp.sandbox.filters import matches, query_window, sort_docs
 from stream_mcp.sandbox.store import (
     BANS,
     CHANNELS,
@@ -121,13 +121,9 @@ def update_users_partial(call: Call) -> dict[str, Any]:
 def query_users(call: Call) -> dict[str, Any]:
     """QueryUsers (GET /users?payload=): filters, sort, limit/offset."""
     payload = call.payload()
-    conditions = payload.get("filter_conditions") or {}
-    if not isinstance(conditions, Mapping):
-        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    window = query_window(payload, default_limit=30, max_limit=100, max_offset=1000)
+    conditions, sort, limit, offset = window.conditions, window.sort, window.limit, window.offset
     include_deactivated = bool(payload.get("include_deactivated_users"))
-    limit = bounded_int(payload.get("limit"), name="limit", default=30, maximum=100)
-    offset = bounded_int(payload.get("offset"), name="offset", default=0, maximum=1000)
-    sort = parse_sort(payload.get("sort"), default=[("created_at", -1)])
     render = Renderer(call)
     candidates = []
     for doc in call.store.select(USERS):
