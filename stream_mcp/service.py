@@ -143,6 +143,7 @@ class StreamService:
             call = self.executor.prepare(op, arguments, decision, select=select)
             if op.destructive and confirm is not None:
                 await confirm(op)
+                started = time.perf_counter()  # a person's time to answer is not latency
             result = await self.executor.send(call)
             return {
                 "operation_id": op.operation_id,
