@@ -21,3 +21,30 @@ def make_operation(
         "idempotent": method in ("GET", "PUT", "DELETE"),
     }
     return Operation(operation_id=operation_id, method=method, path=path, **{**defaults, **fields})
+
+
+def isolated_vault_env(monkeypatch: Any, tmp_path: Any, **extra: str) -> dict[str, str]:
+    """An environment with a fresh vault path and key, no Stream credentials and no keyring.
+
+    Clears every ``STREAM_*`` variable the developer's shell may carry, so a test never
+    reads real credentials; ``extra`` adds settings such as the log format.
+    """
+    import os
+
+    import keyring
+    from keyring.backends import fail
+
+    from stream_mcp.vault import generate_key
+
+    for name in list(os.environ):
+        if name.startswith(("STREAM_API_", "STREAM_BASE_URL", "STREAM_MCP_")):
+            monkeypatch.delenv(name)
+    values = {
+        "STREAM_MCP_VAULT_PATH": str(tmp_path / "vault.json"),
+        "STREAM_MCP_VAULT_KEY": generate_key(),
+        **extra,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    return values

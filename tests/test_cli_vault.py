@@ -5,34 +5,23 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import jwt
 import keyring
 import pytest
-from keyring.backends import fail
 
 from stream_mcp.cli import main, vault_cmds
 from stream_mcp.vault import KeySource, VaultFile, generate_key
+from tests.factories import isolated_vault_env
 
 SECRET = "cli-secret-0123456789abcdefghijklmnopqrstuvwxyzABCD"
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith(("STREAM_API_", "STREAM_BASE_URL", "STREAM_MCP_")):
-            monkeypatch.delenv(name)
-    values = {
-        "STREAM_MCP_VAULT_PATH": str(tmp_path / "vault.json"),
-        "STREAM_MCP_VAULT_KEY": generate_key(),
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
-    return values
+    return isolated_vault_env(monkeypatch, tmp_path)
 
 
 def run(

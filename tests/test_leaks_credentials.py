@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import keyring
 import pytest
-from keyring.backends import fail
 
 from stream_mcp.catalog import Operation
 from stream_mcp.cli import main
@@ -46,7 +44,7 @@ from stream_mcp.vault import (
     open_credentials,
     verify_api_key,
 )
-from tests.factories import make_operation
+from tests.factories import isolated_vault_env, make_operation
 
 SECRET = "LeakCanary-7d0c9b8a-secret-6f5e4d3c2b1a0f9e8d7c6b5a4938"
 PASSPHRASE = "LeakCanary passphrase 51f0"
@@ -98,19 +96,9 @@ def op(op_id: str, *, user_token: bool = True, read_only: bool = True) -> Operat
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith(("STREAM_API_", "STREAM_BASE_URL", "STREAM_MCP_")):
-            monkeypatch.delenv(name)
-    values = {
-        "STREAM_MCP_VAULT_PATH": str(tmp_path / "vault.json"),
-        "STREAM_MCP_VAULT_KEY": generate_key(),
-        "STREAM_MCP_LOG_LEVEL": "DEBUG",
-        "STREAM_MCP_LOG_FORMAT": "json",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
-    return values
+    return isolated_vault_env(
+        monkeypatch, tmp_path, STREAM_MCP_LOG_LEVEL="DEBUG", STREAM_MCP_LOG_FORMAT="json"
+    )
 
 
 def test_library_functions_do_not_leak(
