@@ -82,6 +82,24 @@ _NOT_EMULATED = {
 }
 
 
+def _message_content(
+    message: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], str, list[Any]]:
+    """A whole message's known fields, custom fields, text and attachments, checked.
+
+    Sending and full updates both need one of text or attachments.
+    """
+    system, custom = records.split_fields(
+        message, MESSAGE_FIELDS, MESSAGE_CONTROL | MESSAGE_COMPUTED
+    )
+    _validate(system)
+    text = system.get("text") or ""
+    attachments = system.get("attachments") or []
+    if not text and not attachments:
+        raise input_error("message.text or message.attachments must be set", field="text")
+    return system, custom, text, attachments
+
+
 def _validate(fields: Mapping[str, Any]) -> None:
     text = fields.get("text")
     if text is not None:
@@ -139,14 +157,7 @@ def create_message(
 ) -> dict[str, Any]:
     """Store a new message in ``channel`` from ``author``; shared by SendMessage, UpdateChannel,
     TruncateChannel and campaign delivery."""
-    system, custom = records.split_fields(
-        message, MESSAGE_FIELDS, MESSAGE_CONTROL | MESSAGE_COMPUTED
-    )
-    _validate(system)
-    text = system.get("text") or ""
-    attachments = system.get("attachments") or []
-    if not text and not attachments:
-        raise input_error("message.text or message.attachments must be set", field="text")
+    system, custom, text, attachments = _message_content(message)
     message_id = message.get("id")
     if message_id is not None:
         if not isinstance(message_id, str) or not 0 < len(message_id) <= 255:
@@ -302,14 +313,7 @@ def update_message(call: Call) -> dict[str, Any]:
         permissions.require_author_or_moderator(call, doc, channel, "UpdateMessage")
     if doc.get("type") == "deleted":
         raise input_error("a deleted message cannot be updated")
-    system, custom = records.split_fields(
-        message, MESSAGE_FIELDS, MESSAGE_CONTROL | MESSAGE_COMPUTED
-    )
-    _validate(system)
-    text = system.get("text") or ""
-    attachments = system.get("attachments") or []
-    if not text and not attachments:
-        raise input_error("message.text or message.attachments must be set", field="text")
+    system, custom, text, attachments = _message_content(message)
     now = call.stamp()
     if text != doc.get("text"):
         doc["message_text_updated_at"] = now
