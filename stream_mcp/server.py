@@ -272,7 +272,12 @@ def build_server(
 ) -> Server[Any]:
     """An MCP low-level server exposing ``service`` in discovery or static mode."""
     redactor = service.credentials.redactor()
-    statics = {t.tool.name: t for t in static_tools(service, include, exclude)}
+    # Static tools compile a schema per operation: only worth it when they are served.
+    statics = (
+        {t.tool.name: t for t in static_tools(service, include, exclude)}
+        if mode == "static"
+        else {}
+    )
     tools = list(DISCOVERY_TOOLS) if mode == "discovery" else [t.tool for t in statics.values()]
     if mode == "static" and len(tools) > CURSOR_TOOL_LIMIT:
         log.warning(
