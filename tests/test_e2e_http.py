@@ -75,6 +75,8 @@ def http_server(tmp_path_factory) -> Iterator[dict]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+    # Whichever of this module's tests ran, nothing they saw or logged may leak.
+    transcript.assert_no_leaks()
 
 
 @asynccontextmanager
@@ -164,8 +166,16 @@ async def test_dns_rebinding_protection(http_server):
         assert evil_origin.status_code == 403
 
 
-def test_http_runs_leak_nothing(http_server):
+async def test_every_http_execution_is_audited(http_server):
     transcript: Transcript = http_server["transcript"]
-    assert transcript.results, "the other HTTP tests recorded nothing"
-    transcript.assert_no_leaks()
-    assert Path(transcript.log_files[0]).read_text().count('"event": "execution"') >= 3
+    log = Path(transcript.log_files[0])
+    before = log.read_text().count('"event": "execution"')
+    async with connect(http_server["url"], http_server["keys"]["support"], transcript) as client:
+        await client.call(
+            "execute_operation",
+            {"operation_id": "QueryChannels", "arguments": {}, "as_user": "bob"},
+        )
+        await client.call("execute_operation", {"operation_id": "GetApp", "as_user": "mallory"})
+    lines = [line for line in log.read_text().splitlines() if '"event": "execution"' in line]
+    assert len(lines) == before + 2
+    assert '"principal": "support"' in lines[-1] and '"status": "policy_denied"' in lines[-1]
