@@ -17,6 +17,7 @@ from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.credentials import AuthDecision, Credentials
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
 from stream_mcp.executor import Executor
+from stream_mcp.policy import check_user_id
 from stream_mcp.schemas import Detail, compile_input
 from stream_mcp.search import SearchIndex
 
@@ -100,9 +101,7 @@ class StreamService:
         return self.catalog.get(_text(operation_id, "operation_id"))
 
     def authorize(self, op: Operation, as_user: str | None, caller: Caller) -> AuthDecision:
-        """The policy's decision, narrowed to the users the caller may act as."""
-        if as_user is not None:
-            as_user = _text(as_user, "as_user")
+        """The policy's decision (which also checks ``as_user``), narrowed to the caller's users."""
         decision = self.credentials.authorize(op, as_user)
         if not caller.allows_user(decision.acting_user):
             raise PolicyError(
@@ -174,7 +173,7 @@ class StreamService:
     def issue_user_token(
         self, user_id: str, ttl_seconds: int | None = None, *, caller: Caller = LOCAL
     ) -> dict[str, Any]:
-        user_id = _text(user_id, "user_id")
+        user_id = check_user_id(user_id, field="user_id")
         if not caller.allows_user(user_id):
             raise PolicyError(
                 f"caller {caller.name} may not issue tokens for user {user_id!r}",
