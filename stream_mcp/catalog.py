@@ -46,6 +46,10 @@ class Operation:
     destructive: bool
     idempotent: bool
     actors: tuple[str, ...] = ()
+    # Where the arguments name users the call acts on or exposes (tool-input paths; ``[]``
+    # walks a list, ``{}`` a map's keys). ``unbounded``: it can reach users it does not name.
+    subjects: tuple[str, ...] = ()
+    unbounded: bool = False
     intents: tuple[str, ...] = ()
     brief: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
@@ -68,7 +72,7 @@ class Operation:
     def from_dict(cls, data: dict[str, Any]) -> Operation:
         fields = dict(data)
         fields["params"] = tuple(Param(**p) for p in fields.get("params", ()))
-        for key in ("actors", "intents", "brief"):
+        for key in ("actors", "subjects", "intents", "brief"):
             fields[key] = tuple(fields.get(key, ()))
         return cls(**fields)
 
@@ -155,6 +159,8 @@ def _operation(op_id: str, raw: dict[str, Any], group: str, curated: bool) -> Op
         destructive=raw.get("destructive", method == "DELETE"),
         idempotent=raw.get("idempotent", method in ("GET", "PUT", "DELETE")),
         actors=tuple(raw.get("actors", ())),
+        subjects=tuple(raw.get("subjects", ())),
+        unbounded=bool(raw.get("unbounded", False)),
         intents=tuple(raw.get("intents", ())),
         brief=tuple(raw.get("brief", ())),
         params=params,
@@ -182,7 +188,7 @@ def build_catalog(spec: RawSpec, overlay: RawSpec | None = None) -> Catalog:
 
 _CURATED = frozenset(
     {"summary", "description", "user_token", "read_only", "destructive", "idempotent"}
-    | {"actors", "intents", "brief"}
+    | {"actors", "subjects", "unbounded", "intents", "brief"}
 )
 
 

@@ -48,6 +48,8 @@ CURATED_KEYS = (
     "destructive",
     "idempotent",
     "actors",
+    "subjects",
+    "unbounded",
     "intents",
     "brief",
 )
@@ -157,10 +159,10 @@ def check_operation(op_id: Any, op: Any, *, where: str) -> None:
     path = op.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise SpecError(f"{where}.path: expected a string starting with '/'")
-    for flag in ("user_token", "read_only", "destructive", "idempotent"):
+    for flag in ("user_token", "read_only", "destructive", "idempotent", "unbounded"):
         if flag in op and not isinstance(op[flag], bool):
             raise SpecError(f"{where}.{flag}: expected true or false")
-    for key in ("actors", "intents", "brief", "paging"):
+    for key in ("actors", "subjects", "intents", "brief", "paging"):
         value = op.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SpecError(f"{where}.{key}: expected a list of strings")
