@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx2
 
-from stream_mcp.catalog import load_catalog
+from stream_mcp.catalog._build import load_catalog
 from stream_mcp.config import Settings
-from stream_mcp.executor import USER_AGENT, Executor
-from stream_mcp.redact import Redactor
+from stream_mcp.execution._executor import USER_AGENT, Executor
+from stream_mcp.observability.redact import Redactor
 
 API_KEY = "bench-key"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzZXJ2ZXIiOnRydWV9.YmVuY2gtc2lnbmF0dXJlLXZhbHVl"

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stream_mcp.catalog import SPEC_DIR, load_catalog  # noqa: E402
-from stream_mcp.search import SearchIndex  # noqa: E402
+from stream_mcp.catalog._build import SPEC_DIR, load_catalog  # noqa: E402
+from stream_mcp.search._index import SearchIndex  # noqa: E402
 
 EVAL_FILES = (
     ROOT / "benchmarks" / "search_eval.jsonl",

@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stream_mcp.server import discovery_tokens
+from stream_mcp.server._server import discovery_tokens
 
 BARE_SERVER = """
 import anyio, mcp_types as types

@@ -23,11 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stream_mcp.catalog import load_catalog
-from stream_mcp.compat import estimate_tokens
-from stream_mcp.schemas import compile_input
-from stream_mcp.search import SearchIndex
-from stream_mcp.server import discovery_tokens
+from stream_mcp.catalog._build import load_catalog
+from stream_mcp.catalog.lint import estimate_tokens
+from stream_mcp.catalog.schemas import compile_input
+from stream_mcp.search._index import SearchIndex
+from stream_mcp.server._server import discovery_tokens
 
 BENCH = Path(__file__).resolve().parent
 

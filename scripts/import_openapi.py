@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stream_mcp.spec import CURATED_KEYS, load_openapi  # noqa: E402
+from stream_mcp.catalog._spec import CURATED_KEYS, load_openapi  # noqa: E402
 
 SPEC_DIR = ROOT / "tool_specs"
 

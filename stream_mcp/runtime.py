@@ -13,16 +13,14 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from stream_mcp.audit import AuditLog
+from stream_mcp.auth import AuthDecision, Credentials, Policy, Signer
 from stream_mcp.catalog import Catalog, load_catalog
-from stream_mcp.compat import lint_schema
+from stream_mcp.catalog.lint import lint_schema
+from stream_mcp.catalog.schemas import compile_input
 from stream_mcp.config import Settings
-from stream_mcp.credentials import AuthDecision, Credentials, Signer
 from stream_mcp.errors import SpecError
-from stream_mcp.executor import Executor
-from stream_mcp.logs import get_logger
-from stream_mcp.policy import Policy
-from stream_mcp.schemas import compile_input
+from stream_mcp.execution import Executor
+from stream_mcp.observability import AuditLog, get_logger
 from stream_mcp.search import SearchIndex
 from stream_mcp.service import StreamService
 

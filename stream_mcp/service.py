@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from stream_mcp.audit import AuditLog, AuditRecord
+from stream_mcp.auth import AuthDecision, Credentials, check_user_id
 from stream_mcp.catalog import Catalog, Operation
-from stream_mcp.credentials import AuthDecision, Credentials
+from stream_mcp.catalog.schemas import Detail, compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
-from stream_mcp.executor import Executor
-from stream_mcp.policy import check_user_id
-from stream_mcp.schemas import Detail, compile_input
+from stream_mcp.execution import Executor
+from stream_mcp.observability import AuditLog, AuditRecord
 from stream_mcp.search import SearchIndex
 
 

@@ -10,7 +10,7 @@ import pytest
 import structlog
 from hypothesis import settings
 
-from stream_mcp.catalog import Catalog, load_catalog
+from stream_mcp.catalog._build import Catalog, load_catalog
 
 # Shared CI machines are noisy: property tests must not fail on a slow example.
 settings.register_profile("stream-mcp", deadline=None)

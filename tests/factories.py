@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream_mcp.catalog import Operation
+from stream_mcp.catalog._build import Operation
 
 
 def make_operation(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream_mcp.budget import PRUNE_ABOVE, BudgetExhausted, CallBudget
+from stream_mcp.execution._budget import PRUNE_ABOVE, BudgetExhausted, CallBudget
 
 
 class Clock:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stream_mcp.catalog import ARTIFACT, SPEC_DIR, build_catalog, load_catalog
+from stream_mcp.catalog._build import ARTIFACT, SPEC_DIR, build_catalog, load_catalog
+from stream_mcp.catalog._spec import load_spec_dir, source_hash
 from stream_mcp.errors import SpecError, UnknownOperation
-from stream_mcp.spec import load_spec_dir, source_hash
 from tests.conftest import SHARED_TSV
 
 JSON_QUERY_OPS = {

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from stream_mcp.auth.credentials import Credentials, Signer
+from stream_mcp.auth.policy import Policy
 from stream_mcp.cli import main
 from stream_mcp.config import Settings
-from stream_mcp.credentials import Credentials, Signer
-from stream_mcp.logs import configure_logging
-from stream_mcp.policy import Policy
+from stream_mcp.observability.logs import configure_logging
 from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
-from stream_mcp.server import build_server, static_tools, tool_name
+from stream_mcp.server._server import build_server, static_tools, tool_name
 
 SECRET = "serve-test-secret-0123456789abcdef0123"
 

@@ -9,8 +9,7 @@ import pickle
 import jwt
 import pytest
 
-from stream_mcp.catalog import Operation
-from stream_mcp.credentials import (
+from stream_mcp.auth.credentials import (
     AuthDecision,
     Credentials,
     IssuedToken,
@@ -19,9 +18,10 @@ from stream_mcp.credentials import (
     check_base_url,
     refresh_margin,
 )
+from stream_mcp.auth.policy import Policy
+from stream_mcp.catalog._build import Operation
 from stream_mcp.errors import ConfigError, PolicyError, ValidationError
-from stream_mcp.policy import Policy
-from stream_mcp.redact import Redactor
+from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
 
 SECRET = "test-secret-9f8e7d6c5b4a3928171605f4e3d2c1b0a9f8e7d6"

@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 
-from stream_mcp.budget import BudgetExhausted, CallBudget
-from stream_mcp.catalog import Operation
+from stream_mcp.catalog._build import Operation
+from stream_mcp.catalog.schemas import Binding, ToolInput
 from stream_mcp.config import Settings
 from stream_mcp.errors import StreamMCPError
-from stream_mcp.executor import Executor
-from stream_mcp.redact import Redactor
-from stream_mcp.schemas import Binding, ToolInput
-from stream_mcp.stream_errors import (
+from stream_mcp.execution._budget import BudgetExhausted, CallBudget
+from stream_mcp.execution._executor import Executor
+from stream_mcp.execution.stream_errors import (
     StreamAPIError,
     StreamConnectionError,
     StreamResponseError,
     StreamTimeout,
 )
+from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
 from tests.test_executor_helpers import (
     Auth,

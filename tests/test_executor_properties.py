@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream_mcp.catalog import Param
+from stream_mcp.catalog._build import Param
+from stream_mcp.catalog.schemas import Binding, ToolInput
 from stream_mcp.config import Settings
-from stream_mcp.encoding import query_value
 from stream_mcp.errors import ValidationError
-from stream_mcp.executor import Executor
-from stream_mcp.redact import Redactor
-from stream_mcp.schemas import Binding, ToolInput
+from stream_mcp.execution._encoding import query_value
+from stream_mcp.execution._executor import Executor
+from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
 from tests.test_executor_helpers import Auth, LoopbackServer, json_reply
 

@@ -23,13 +23,13 @@ from typing import Any
 import jwt
 import pytest
 
-from stream_mcp.catalog import Operation
+from stream_mcp.auth.credentials import Credentials, Signer, TokenCache
+from stream_mcp.auth.policy import Policy
+from stream_mcp.catalog._build import Operation
 from stream_mcp.cli import main
 from stream_mcp.config import Settings
-from stream_mcp.credentials import Credentials, Signer, TokenCache
 from stream_mcp.errors import StreamMCPError
-from stream_mcp.logs import configure_logging
-from stream_mcp.policy import Policy
+from stream_mcp.observability.logs import configure_logging
 from stream_mcp.vault import (
     EnvBackend,
     EnvCredentialSettings,

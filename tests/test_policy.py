@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream_mcp.catalog import Operation, load_catalog
+from stream_mcp.auth.policy import Policy, build_policy, check_user_id
+from stream_mcp.catalog._build import Operation, load_catalog
 from stream_mcp.errors import ConfigError, PolicyError
-from stream_mcp.policy import Policy, build_policy, check_user_id
 from tests.factories import make_operation
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jwt
 
-from stream_mcp.redact import REDACTED, Redactor, redact_text
+from stream_mcp.observability.redact import REDACTED, Redactor, redact_text
 
 SECRET = "s3cr3t-value-that-is-long-enough-for-hs256"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from stream_mcp.catalog import SPEC_DIR, Catalog, load_catalog
+from stream_mcp.catalog._build import SPEC_DIR, Catalog, load_catalog
 from stream_mcp.cli import main
 from stream_mcp.errors import ValidationError
-from stream_mcp.search import (
+from stream_mcp.search._index import (
     MAX_HIT_TOKENS,
     QueryAnalyzer,
     SearchIndex,
@@ -24,7 +24,7 @@ from stream_mcp.search import (
     split_words,
     stem,
 )
-from stream_mcp.search_text import split_negated
+from stream_mcp.search._text import split_negated
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 EVAL_FILE = BENCH / "search_eval.jsonl"

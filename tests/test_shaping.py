@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream_mcp.errors import ValidationError
-from stream_mcp.shaping import Omission, Shaper, json_size, paging_hint, truncate
+from stream_mcp.execution._shaping import Omission, Shaper, json_size, paging_hint, truncate
 
 
 def users(n: int, bio: int = 100) -> dict[str, Any]:

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from stream_mcp.redact import Redactor
-from stream_mcp.stream_errors import (
+from stream_mcp.execution.stream_errors import (
     STREAM_CODES,
     StreamAPIError,
     StreamResponseError,
     error_from_response,
     snippet,
 )
+from stream_mcp.observability.redact import Redactor
 
 SECRET = "shhh-app-secret-42"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiYSJ9.c2lnbmF0dXJl"

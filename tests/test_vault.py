@@ -13,9 +13,9 @@ import pytest
 import structlog.testing
 from keyring.backends import fail, null
 
+from stream_mcp.auth.policy import Policy
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError
-from stream_mcp.policy import Policy
 from stream_mcp.vault import (
     ApiKeyIndex,
     CredentialBackend,

@@ -5,7 +5,7 @@ Both clients talk to the same loopback capture server over a real socket (the SD
 ``requests``, we send with httpx2). For each action we compare the method, the raw path, the
 query (``payload`` decoded as JSON), the body (JSON, or the multipart fields and file), the
 auth headers' shape and the decoded token claims. The SDK signs ``{"server": true}``; our side
-uses server auth with a token from the product's own :class:`~stream_mcp.credentials.Signer`.
+uses server auth with a token from the product's own :class:`~stream_mcp.auth.credentials.Signer`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import pytest
 from stream_chat import StreamChat
 
 from stream_mcp import __version__
-from stream_mcp.catalog import Catalog
+from stream_mcp.auth.credentials import AuthDecision, Signer
+from stream_mcp.catalog._build import Catalog
 from stream_mcp.config import Settings
-from stream_mcp.credentials import AuthDecision, Signer
-from stream_mcp.executor import Executor
-from stream_mcp.redact import Redactor
+from stream_mcp.execution._executor import Executor
+from stream_mcp.observability.redact import Redactor
 from tests.test_executor_helpers import LoopbackServer, Recorded, json_reply
 
 API_KEY = "wirekey"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from stream_mcp import __version__
 from stream_mcp.errors import StreamMCPError
-from stream_mcp.redact import redact_text
+from stream_mcp.observability import redact_text
 
 COMMAND_MODULES = (
     "stream_mcp.cli.catalog_cmds",

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from stream_mcp.catalog import Catalog, Operation, load_catalog
+from stream_mcp.catalog.schemas import DETAILS, compile_input
 from stream_mcp.errors import ValidationError
-from stream_mcp.schemas import DETAILS, compile_input
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from stream_mcp.errors import ConfigError
-from stream_mcp.redact import Redactor
+from stream_mcp.observability import Redactor
 
 DEFAULT_PORT = 8765
 

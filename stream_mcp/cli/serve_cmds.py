@@ -16,7 +16,7 @@ import anyio
 
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError
-from stream_mcp.logs import configure_logging, get_logger
+from stream_mcp.observability import configure_logging, get_logger
 from stream_mcp.service import StreamService
 
 log = get_logger("stream_mcp.cli")
@@ -143,8 +143,8 @@ async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
 async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from stream_mcp.http_transport import build_http_app
     from stream_mcp.server import build_server
+    from stream_mcp.server.http import build_http_app
     from stream_mcp.vault import api_key_verifier
 
     async with _service(args, settings) as service:
@@ -180,7 +180,7 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def run_demo_cmd(args: argparse.Namespace) -> int:
-    from stream_mcp.demo import run_demo
+    from stream_mcp.cli.demo import run_demo
 
     return run_demo()
 

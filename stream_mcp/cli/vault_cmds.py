@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from stream_mcp.auth import MASK, build_policy, check_api_key, check_base_url, check_secret
 from stream_mcp.config import DEFAULT_BASE_URL, Settings
-from stream_mcp.credentials import MASK, check_api_key, check_base_url, check_secret
 from stream_mcp.errors import ConfigError
-from stream_mcp.logs import configure_logging
-from stream_mcp.policy import build_policy
+from stream_mcp.observability import configure_logging
 from stream_mcp.vault import (
     KEY_VAR,
     NEW_KEY_VAR,

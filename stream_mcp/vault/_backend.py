@@ -6,9 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from stream_mcp.auth import Clock, Credentials, Policy, Signer, TokenCache
 from stream_mcp.config import DEFAULT_BASE_URL
-from stream_mcp.credentials import Clock, Credentials, Signer, TokenCache
-from stream_mcp.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)

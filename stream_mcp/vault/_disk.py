@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from stream_mcp.logs import get_logger
+from stream_mcp.observability import get_logger
 from stream_mcp.vault._errors import VaultCorrupt, VaultError, VaultNotFound
 
 try:

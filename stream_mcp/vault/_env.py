@@ -5,10 +5,9 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stream_mcp.auth import Policy, Signer, build_policy, check_api_key, check_base_url
 from stream_mcp.config import DEFAULT_BASE_URL
-from stream_mcp.credentials import Signer, check_api_key, check_base_url
 from stream_mcp.errors import ConfigError
-from stream_mcp.policy import Policy, build_policy
 from stream_mcp.vault._backend import ProfileRecord
 from stream_mcp.vault._errors import ProfileNotFound
 from stream_mcp.vault._settings import load_settings

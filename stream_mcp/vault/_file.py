@@ -15,11 +15,10 @@ from pathlib import Path
 import pydantic
 from pydantic import SecretBytes
 
+from stream_mcp.auth import Policy, Signer, check_api_key, check_base_url, check_secret
 from stream_mcp.config import DEFAULT_BASE_URL
-from stream_mcp.credentials import Signer, check_api_key, check_base_url, check_secret
 from stream_mcp.errors import ConfigError
-from stream_mcp.logs import get_logger
-from stream_mcp.policy import Policy
+from stream_mcp.observability import get_logger
 from stream_mcp.vault import _disk
 from stream_mcp.vault._backend import ProfileRecord
 from stream_mcp.vault._document import SEALED_FIELDS, Document, Section, parse

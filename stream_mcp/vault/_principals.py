@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from stream_mcp.auth import check_globs
 from stream_mcp.errors import ConfigError
-from stream_mcp.logs import get_logger
-from stream_mcp.policy import check_globs
+from stream_mcp.observability import get_logger
 from stream_mcp.vault._names import check_name
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from stream_mcp.auth import Clock, Credentials
 from stream_mcp.config import Settings
-from stream_mcp.credentials import Clock, Credentials
 from stream_mcp.vault._env import ENV_PROFILE, EnvBackend
 from stream_mcp.vault._errors import ProfileNotFound
 from stream_mcp.vault._file import VaultFile

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stream_mcp.logs import get_logger
-from stream_mcp.redact import Redactor
+from stream_mcp.observability.logs import get_logger
+from stream_mcp.observability.redact import Redactor
 
 
 @dataclass(frozen=True, slots=True)

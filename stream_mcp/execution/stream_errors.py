@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream_mcp.errors import StreamMCPError
-from stream_mcp.redact import Redactor
+from stream_mcp.observability import Redactor
 
 SNIPPET_CHARS = 200
 MESSAGE_CHARS = 400

@@ -1,6 +1,6 @@
 """Query analysis: a request becomes weighted term slots plus the action its verb asks for.
 
-The chat-domain tables in :mod:`stream_mcp.synonyms` are compiled here into phrase rules:
+The chat-domain tables in :mod:`stream_mcp.search._vocabulary` are compiled here into phrase rules:
 equivalents and implied phrases add terms at reduced weights, so the user's own words still
 count most; action words and question openings say what kind of operation is wanted.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from stream_mcp.search_text import (
+from stream_mcp.search._text import (
     NAME,
     SNAKE,
     STOPWORDS,
@@ -29,7 +29,7 @@ from stream_mcp.search_text import (
     stem,
     useful,
 )
-from stream_mcp.synonyms import (
+from stream_mcp.search._vocabulary import (
     ACTION_WORDS,
     BULK_CUES,
     BULK_MARKERS,

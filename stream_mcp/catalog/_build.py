@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stream_mcp.catalog._spec import RawSpec, load_openapi, load_spec_dir, source_hash
 from stream_mcp.errors import SpecError, UnknownOperation
-from stream_mcp.spec import RawSpec, load_openapi, load_spec_dir, source_hash
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ARTIFACT = PACKAGE_DIR / "_catalog.json"
-SPEC_DIR = PACKAGE_DIR.parent / "tool_specs"
+SPEC_DIR = PACKAGE_DIR.parents[1] / "tool_specs"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,10 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from stream_mcp.auth.policy import Policy, check_user_id
 from stream_mcp.config import DEFAULT_BASE_URL
 from stream_mcp.errors import ConfigError, ValidationError
-from stream_mcp.logs import get_logger
-from stream_mcp.policy import Policy, check_user_id
-from stream_mcp.redact import Redactor
+from stream_mcp.observability import Redactor, get_logger
 
 if TYPE_CHECKING:
     from stream_mcp.catalog import Operation
@@ -225,7 +224,7 @@ class Credentials:
         cache: TokenCache | None = None,
     ) -> None:
         if not isinstance(signer, Signer):
-            raise TypeError("signer must be a stream_mcp.credentials.Signer")
+            raise TypeError("signer must be a stream_mcp.auth.credentials.Signer")
         self.profile_name = profile_name
         self.api_key = check_api_key(api_key)
         self.base_url = check_base_url(base_url)

@@ -4,16 +4,16 @@ The executor is the only code that talks to Stream. For each call it:
 
 1. fills the acting user into the operation's actor fields (server-side auth only), rejects
    unknown arguments and validates the rest against the operation's full schema, so nothing
-   malformed is ever sent (:mod:`stream_mcp.arguments`);
+   malformed is ever sent (:mod:`stream_mcp.execution._arguments`);
 2. builds the request from the argument bindings: percent-encoded path segments that can
    never change the route, ``api_key`` and scalar query values, the JSON-encoded ``payload``
-   parameter, a JSON body, or multipart for the four uploads (:mod:`stream_mcp.wire`);
+   parameter, a JSON body, or multipart for the four uploads (:mod:`stream_mcp.execution._wire`);
 3. sends it on one pooled connection per profile, inside a client-side budget per (user,
    operation), retrying idempotent operations on transport errors, 429 and 5xx with
    full-jitter backoff that honours ``Retry-After`` and ``X-RateLimit-Reset``
-   (:mod:`stream_mcp.retry`);
+   (:mod:`stream_mcp.execution._retry`);
 4. turns Stream's answer into an :class:`ExecutionResult` (projected, size-capped, redacted)
-   or a :class:`~stream_mcp.stream_errors.StreamCallError` that says what to do next.
+   or a :class:`~stream_mcp.execution.stream_errors.StreamCallError` that says what to do next.
 
 Clock, wall clock, RNG and sleep are constructor parameters so tests control time.
 """
@@ -33,31 +33,30 @@ from urllib.parse import urlsplit
 import httpx2
 
 from stream_mcp import __version__
-from stream_mcp.arguments import check_arguments
-from stream_mcp.budget import CallBudget
 from stream_mcp.catalog import Catalog, Operation
+from stream_mcp.catalog.schemas import compile_input, validation_schema
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError
-from stream_mcp.logs import get_logger
-from stream_mcp.plan import OperationPlan, ToolInputLike, compile_plan
-from stream_mcp.redact import Redactor
-from stream_mcp.retry import (
+from stream_mcp.execution._arguments import check_arguments
+from stream_mcp.execution._budget import CallBudget
+from stream_mcp.execution._plan import OperationPlan, ToolInputLike, compile_plan
+from stream_mcp.execution._retry import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_CAP,
     Backoff,
     response_meta,
     server_wait,
 )
-from stream_mcp.schemas import compile_input, validation_schema
-from stream_mcp.shaping import Shaper
-from stream_mcp.stream_errors import (
+from stream_mcp.execution._shaping import Shaper
+from stream_mcp.execution._wire import RequestBuilder
+from stream_mcp.execution.stream_errors import (
     StreamCallError,
     StreamConnectionError,
     StreamResponseError,
     StreamTimeout,
     error_from_response,
 )
-from stream_mcp.wire import RequestBuilder
+from stream_mcp.observability import Redactor, get_logger
 
 USER_AGENT = f"stream-mcp-{__version__}"
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024

@@ -235,7 +235,7 @@ def _refs(schema: Any, found: set[str]) -> None:
 def load_openapi(path: Path) -> RawSpec:
     """Read Stream's official OpenAPI file (JSON or YAML) into a :class:`RawSpec` of facts.
 
-    Text and agent metadata are left out: :func:`stream_mcp.catalog.build_catalog` overlays the
+    Text and agent metadata are left out: :func:`build_catalog` overlays the
     curated entries, and gives unknown operations conservative defaults.
     """
     try:

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.encoding import CONTROL, dumps, json_type, query_value
 from stream_mcp.errors import ValidationError
+from stream_mcp.execution._encoding import CONTROL, dumps, json_type, query_value
 
 _MIME = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,127}$"

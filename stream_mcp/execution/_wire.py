@@ -12,10 +12,16 @@ from typing import Any
 
 import httpx2
 
-from stream_mcp.encoding import dumps, encode_path_value, json_type, query_value, urlencode_query
 from stream_mcp.errors import ValidationError
-from stream_mcp.plan import OperationPlan
-from stream_mcp.uploads import multipart
+from stream_mcp.execution._encoding import (
+    dumps,
+    encode_path_value,
+    json_type,
+    query_value,
+    urlencode_query,
+)
+from stream_mcp.execution._plan import OperationPlan
+from stream_mcp.execution._uploads import multipart
 
 
 class RequestBuilder:

@@ -1,7 +1,7 @@
 """Logging set-up: structlog to stderr, JSON for servers, readable on a terminal.
 
 stdout belongs to the MCP stdio transport, so nothing here ever writes to it. Every event
-passes through a :class:`~stream_mcp.redact.Redactor` before it is rendered.
+passes through a :class:`~stream_mcp.observability.redact.Redactor` before it is rendered.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import structlog
 
-from stream_mcp.redact import Redactor
+from stream_mcp.observability.redact import Redactor
 
 LogFormat = Literal["auto", "json", "console"]
 

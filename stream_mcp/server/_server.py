@@ -21,11 +21,10 @@ from mcp.server import Server, ServerRequestContext
 
 from stream_mcp import __version__
 from stream_mcp.catalog import Operation
-from stream_mcp.compat import estimate_tokens
+from stream_mcp.catalog.lint import estimate_tokens
+from stream_mcp.catalog.schemas import compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
-from stream_mcp.logs import get_logger
-from stream_mcp.redact import Redactor
-from stream_mcp.schemas import compile_input
+from stream_mcp.observability import Redactor, get_logger
 from stream_mcp.service import LOCAL, Caller, StreamService
 
 Mode = Literal["discovery", "static"]

@@ -5,7 +5,7 @@ minute by default). One busy agent could otherwise spend the whole app's allowan
 HTTP attempt first takes a slot here. The window is exact (a log of the last minute's calls),
 so the budget never lets through more than ``limit`` calls in any 60-second span.
 
-Not thread-safe by design: an :class:`~stream_mcp.executor.Executor` and its budget live on
+Not thread-safe by design: an ``Executor`` and its budget live on
 one event loop, and :meth:`CallBudget.acquire` never awaits.
 """
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from stream_mcp.encoding import json_type
+from stream_mcp.catalog.schemas import UPLOAD_ARGUMENTS
 from stream_mcp.errors import ValidationError
-from stream_mcp.plan import OperationPlan
-from stream_mcp.redact import Redactor
-from stream_mcp.schemas import UPLOAD_ARGUMENTS
+from stream_mcp.execution._encoding import json_type
+from stream_mcp.execution._plan import OperationPlan
+from stream_mcp.observability import Redactor
 
 CLOSE_MATCHES = 3
 

@@ -19,7 +19,7 @@ import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from stream_mcp.redact import redact_text
+from stream_mcp.observability import redact_text
 
 PASSED_ENV = ("STREAM_API_KEY", "STREAM_API_SECRET", "STREAM_MCP_SPEC", "STREAM_MCP_AUDIT_LOG")
 

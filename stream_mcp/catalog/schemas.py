@@ -12,7 +12,7 @@ Two levels of detail:
 * ``full`` keeps every field, cutting only recursion and very deep nesting to an open object,
   so it accepts every valid Stream request.
 
-The published schemas follow the rules :mod:`stream_mcp.compat` checks: object root, no
+The published schemas follow the rules :mod:`stream_mcp.catalog.lint` checks: object root, no
 ``$ref``, no top-level combinators, no type arrays, no ``x-*`` keys.
 """
 
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from stream_mcp.catalog import Catalog, Operation
+from stream_mcp.catalog._build import Catalog, Operation
 
 Detail = Literal["brief", "full"]
 DETAILS: tuple[Detail, ...] = ("brief", "full")

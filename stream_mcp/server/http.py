@@ -18,7 +18,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from stream_mcp.server import CALLER_SCOPE_KEY
+from stream_mcp.server._server import CALLER_SCOPE_KEY
 from stream_mcp.vault import Principal
 
 MCP_PATH = "/mcp"

@@ -9,7 +9,7 @@ Why not ``rank_bm25``: it scores one flat token list per document, so field weig
 to be faked by repeating tokens (which also breaks length normalisation), and it cannot weight
 query terms, which the synonym expansion needs. BM25F over 195 short documents is a few lines.
 
-On top of BM25F, two pieces of chat-domain knowledge from :mod:`stream_mcp.synonyms`:
+On top of BM25F, two pieces of chat-domain knowledge from :mod:`stream_mcp.search._vocabulary`:
 
 * query expansion: equivalent phrases (DM ↔ distinct channel) and colloquial ones (kick →
   remove member) add terms at a reduced weight, so the user's own words still count most;
@@ -31,7 +31,7 @@ from typing import Any
 
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.errors import ValidationError
-from stream_mcp.search_query import (
+from stream_mcp.search._query import (
     BULK,
     PLURAL,
     QueryAnalyzer,
@@ -42,7 +42,7 @@ from stream_mcp.search_query import (
     operation_actions,
     split_id,
 )
-from stream_mcp.search_text import (
+from stream_mcp.search._text import (
     ID_WORD,
     STOPWORDS,
     analyze,
