@@ -58,6 +58,12 @@ class PolicyError(StreamMCPError):
     kind = "policy_denied"
 
 
+class NotConfirmed(PolicyError):
+    """A destructive call that no one confirmed: declined, cancelled, unanswered or unaskable."""
+
+    kind = "not_confirmed"
+
+
 class ConfigError(StreamMCPError):
     """Configuration or credentials are missing or unusable."""
 

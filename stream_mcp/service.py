@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stream_mcp.auth import AuthDecision, Credentials, check_user_id
+from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import Detail, compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
@@ -22,10 +23,20 @@ from stream_mcp.search import SearchIndex
 
 
 class Caller(Protocol):
-    """Who is calling: a local client (stdio) or an HTTP principal from the vault."""
+    """Who is calling: a local client (stdio) or an HTTP principal from the vault.
+
+    ``unrestricted`` callers may reach every user the profile allows; ``app_wide`` callers
+    were granted operations that reach users their arguments do not name.
+    """
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def unrestricted(self) -> bool: ...
+
+    @property
+    def app_wide(self) -> bool: ...
 
     def allows_user(self, user_id: str) -> bool: ...
 
@@ -35,6 +46,8 @@ class LocalCaller:
     """The process owner on stdio: limited only by the profile's policy."""
 
     name: str = "local"
+    unrestricted: bool = True
+    app_wide: bool = True
 
     def allows_user(self, user_id: str) -> bool:
         return True
@@ -99,8 +112,18 @@ class StreamService:
     def operation(self, operation_id: str) -> Operation:
         return self.catalog.get(_text(operation_id, "operation_id"))
 
-    def authorize(self, op: Operation, as_user: str | None, caller: Caller) -> AuthDecision:
-        """The policy's decision (which also checks ``as_user``), narrowed to the caller's users."""
+    def authorize(
+        self,
+        op: Operation,
+        as_user: str | None,
+        caller: Caller,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> AuthDecision:
+        """The policy's decision (which also checks ``as_user``), narrowed to the caller's users.
+
+        With ``arguments``, every user the call names in a subject or actor field must be
+        allowed too, by the profile and by the caller, under user and server auth alike.
+        """
         decision = self.credentials.authorize(op, as_user)
         if not caller.allows_user(decision.acting_user):
             raise PolicyError(
@@ -108,7 +131,52 @@ class StreamService:
                 field="as_user",
                 hint="act as one of the users this API key was granted",
             )
+        if arguments is not None:
+            self._check_reach(op, arguments, decision, caller)
         return decision
+
+    def _check_reach(
+        self, op: Operation, arguments: Mapping[str, Any], decision: AuthDecision, caller: Caller
+    ) -> None:
+        """Refuse a call that names, or could reach, users beyond the profile or the caller."""
+        policy = self.credentials.policy
+        found = find_subjects((*op.subjects, *op.actors), arguments)
+        for path, user in found.named:
+            if not policy.allows_user(user):
+                raise PolicyError(
+                    f"{op.operation_id} names user {_short(user)} in {path}; this profile may "
+                    "not act on that user",
+                    field=path,
+                    hint="name only users in the profile's allowed_users",
+                )
+            if not caller.allows_user(user):
+                raise PolicyError(
+                    f"{op.operation_id} names user {_short(user)} in {path}; caller "
+                    f"{caller.name} may not act on that user",
+                    field=path,
+                    hint="name only users this API key was granted",
+                )
+        # Under user auth Stream bounds the call by the acting user's own permissions; under
+        # server auth nothing does, so reaching unnamed users needs an explicit grant.
+        if decision.mode != "server" or not (op.unbounded or found.open_paths):
+            return
+        what = (
+            f"{op.operation_id} can reach users it does not name"
+            if op.unbounded
+            else f"{op.operation_id} selects users by a condition in {found.open_paths[0]}"
+        )
+        if not (policy.unrestricted or policy.app_wide):
+            raise PolicyError(
+                f"{what}, and this profile is limited to some users",
+                field="app_wide",
+                hint="name the users with $eq/$in, or grant the profile app_wide",
+            )
+        if not (caller.unrestricted or caller.app_wide):
+            raise PolicyError(
+                f"{what}, and caller {caller.name} is limited to some users",
+                field="app_wide",
+                hint="name the users with $eq/$in, or use a key granted --app-wide",
+            )
 
     async def execute(
         self,
@@ -137,7 +205,7 @@ class StreamService:
                 raise ValidationError("arguments: expected an object", field="arguments")
             op = self.operation(operation_id)
             op_name = op.operation_id
-            decision = self.authorize(op, as_user, caller)
+            decision = self.authorize(op, as_user, caller, arguments)
             call = self.executor.prepare(op, arguments, decision, select=select)
             if op.destructive and confirm is not None:
                 await confirm(op)
@@ -184,6 +252,10 @@ class StreamService:
             "token": issued.token,
             "expires_at": issued.expires_at,
         }
+
+
+def _short(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
 def _text(value: Any, field: str) -> str:

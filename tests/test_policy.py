@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from stream_mcp.auth.policy import Policy, build_policy, check_user_id
 from stream_mcp.catalog._build import Operation, load_catalog
-from stream_mcp.errors import ConfigError, PolicyError
+from stream_mcp.errors import ConfigError, PolicyError, ValidationError
 from tests.factories import make_operation
 
 
@@ -136,12 +136,36 @@ def test_user_outside_the_allowed_set_is_refused() -> None:
     assert "--allow-user" in (info.value.hint or "")
 
 
-@pytest.mark.parametrize("bad", ["a b", "a*", "x\ny", "a,b", "x" * 256, 7])
-def test_invalid_user_ids_are_refused(bad: object) -> None:
-    with pytest.raises(PolicyError) as info:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "a b",
+        "a*",
+        "x\ny",
+        "a,b",
+        "x" * 256,
+        7,
+        "../",
+        "a/b",
+        "#frag",
+        "<script>",
+        "al\u202eice",
+        "é",
+        "a.b",
+        "a:b",
+        "",
+    ],
+)
+def test_ids_stream_rejects_are_refused(bad: object) -> None:
+    with pytest.raises(ValidationError) as info:
         check_user_id(bad)
     assert "\n" not in str(info.value)
     assert info.value.field == "as_user"
+
+
+@pytest.mark.parametrize("good", ["alice", "a@b.c".replace(".", "_"), "u-1_x", "x" * 255, "A9"])
+def test_ids_stream_accepts_pass(good: str) -> None:
+    assert check_user_id(good) == good
 
 
 # --------------------------------------------------------------------------- operations
@@ -234,8 +258,8 @@ def test_issued_ttl_defaults_to_and_is_capped_by_max() -> None:
     assert policy.issued_ttl(60) == 60
     with pytest.raises(PolicyError) as info:
         policy.issued_ttl(601)
-    assert info.value.field == "ttl"
+    assert info.value.field == "ttl_seconds"
     assert "max_issued_ttl" in str(info.value)
     for bad in (0, -5, True):
-        with pytest.raises(PolicyError):
+        with pytest.raises(ValidationError):
             policy.issued_ttl(bad)  # type: ignore[arg-type]

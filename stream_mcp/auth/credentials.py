@@ -233,6 +233,17 @@ class Credentials:
         self._clock = clock
         self._cache = cache if cache is not None else TokenCache()
 
+    def with_policy(self, policy: Policy) -> Credentials:
+        """The same profile and signer under a narrower policy (e.g. ``serve --read-only``)."""
+        return Credentials(
+            profile_name=self.profile_name,
+            api_key=self.api_key,
+            signer=self._signer,
+            base_url=self.base_url,
+            policy=policy,
+            clock=self._clock,
+        )
+
     def authorize(self, operation: Operation, as_user: str | None = None) -> AuthDecision:
         """Decide how ``operation`` runs and mint the token for it (see the module docstring)."""
         self.policy.check_operation(operation)

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from stream_mcp.errors import ConfigError, PolicyError
+from stream_mcp.errors import ConfigError, PolicyError, ValidationError
 
 if TYPE_CHECKING:
     from stream_mcp.catalog import Operation
 
 AuthMode = Literal["user", "server"]
 ServerAuth = Literal["none", "server_only"] | tuple[str, ...]
+Confirmation = Literal["flag", "person"]
 
 DEFAULT_USER_TOKEN_TTL = 300
 MIN_TTL = 30
@@ -33,7 +34,8 @@ DEFAULT_MAX_ISSUED_TTL = 3600
 MAX_ISSUED_TTL = 86400
 
 _MAX_ID = 255
-_BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f*?\[\],]")
+# Stream accepts user ids of ASCII letters, digits, "@", "_" and "-" only.
+_USER_ID = re.compile(r"[A-Za-z0-9@_-]{1,255}")
 _BAD_GLOB_CHARS = re.compile(r"[\s\x00-\x1f\x7f,]")
 
 
@@ -45,11 +47,11 @@ def _short(value: str) -> str:
 def check_user_id(value: object, *, field: str = "as_user") -> str:
     """Validate an exact user id (not a glob); raise a one-line error naming ``field``."""
     if not isinstance(value, str) or not value:
-        raise PolicyError(f"{field}: expected a non-empty user id string", field=field)
-    if len(value) > _MAX_ID or _BAD_ID_CHARS.search(value):
-        raise PolicyError(
-            f"{field}: {_short(value)} is not a valid user id (at most {_MAX_ID} characters, "
-            "no spaces, commas or glob characters * ? [ ])",
+        raise ValidationError(f"{field}: expected a non-empty user id string", field=field)
+    if not _USER_ID.fullmatch(value):
+        raise ValidationError(
+            f"{field}: {_short(value)} is not a valid user id (Stream accepts 1 to {_MAX_ID} "
+            "ASCII letters, digits, '@', '_' and '-')",
             field=field,
         )
     return value
@@ -92,6 +94,12 @@ class Policy(BaseModel):
     deny_ops: tuple[str, ...] = ()
     user_token_ttl: int = Field(DEFAULT_USER_TOKEN_TTL, ge=MIN_TTL, le=MAX_USER_TOKEN_TTL)
     max_issued_ttl: int = Field(DEFAULT_MAX_ISSUED_TTL, ge=MIN_TTL, le=MAX_ISSUED_TTL)
+    # Operations that can reach users their arguments do not name (app-wide queries and
+    # exports) need this grant when the profile is limited to some users.
+    app_wide: bool = False
+    # "flag": confirm=true stands in for a person on clients that cannot ask one;
+    # "person": destructive calls need a person's answer, whatever the client.
+    confirmation: Confirmation = "flag"
 
     @field_validator("default_user", mode="before")
     @classmethod
@@ -100,7 +108,7 @@ class Policy(BaseModel):
             return None
         try:
             return check_user_id(value, field="default_user")
-        except PolicyError as exc:
+        except ValidationError as exc:
             raise ValueError(str(exc).removeprefix("default_user: ")) from None
 
     @field_validator("allowed_users", mode="before")
@@ -162,6 +170,11 @@ class Policy(BaseModel):
         if user_id == self.default_user:
             return True
         return any(fnmatchcase(user_id, glob) for glob in self.allowed_users)
+
+    @property
+    def unrestricted(self) -> bool:
+        """True when every user is allowed (``*``), so no call can reach a user beyond it."""
+        return "*" in self.allowed_users
 
     def allows_operation(self, operation_id: str) -> bool:
         """True if the allow/deny globs let ``operation_id`` through (deny wins)."""
@@ -249,13 +262,16 @@ class Policy(BaseModel):
         if ttl_seconds is None:
             return self.max_issued_ttl
         if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
-            raise PolicyError("ttl: expected a positive number of seconds", field="ttl")
+            raise ValidationError(
+                "ttl_seconds: expected a positive number of seconds", field="ttl_seconds"
+            )
         if ttl_seconds > self.max_issued_ttl:
             raise PolicyError(
-                f"ttl: {ttl_seconds}s exceeds the profile's max_issued_ttl "
+                f"ttl_seconds: {ttl_seconds}s exceeds the profile's max_issued_ttl "
                 f"({self.max_issued_ttl}s)",
-                field="ttl",
-                hint="ask for a shorter ttl or raise max_issued_ttl (vault add --max-issued-ttl)",
+                field="ttl_seconds",
+                hint="ask for a shorter ttl_seconds, or raise max_issued_ttl (vault add "
+                "--max-issued-ttl)",
             )
         return ttl_seconds
 

@@ -41,6 +41,8 @@ _FLAGS = {
     "deny_ops": "--deny-op",
     "user_token_ttl": "--user-token-ttl",
     "max_issued_ttl": "--max-issued-ttl",
+    "app_wide": "--app-wide",
+    "confirmation": "--confirmation",
 }
 _KEY_FROM_HELP = "where the new master key comes from (default: see `stream-mcp vault --help`)"
 _VAULT_EPILOG = f"""\
@@ -99,6 +101,16 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--max-issued-ttl", type=int, metavar="SECONDS", help="cap for `token` (default 3600)"
     )
+    add.add_argument(
+        "--app-wide",
+        action="store_true",
+        help="allow operations that reach users no argument names (app-wide queries, exports)",
+    )
+    add.add_argument(
+        "--confirmation",
+        choices=("flag", "person"),
+        help="destructive calls: 'person' refuses clients that cannot ask one (default: flag)",
+    )
     add.add_argument("--replace", action="store_true", help="overwrite an existing profile")
     add.set_defaults(func=cmd_add)
 
@@ -136,6 +148,11 @@ def register(subparsers: Any) -> None:
     )
     add_key.add_argument(
         "--mode", action="append", default=[], choices=("discovery", "static"), help="repeatable"
+    )
+    add_key.add_argument(
+        "--app-wide",
+        action="store_true",
+        help="allow operations that reach users no argument names (needs the profile's grant too)",
     )
     add_key.set_defaults(func=cmd_add_key)
 
@@ -182,6 +199,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             "deny_ops": _joined(args.deny_op),
             "user_token_ttl": args.user_token_ttl,
             "max_issued_ttl": args.max_issued_ttl,
+            "app_wide": args.app_wide,
+            "confirmation": args.confirmation,
         },
         names=_FLAGS,
     )
@@ -295,6 +314,7 @@ def cmd_add_key(args: argparse.Namespace) -> int:
         profile=args.profile,
         users=_split(args.user) or ["*"],
         modes=args.mode or ["discovery", "static"],
+        app_wide=args.app_wide,
     )
     print(presented)
     _note(f"API key {args.name!r} created; this is the only time it is shown, store it now")

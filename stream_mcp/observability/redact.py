@@ -19,9 +19,37 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _HTTP_KEY = re.compile(r"smcp_[A-Za-z0-9_-]{16,}")
 _API_KEY = re.compile(r"(?i)(api_key[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+)?([^\s\"',}]+)")
+# Values under these keys are dropped whatever they look like: Stream's app settings carry
+# push credentials (APN auth keys, Firebase server keys and JSON credentials, Huawei and
+# Xiaomi secrets), webhook and SQS secrets, and guest access tokens.
 _SECRET_KEYS = frozenset(
-    {"secret", "api_secret", "token", "authorization", "password", "passphrase", "vault_key"}
+    {
+        "secret",
+        "api_secret",
+        "webhook_secret",
+        "auth_key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "authorization",
+        "password",
+        "passphrase",
+        "vault_key",
+        "private_key",
+        "server_key",
+        "p12_cert",
+        "credentials_json",
+        "apn_key",
+        "firebase_key",
+    }
 )
+_SECRET_SUFFIXES = ("_secret", "_password", "_token", "_private_key", "_credentials", "_auth_key")
+
+
+def is_secret_key(key: str) -> bool:
+    """True for a key whose value is a credential whatever it looks like."""
+    lowered = key.lower()
+    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
 
 
 class Redactor:
@@ -53,15 +81,19 @@ class Redactor:
         if "\\u" in text or self.text(text) != text:
             return True
         lowered = text.lower()
-        return any(key in lowered for key in _SECRET_KEYS)
+        return any(key in lowered for key in _SECRET_KEYS) or any(
+            suffix in lowered for suffix in _SECRET_SUFFIXES
+        )
 
     def value(self, value: Any, *, key: str | None = None) -> Any:
         """Redact recursively; values under secret-shaped keys are dropped entirely."""
-        if key is not None and key.lower() in _SECRET_KEYS and isinstance(value, str):
+        if key is not None and is_secret_key(key) and isinstance(value, str | int | float):
             return REDACTED
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
+            if key is not None and is_secret_key(key):
+                return REDACTED  # a credential object (e.g. a service account's JSON)
             return {k: self.value(v, key=str(k)) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]

@@ -38,6 +38,8 @@ class EnvPolicySettings(BaseSettings):
     deny_ops: str | None = None
     user_token_ttl: int | None = None
     max_issued_ttl: int | None = None
+    app_wide: bool | None = None
+    confirmation: str | None = None
 
     def to_policy(self) -> Policy:
         names = {name: f"STREAM_MCP_{name.upper()}" for name in type(self).model_fields}
@@ -49,7 +51,8 @@ class EnvBackend:
 
     Its policy comes from ``STREAM_MCP_DEFAULT_USER``, ``_ALLOWED_USERS`` (comma globs),
     ``_SERVER_AUTH`` (none | server_only | comma globs), ``_READ_ONLY``, ``_ALLOW_OPS``,
-    ``_DENY_OPS``, ``_USER_TOKEN_TTL`` and ``_MAX_ISSUED_TTL``. Pass settings objects to
+    ``_DENY_OPS``, ``_USER_TOKEN_TTL``, ``_MAX_ISSUED_TTL``, ``_APP_WIDE`` and
+    ``_CONFIRMATION`` (flag | person). Pass settings objects to
     build it from something other than the process environment.
     """
 

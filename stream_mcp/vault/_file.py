@@ -195,11 +195,12 @@ class VaultFile:
         profile: str,
         users: Sequence[str] = ("*",),
         modes: Sequence[str] = ("discovery", "static"),
+        app_wide: bool = False,
     ) -> str:
         """Create an API key for the HTTP transport; the key is returned once, only a hash
         is stored. ``profile`` need not be in this vault: a server may run an environment
         or sandbox profile of that name."""
-        principal = new_principal(name, profile, users, modes)
+        principal = new_principal(name, profile, users, modes, app_wide=app_wide)
         presented = new_api_key()
         record = {
             "principal": principal.model_dump(mode="json"),

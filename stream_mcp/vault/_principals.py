@@ -41,6 +41,8 @@ class Principal(BaseModel):
     profile: str
     users: tuple[str, ...] = ("*",)
     modes: tuple[Mode, ...] = ("discovery", "static")
+    # Granted operations that can reach users their arguments do not name (app-wide queries).
+    app_wide: bool = False
 
     @field_validator("name", "profile")
     @classmethod
@@ -63,6 +65,11 @@ class Principal(BaseModel):
 
     def allows_user(self, user_id: str) -> bool:
         return bool(user_id) and any(fnmatchcase(user_id, glob) for glob in self.users)
+
+    @property
+    def unrestricted(self) -> bool:
+        """True when the key may act on every user the profile allows."""
+        return "*" in self.users
 
     def allows_mode(self, mode: str) -> bool:
         return mode in self.modes
@@ -95,10 +102,23 @@ class ApiKeyIndex:
         return f"ApiKeyIndex(<{len(self._entries)} keys>)"
 
 
-def new_principal(name: str, profile: str, users: Sequence[str], modes: Sequence[str]) -> Principal:
+def new_principal(
+    name: str,
+    profile: str,
+    users: Sequence[str],
+    modes: Sequence[str],
+    *,
+    app_wide: bool = False,
+) -> Principal:
     """A :class:`Principal` from command-line values; a bad one is a one-line error."""
     try:
-        return Principal(name=name, profile=profile, users=tuple(users), modes=tuple(modes))
+        return Principal(
+            name=name,
+            profile=profile,
+            users=tuple(users),
+            modes=tuple(modes),
+            app_wide=app_wide,
+        )
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else "principal"
