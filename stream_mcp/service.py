@@ -18,6 +18,13 @@ from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import Detail, compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
 from stream_mcp.execution import Executor
+from stream_mcp.limits import (
+    MAX_ARGUMENT_BYTES,
+    MAX_QUERY_CHARS,
+    MAX_UPLOAD_ARGUMENT_BYTES,
+    check_text,
+    measure,
+)
 from stream_mcp.observability import AuditLog, AuditRecord
 from stream_mcp.search import SearchIndex
 
@@ -75,8 +82,7 @@ class StreamService:
     # ------------------------------------------------------------------ discovery
 
     def search(self, query: str, limit: int = 5) -> dict[str, Any]:
-        if not isinstance(query, str):
-            raise ValidationError("query: expected a string", field="query")
+        query = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
         return self.index.search(query, limit).to_dict()
 
     def describe(self, operation_id: str, detail: Detail = "brief") -> dict[str, Any]:
@@ -205,6 +211,8 @@ class StreamService:
                 raise ValidationError("arguments: expected an object", field="arguments")
             op = self.operation(operation_id)
             op_name = op.operation_id
+            cap = MAX_UPLOAD_ARGUMENT_BYTES if op.content == "multipart" else MAX_ARGUMENT_BYTES
+            measure(arguments, field="arguments", max_bytes=cap)
             decision = self.authorize(op, as_user, caller, arguments)
             call = self.executor.prepare(op, arguments, decision, select=select)
             if op.destructive and confirm is not None:

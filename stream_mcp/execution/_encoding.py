@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from stream_mcp.errors import ValidationError
+from stream_mcp.limits import MAX_PATH_PARAM_CHARS
 
 SURROGATE_MESSAGE = "not valid Unicode text (contains a lone surrogate)"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -37,6 +38,11 @@ def encode_path_value(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"{name}: expected string, got {json_type(value)}", field=name)
     text = str(value)
+    if len(text) > MAX_PATH_PARAM_CHARS:
+        raise ValidationError(
+            f"{name}: {len(text)} characters, more than the {MAX_PATH_PARAM_CHARS} an id may have",
+            field=name,
+        )
     if text in ("", ".", ".."):
         shown = "an empty string" if not text else repr(text)
         raise ValidationError(

@@ -21,6 +21,7 @@ Clock, wall clock, RNG and sleep are constructor parameters so tests control tim
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
@@ -30,6 +31,7 @@ from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import httpx2
 
 from stream_mcp import __version__
@@ -63,6 +65,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 # Compiled plans for explicit tool inputs are keyed by id(); the cache is cleared above this.
 EXPLICIT_PLANS = 256
+# Answers larger than this are parsed, redacted and shaped in a worker thread.
+OFFLOOP_BODY_BYTES = 256 * 1024
 
 
 # --------------------------------------------------------------------------- contracts
@@ -237,7 +241,20 @@ class Executor:
         """Send a prepared call (with retries) and shape the answer."""
         started = self._clock()
         attempt, attempts = await self._send(call.compiled, call.request, call.auth)
-        return self._result(call.compiled, attempt, attempts, started, call.arguments, call.select)
+        shape = functools.partial(
+            self._result,
+            call.compiled,
+            attempt,
+            attempts,
+            started,
+            call.arguments,
+            call.select,
+            call.auth.token,
+        )
+        if len(attempt.body) > OFFLOOP_BODY_BYTES:
+            # Parsing, redacting and projecting a large answer would stall every other call.
+            return await anyio.to_thread.run_sync(shape)
+        return shape()
 
     def build_request(
         self,
@@ -407,11 +424,12 @@ class Executor:
         started: float,
         arguments: Mapping[str, Any],
         select: str | None,
+        token: str,
     ) -> ExecutionResult:
         body = attempt.body
         try:
             data = json.loads(body) if body.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             error = error_from_response(
                 attempt.status,
                 body,
@@ -422,6 +440,12 @@ class Executor:
             )
             error.attempts = attempts
             raise error from None
+        # Redact first, then project: no JMESPath function (reverse, join, to_string, values,
+        # slicing) can then recover a value that key or pattern redaction hides. The call's
+        # own token, forwards and backwards, counts as a secret whatever the upstream echoes.
+        redactor = self._redactor.with_secrets(token, token[::-1])
+        if redactor.needs_redaction(body.decode("utf-8", errors="replace")):
+            data = redactor.value(data)
         shaped = self._shaper.shape(
             data,
             select=select,
@@ -430,6 +454,9 @@ class Executor:
             arguments=arguments,
         )
         data = shaped.data
+        if select is not None:
+            # A projection can assemble new strings (join, concatenation of pieces).
+            data = redactor.value(data)
         rate_limit, request_id = response_meta(attempt.headers)
         meta: dict[str, Any] = {
             "operation_id": plan.op.operation_id,
@@ -439,9 +466,7 @@ class Executor:
             "rate_limit": rate_limit,
         }
         meta.update(shaped.meta())
-        if self._redactor.needs_redaction(body.decode("utf-8", errors="replace")):
-            data = self._redactor.value(data)
-            meta = self._redactor.value(meta)
+        meta = redactor.value(meta)
         return ExecutionResult(attempt.status, data, meta)
 
 

@@ -18,6 +18,7 @@ import jmespath
 from jmespath import exceptions as jmespath_errors
 
 from stream_mcp.errors import ValidationError
+from stream_mcp.limits import check_select
 
 BYTES_PER_TOKEN = 4
 DEFAULT_TOKEN_CAP = 8000
@@ -81,16 +82,21 @@ class Shaper:
 
     def compile(self, select: str) -> Any:
         """Parse ``select`` once; a bad expression is a validation error naming ``select``."""
+        if not isinstance(select, str):
+            raise ValidationError(
+                "select: expected a JMESPath expression as a string", field="select"
+            )
         parsed = self._compiled.get(select)
         if parsed is not None:
             return parsed
-        if not isinstance(select, str) or not select.strip():
+        if not select.strip():
             raise ValidationError(
                 "select: expected a JMESPath expression, got an empty value", field="select"
             )
+        check_select(select)
         try:
             parsed = jmespath.compile(select)
-        except jmespath_errors.JMESPathError as exc:
+        except (jmespath_errors.JMESPathError, RecursionError) as exc:
             raise ValidationError(
                 f"select: not a valid JMESPath expression: {_jmespath_reason(exc)}",
                 field="select",
@@ -105,7 +111,7 @@ class Shaper:
         parsed = self.compile(select)
         try:
             return parsed.search(data)
-        except jmespath_errors.JMESPathError as exc:
+        except (jmespath_errors.JMESPathError, RecursionError) as exc:
             raise ValidationError(
                 f"select: the expression failed on this response: {_jmespath_reason(exc)}",
                 field="select",

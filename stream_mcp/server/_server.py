@@ -311,20 +311,24 @@ def build_server(
     ) -> tuple[Any, bool]:
         """The payload, and whether it must be redacted (only issued tokens are exempt)."""
         if name == "search_operations":
-            return service.search(args.get("query", ""), _int(args.get("limit", 5), "limit")), True
+            limit = _optional(args, "limit")
+            return service.search(
+                args.get("query", ""), 5 if limit is None else _int(limit, "limit")
+            ), True
         if name == "load_operation":
-            return service.describe(args.get("operation_id"), args.get("detail", "brief")), True
+            detail = _optional(args, "detail") or "brief"
+            return service.describe(args.get("operation_id"), detail), True
         if name == "execute_operation":
             return await execute(
                 ctx,
                 args.get("operation_id"),
-                args.get("arguments"),
-                args.get("as_user"),
-                args.get("select"),
-                args.get("confirm"),
+                _optional(args, "arguments"),
+                _optional(args, "as_user"),
+                _optional(args, "select"),
+                _optional(args, "confirm"),
             ), True
         if name == "issue_user_token":
-            ttl = args.get("ttl_seconds")
+            ttl = _optional(args, "ttl_seconds")
             ttl = None if ttl is None else _int(ttl, "ttl_seconds")
             caller = _caller(ctx)
             return service.issue_user_token(args.get("user_id"), ttl, caller=caller), False
@@ -336,7 +340,9 @@ def build_server(
         tool = statics.get(name)
         if tool is None:
             raise ValidationError(f"unknown tool {name!r}", field="name")
-        controls = {key: args.pop(arg, None) for key, arg in tool.controls.items()}
+        controls = {key: _optional(args, arg) for key, arg in tool.controls.items()}
+        for arg in tool.controls.values():
+            args.pop(arg, None)
         result = await execute(
             ctx,
             tool.operation.operation_id,
@@ -383,6 +389,16 @@ def build_server(
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
     )
+
+
+def _optional(args: dict[str, Any], name: str) -> Any:
+    """An optional argument, where ``""`` and ``null`` mean absent.
+
+    Strict-mode clients (openai-agents) make every optional argument required and fill the
+    ones the model leaves out with ``""``; that must not turn into a refusal.
+    """
+    value = args.get(name)
+    return None if value == "" else value
 
 
 def _int(value: Any, field: str) -> int:
