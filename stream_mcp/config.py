@@ -41,4 +41,6 @@ class Settings(BaseSettings):
     max_retries: int = 2
     budget_per_minute: int = 60
     response_token_cap: int = 8000
+    # How long a person has to answer a confirmation prompt before the call is refused.
+    confirm_timeout: float = Field(120.0, gt=0, le=3600)
     data_dir: Path = Field(default_factory=default_data_dir)

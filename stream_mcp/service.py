@@ -25,7 +25,7 @@ from stream_mcp.limits import (
     check_text,
     measure,
 )
-from stream_mcp.observability import AuditLog, AuditRecord
+from stream_mcp.observability import AuditLog, AuditRecord, Redactor
 from stream_mcp.search import SearchIndex
 
 
@@ -78,6 +78,21 @@ class StreamService:
         self.credentials = credentials
         self.executor = executor
         self.audit = audit
+
+    # ------------------------------------------------------------------ for front ends
+
+    def redactor(self) -> Redactor:
+        """Scrubs this profile's secret and every token pattern from what leaves the process."""
+        return self.credentials.redactor()
+
+    @property
+    def requires_person(self) -> bool:
+        """True when the profile refuses ``confirm: true`` in place of a person's answer."""
+        return self.credentials.policy.confirmation == "person"
+
+    def sealing_key(self, purpose: str) -> bytes:
+        """A key for sealing state handed to clients, the same in every replica."""
+        return self.credentials.derive_key(purpose)
 
     # ------------------------------------------------------------------ discovery
 

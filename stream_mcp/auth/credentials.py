@@ -133,6 +133,18 @@ class Signer:
         payload = {**claims, "iat": iat, "exp": iat + _check_ttl(ttl)}
         return jwt.encode(payload, self.__secret, algorithm="HS256")
 
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose``, derived from the secret (HKDF-SHA256).
+
+        Every process holding the same app secret derives the same key, so state sealed by
+        one replica opens in another; the secret itself never leaves the signer.
+        """
+        from cryptography.hazmat.primitives.hashes import SHA256
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=f"stream-mcp/{purpose}".encode())
+        return hkdf.derive(self.__secret)
+
     def redactor(self, base: Redactor | None = None) -> Redactor:
         """A redactor that also scrubs this secret, for logs and tool results."""
         return (base or Redactor()).with_secrets(self.__secret.decode("utf-8"))
@@ -271,6 +283,10 @@ class Credentials:
         token = self._signer.sign_user(user_id, ttl, now=iat)
         log.info("user_token_issued", profile=self.profile_name, user_id=user_id, ttl=ttl)
         return IssuedToken(token=token, user_id=user_id, expires_at=iat + ttl)
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` derived from the secret (see :meth:`Signer.derive_key`)."""
+        return self._signer.derive_key(purpose)
 
     def redactor(self, base: Redactor | None = None) -> Redactor:
         """A redactor that knows this profile's secret, without exposing it."""

@@ -131,7 +131,11 @@ async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
 
     async with _service(args, settings) as service:
         server = build_server(
-            service, mode=args.mode, include=args.include or ("*",), exclude=args.exclude
+            service,
+            mode=args.mode,
+            include=args.include or ("*",),
+            exclude=args.exclude,
+            confirm_timeout=settings.confirm_timeout,
         )
         log.info(
             "serving", transport="stdio", profile=service.credentials.profile_name, mode=args.mode
@@ -149,7 +153,11 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
 
     async with _service(args, settings) as service:
         server = build_server(
-            service, mode=args.mode, include=args.include or ("*",), exclude=args.exclude
+            service,
+            mode=args.mode,
+            include=args.include or ("*",),
+            exclude=args.exclude,
+            confirm_timeout=settings.confirm_timeout,
         )
         app = build_http_app(
             server,

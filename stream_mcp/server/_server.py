@@ -18,19 +18,22 @@ from typing import Any, Literal
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from stream_mcp import __version__
 from stream_mcp.catalog import Operation
 from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.catalog.schemas import compile_input
-from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
+from stream_mcp.errors import StreamMCPError, ValidationError
 from stream_mcp.observability import Redactor, get_logger
+from stream_mcp.server._confirm import ConfirmationPending, Confirmer
 from stream_mcp.service import LOCAL, Caller, StreamService
 
 Mode = Literal["discovery", "static"]
 STATIC_NAME_LIMIT = 40
 CURSOR_TOOL_LIMIT = 40
 CALLER_SCOPE_KEY = "stream_mcp.caller"
+DEFAULT_CONFIRM_TIMEOUT = 120.0
 
 log = get_logger("stream_mcp.server")
 
@@ -221,44 +224,6 @@ def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
     return LOCAL
 
 
-async def _confirm(ctx: ServerRequestContext[Any, Any], op: Operation, confirmed: bool) -> None:
-    """Ask a human through elicitation when the client can; else require ``confirm: true``.
-
-    When the client supports elicitation, ``confirm: true`` alone is not enough: a model
-    under prompt injection could set it, a person has to approve.
-    """
-    capabilities = ctx.session.client_capabilities
-    if capabilities is not None and capabilities.elicitation is not None:
-        try:
-            answer = await ctx.session.elicit_form(
-                f"Allow the agent to run {op.operation_id}? {op.summary}. This is destructive.",
-                {
-                    "type": "object",
-                    "properties": {"confirm": {"type": "boolean", "title": "Run it"}},
-                    "required": ["confirm"],
-                },
-                related_request_id=ctx.request_id,
-            )
-        except Exception as exc:  # no back channel on this transport: fall back to the flag
-            log.info("elicitation_unavailable", reason=exc.__class__.__name__)
-        else:
-            content = answer.content or {}
-            if answer.action == "accept" and content.get("confirm") is True:
-                return
-            raise PolicyError(
-                f"{op.operation_id} was not confirmed by the user ({answer.action})",
-                field="confirm",
-                hint="do not retry unless the user asks for it",
-            )
-    if confirmed is True:
-        return
-    raise PolicyError(
-        f"{op.operation_id} is destructive and needs confirmation",
-        field="confirm",
-        hint="check with the user, then call again with confirm: true",
-    )
-
-
 # --------------------------------------------------------------------------- server
 
 
@@ -268,9 +233,11 @@ def build_server(
     mode: Mode = "discovery",
     include: Iterable[str] = ("*",),
     exclude: Iterable[str] = (),
+    confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
 ) -> Server[Any]:
     """An MCP low-level server exposing ``service`` in discovery or static mode."""
-    redactor = service.credentials.redactor()
+    redactor = service.redactor()
+    confirmer = Confirmer(timeout=confirm_timeout, require_person=service.requires_person)
     # Static tools compile a schema per operation: only worth it when they are served.
     statics = (
         {t.tool.name: t for t in static_tools(service, include, exclude)}
@@ -288,26 +255,32 @@ def build_server(
 
     async def execute(
         ctx: ServerRequestContext[Any, Any],
+        params: types.CallToolRequestParams,
         op_id: Any,
         arguments: Any,
         as_user: Any,
         select: Any,
         confirm: Any,
     ) -> dict[str, Any]:
+        caller = _caller(ctx)
+
         async def confirmation(op: Operation) -> None:
-            await _confirm(ctx, op, confirm)
+            await confirmer.confirm(ctx, params, op, confirm, caller.name)
 
         return await service.execute(
             op_id,
             arguments,
             as_user=as_user,
             select=select,
-            caller=_caller(ctx),
+            caller=caller,
             confirm=confirmation,
         )
 
     async def discovery_call(
-        ctx: ServerRequestContext[Any, Any], name: str, args: dict[str, Any]
+        ctx: ServerRequestContext[Any, Any],
+        params: types.CallToolRequestParams,
+        name: str,
+        args: dict[str, Any],
     ) -> tuple[Any, bool]:
         """The payload, and whether it must be redacted (only issued tokens are exempt)."""
         if name == "search_operations":
@@ -321,6 +294,7 @@ def build_server(
         if name == "execute_operation":
             return await execute(
                 ctx,
+                params,
                 args.get("operation_id"),
                 _optional(args, "arguments"),
                 _optional(args, "as_user"),
@@ -335,7 +309,10 @@ def build_server(
         raise ValidationError(f"unknown tool {name!r}", field="name")
 
     async def static_call(
-        ctx: ServerRequestContext[Any, Any], name: str, args: dict[str, Any]
+        ctx: ServerRequestContext[Any, Any],
+        params: types.CallToolRequestParams,
+        name: str,
+        args: dict[str, Any],
     ) -> tuple[Any, bool]:
         tool = statics.get(name)
         if tool is None:
@@ -345,6 +322,7 @@ def build_server(
             args.pop(arg, None)
         result = await execute(
             ctx,
+            params,
             tool.operation.operation_id,
             args,
             controls.get("as_user"),
@@ -364,11 +342,13 @@ def build_server(
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         args = dict(params.arguments or {})
         try:
-            payload, redact = await dispatch(ctx, params.name, args)
+            payload, redact = await dispatch(ctx, params, params.name, args)
             return _ok(payload, redactor if redact else None)
+        except ConfirmationPending as pending:
+            return pending.result
         except StreamMCPError as exc:
             return _error(exc.to_dict(), redactor)
         except Exception as exc:  # a bug: report it as a tool error, keep the server up
@@ -382,13 +362,20 @@ def build_server(
                 redactor,
             )
 
-    return Server(
+    server: Server[Any] = Server(
         "stream-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
     )
+    # Seals the confirmation round trip's state under a key every replica of this profile
+    # derives from the credential layer, and expires it with the confirmation timeout.
+    security = RequestStateSecurity(
+        keys=[service.sealing_key("mcp-request-state")], ttl=confirm_timeout
+    )
+    server.middleware.append(RequestStateBoundary(security, default_audience="stream-mcp"))
+    return server
 
 
 def _optional(args: dict[str, Any], name: str) -> Any:
