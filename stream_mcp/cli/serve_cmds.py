@@ -125,9 +125,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
-    from mcp.server.stdio import stdio_server
-
     from stream_mcp.server import build_server
+    from stream_mcp.server.stdio import guarded_stdio_server
 
     async with _service(args, settings) as service:
         server = build_server(
@@ -140,7 +139,7 @@ async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
         log.info(
             "serving", transport="stdio", profile=service.credentials.profile_name, mode=args.mode
         )
-        async with stdio_server() as (read_stream, write_stream):
+        async with guarded_stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
