@@ -16,12 +16,15 @@ from typing import Any
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stream_mcp.limits import MAX_UPLOAD_ARGUMENT_BYTES
 from stream_mcp.server._server import CALLER_SCOPE_KEY
 from stream_mcp.vault import Principal
 
 MCP_PATH = "/mcp"
+# The largest JSON-RPC message accepted: an upload's arguments plus the envelope.
+MAX_BODY_BYTES = MAX_UPLOAD_ARGUMENT_BYTES + (1 << 20)
 
 
 KeyVerifier = Callable[[str], Principal | None]
@@ -70,13 +73,32 @@ class BearerKeyMiddleware:
             )
             return
         scope[CALLER_SCOPE_KEY] = principal  # narrows the acting users for this request
-        await self.app(scope, receive, send)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _reject(send, 413, f"request body larger than {MAX_BODY_BYTES >> 20} MB")
+            return
+        await self.app(scope, _capped(receive), send)
+
+
+def _capped(receive: Receive) -> Receive:
+    """A receive channel that ends the request once more than MAX_BODY_BYTES arrive."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                return {"type": "http.disconnect"}
+        return message
+
+    return capped
 
 
 async def _reject(send: Send, status: int, message: str) -> None:
-    body = json.dumps(
-        {"error": "unauthorized" if status == 401 else "forbidden", "message": message}
-    )
+    kind = {401: "unauthorized", 403: "forbidden", 413: "too_large"}.get(status, "refused")
+    body = json.dumps({"error": kind, "message": message})
     headers = [(b"content-type", b"application/json")]
     if status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="stream-mcp"'))
