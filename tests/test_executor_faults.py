@@ -136,7 +136,8 @@ async def test_500_is_not_retried_for_non_idempotent_ops() -> None:
         harness = Harness(server.url)
         error = await harness.fail(POST)
     assert server.count == 1
-    assert isinstance(error, StreamAPIError) and error.retryable is True
+    assert isinstance(error, StreamAPIError) and error.retryable is False
+    assert "may have taken effect" in (error.hint or "")
     assert harness.sleeps == []
 
 
@@ -327,6 +328,23 @@ async def test_connection_refused_is_retried_then_reported() -> None:
     assert isinstance(error, StreamConnectionError)
     assert error.attempts == 3 and len(harness.sleeps) == 2
     assert error.__cause__ is None and error.__suppress_context__
+
+
+async def test_a_write_that_never_reached_stream_stays_retryable() -> None:
+    error = await Harness(closed_port_url(), max_retries=2).fail(POST)
+    assert isinstance(error, StreamConnectionError)
+    assert error.attempts == 1 and error.retryable is True and not error.delivered
+
+
+async def test_a_rate_limited_write_stays_retryable_a_cut_one_does_not() -> None:
+    with loopback(script(json_reply(429, RATE_LIMITED))) as server:
+        limited = await Harness(server.url).fail(POST)
+    assert limited.status == 429 and limited.retryable is True
+    cut = Reply(200, b'{"thing": {"id"', length=200)
+    with loopback(script(cut)) as server:
+        error = await Harness(server.url).fail(POST)
+    assert isinstance(error, StreamConnectionError) and error.delivered
+    assert error.retryable is False and "may have taken effect" in (error.hint or "")
 
 
 # --------------------------------------------------------------------------- budget

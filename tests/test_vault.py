@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jwt
 import pytest
-import structlog.testing
 from keyring.backends import fail, null
 
 from stream_mcp.auth.policy import Policy
@@ -139,13 +138,16 @@ def test_file_and_directory_permissions(vault: VaultFile) -> None:
     assert [p.name for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_group_or_world_readable_file_is_reported(vault: VaultFile) -> None:
-    vault.path.chmod(0o644)
-    with structlog.testing.capture_logs() as logs:
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_group_or_world_readable_file_is_refused_until_fixed(vault: VaultFile, mode: int) -> None:
+    vault.path.chmod(mode)
+    with pytest.raises(VaultError) as info:
         vault.list_profiles()
-    assert [e["event"] for e in logs] == ["vault_permissions"]
-    assert logs[0]["log_level"] == "warning" and "chmod 600" in logs[0]["hint"]
-    vault.put_profile("dev", api_key="k", secret=SECRET)  # any write restores 0600
+    assert f"chmod 600 {vault.path}" in str(info.value) and info.value.field == "vault_path"
+    with pytest.raises(VaultError):
+        vault.put_profile("dev", api_key="k", secret=SECRET)  # no write through a bad mode
+    vault.path.chmod(0o600)
+    vault.put_profile("dev", api_key="k", secret=SECRET)
     assert stat.S_IMODE(vault.path.stat().st_mode) == 0o600
 
 
@@ -567,6 +569,8 @@ def test_verifier_fails_closed_on_a_damaged_vault(vault: VaultFile, key: str) ->
     vault.path.unlink()
     assert verify(presented) is None
     vault.path.write_bytes(good)
+    assert verify(presented) is None  # 0644 from the umask: refused until chmod 600
+    vault.path.chmod(0o600)
     assert verify(presented) is not None
 
 

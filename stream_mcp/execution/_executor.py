@@ -334,6 +334,13 @@ class Executor:
             error.attempts = attempts
             delay = self._backoff.delay(error, attempts, idempotent=op.idempotent)
             if delay is None or not self._budget.try_acquire(user, op.operation_id):
+                if not op.idempotent and error.retryable and not _never_applied(error):
+                    # Repeating a write that may have taken effect could apply it twice.
+                    error.retryable = False
+                    error.hint = (
+                        "the call may have taken effect; check before repeating it "
+                        "(it is not safe to retry blindly)"
+                    )
                 self._log.info(
                     "stream.call_failed",
                     operation=op.operation_id,
@@ -374,12 +381,14 @@ class Executor:
                 f"Stream did not answer {plan.where} in time ({_timeout_kind(exc)} timeout)",
                 hint="retry in a few seconds; the call may or may not have taken effect",
                 retryable=True,
+                delivered=not isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout),
             ) from None
         except (httpx2.TransportError, httpx2.StreamError, OSError) as exc:
             raise StreamConnectionError(
                 f"could not complete {plan.where}: {self._describe_transport(exc)}",
                 hint="check the network and base_url, then retry",
                 retryable=True,
+                delivered=not isinstance(exc, httpx2.ConnectError | ConnectionRefusedError),
             ) from None
         except httpx2.HTTPError as exc:
             raise StreamConnectionError(
@@ -483,6 +492,11 @@ def _check_base_url(base_url: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigError("base_url: expected no query string or fragment")
     return base_url.rstrip("/")
+
+
+def _never_applied(error: StreamCallError) -> bool:
+    """True when Stream cannot have acted on the request: never delivered, or rate-limited."""
+    return not error.delivered or error.status == 429
 
 
 def _timeout_kind(exc: BaseException) -> str:

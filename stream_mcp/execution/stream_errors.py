@@ -158,9 +158,12 @@ class StreamCallError(StreamMCPError):
         request_id: str | None = None,
         rate_limit: Mapping[str, int] | None = None,
         attempts: int = 1,
+        delivered: bool = True,
     ) -> None:
         super().__init__(message, hint=hint)
         self.retryable = retryable
+        # False only when the request provably never reached Stream (the connection failed).
+        self.delivered = delivered
         self.status = status
         self.retry_after = retry_after
         self.request_id = request_id

@@ -40,10 +40,12 @@ def read(path: Path) -> bytes:
     if len(raw) > _MAX_FILE:
         raise VaultCorrupt(f"{path}: too large to be a vault file")
     if os.name == "posix" and mode & 0o077:
-        log.warning(
-            "vault_permissions",
-            path=str(path),
-            mode=oct(mode & 0o777),
+        # Sealed entries are still secrets at rest: a file others can read is refused, not
+        # merely warned about, so a mistaken chmod cannot go unnoticed.
+        raise VaultError(
+            f"{path}: the vault is readable or writable by others (mode {oct(mode & 0o777)}); "
+            f"run `chmod 600 {path}` and try again",
+            field="vault_path",
             hint=f"chmod 600 {path}",
         )
     return raw

@@ -180,12 +180,12 @@ class ApiKeyVerifier:
         log.info("api_keys_reloaded", path=str(self._vault.path), keys=len(index))
         return index
 
-    def _file_stamp(self) -> tuple[int, int, int] | None:
+    def _file_stamp(self) -> tuple[int, ...] | None:
         try:
             st = self._vault.path.stat()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_mode)
 
     def __repr__(self) -> str:
         return f"ApiKeyVerifier({str(self._vault.path)!r}, {len(self._index)} keys)"
