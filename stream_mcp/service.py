@@ -7,10 +7,13 @@ call authenticates, hands the call to the executor and writes the audit line.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import anyio.to_thread
 
 from stream_mcp.auth import AuthDecision, Credentials, check_user_id
 from stream_mcp.auth.subjects import find_subjects
@@ -61,6 +64,7 @@ class LocalCaller:
 
 
 LOCAL = LocalCaller()
+INLINE_ARGUMENT_BYTES = 64 * 1024  # larger arguments are validated in a worker thread
 
 
 class StreamService:
@@ -227,9 +231,17 @@ class StreamService:
             op = self.operation(operation_id)
             op_name = op.operation_id
             cap = MAX_UPLOAD_ARGUMENT_BYTES if op.content == "multipart" else MAX_ARGUMENT_BYTES
-            measure(arguments, field="arguments", max_bytes=cap)
+            size = measure(arguments, field="arguments", max_bytes=cap).size
             decision = self.authorize(op, as_user, caller, arguments)
-            call = self.executor.prepare(op, arguments, decision, select=select)
+            prepare = functools.partial(
+                self.executor.prepare, op, arguments, decision, select=select
+            )
+            # Validating a large argument object could hold the event loop for tens of ms.
+            call = (
+                await anyio.to_thread.run_sync(prepare)
+                if size > INLINE_ARGUMENT_BYTES
+                else prepare()
+            )
             if op.destructive and confirm is not None:
                 await confirm(op)
                 started = time.perf_counter()  # a person's time to answer is not latency

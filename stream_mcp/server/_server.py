@@ -9,6 +9,7 @@ otherwise.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+import anyio.to_thread
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
@@ -34,6 +36,7 @@ STATIC_NAME_LIMIT = 40
 CURSOR_TOOL_LIMIT = 40
 CALLER_SCOPE_KEY = "stream_mcp.caller"
 DEFAULT_CONFIRM_TIMEOUT = 120.0
+INLINE_QUERY_CHARS = 160  # longer search requests run in a worker thread
 
 log = get_logger("stream_mcp.server")
 
@@ -285,9 +288,14 @@ def build_server(
         """The payload, and whether it must be redacted (only issued tokens are exempt)."""
         if name == "search_operations":
             limit = _optional(args, "limit")
-            return service.search(
-                args.get("query", ""), 5 if limit is None else _int(limit, "limit")
-            ), True
+            query = args.get("query", "")
+            search = functools.partial(
+                service.search, query, 5 if limit is None else _int(limit, "limit")
+            )
+            if isinstance(query, str) and len(query) > INLINE_QUERY_CHARS:
+                # Up to 1,000 characters of unknown words take a few hundred ms to read.
+                return await anyio.to_thread.run_sync(search), True
+            return search(), True
         if name == "load_operation":
             detail = _optional(args, "detail") or "brief"
             return service.describe(args.get("operation_id"), detail), True
