@@ -117,6 +117,7 @@ class StreamService:
             "idempotent": op.idempotent,
             "detail": tool_input.detail,
             "input_schema": tool_input.schema,
+            "results": "date-times are RFC 3339 strings in UTC, whatever the wire carried",
         }
         if tool_input.paging:
             described["paging"] = list(tool_input.paging)

@@ -50,6 +50,8 @@ from stream_mcp.execution._retry import (
     server_wait,
 )
 from stream_mcp.execution._shaping import Shaper
+from stream_mcp.execution._timestamps import needs_normalising
+from stream_mcp.execution._timestamps import normalise as normalise_timestamps
 from stream_mcp.execution._wire import RequestBuilder
 from stream_mcp.execution.stream_errors import (
     StreamCallError,
@@ -453,8 +455,11 @@ class Executor:
         # slicing) can then recover a value that key or pattern redaction hides. The call's
         # own token, forwards and backwards, counts as a secret whatever the upstream echoes.
         redactor = self._redactor.with_secrets(token, token[::-1])
-        if redactor.needs_redaction(body.decode("utf-8", errors="replace")):
+        text = body.decode("utf-8", errors="replace")
+        if redactor.needs_redaction(text):
             data = redactor.value(data)
+        if needs_normalising(text):
+            data = normalise_timestamps(data)
         shaped = self._shaper.shape(
             data,
             select=select,
