@@ -7,6 +7,7 @@ texts, member ids, counts), so the sandbox is held to the real API's shapes.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -614,6 +615,7 @@ def test_get_app_settings(client: StreamChat) -> None:
 
 def test_unemulated_operation_is_an_error_not_a_fake_success(client: StreamChat) -> None:
     with pytest.raises(StreamAPIException) as raised:
-        client.list_channel_types()
+        client.set_guest_user({"user": {"id": uid("guest")}})
     assert raised.value.status_code == 501
-    assert "does not emulate GET /channeltypes" in raised.value.error_message
+    assert "does not emulate POST /guest" in raised.value.error_message
+    assert json.loads(raised.value.response_text)["sandbox_not_emulated"] is True

@@ -1,8 +1,9 @@
 """Blocklists: create, list, get, update and delete.
 
-The sandbox stores blocklists faithfully but does not apply them to messages (channel types,
-which attach blocklists, are not configurable here). Writing blocklists with a user token needs
-the ``admin`` role.
+Channel types (or a channel's ``config_overrides``) attach blocklists by name with a behaviour;
+:mod:`stream_mcp.sandbox.content` applies them when messages are sent or updated. Writing
+blocklists with a user token needs the ``admin`` role. Deleting a blocklist removes it from
+the channel types that used it, as Stream does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from stream_mcp.sandbox import permissions
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str
 from stream_mcp.sandbox.errors import input_error, not_found
-from stream_mcp.sandbox.store import BLOCKLISTS
+from stream_mcp.sandbox.store import BLOCKLISTS, CHANNEL_TYPES
 
 _NAME = re.compile(r"^[\w\-]{1,255}$")
 _TYPES = ("word", "regex", "domain", "domain_allowlist", "email")
@@ -52,6 +53,10 @@ def _key(name: str, team: str | None) -> str:
 def _require_admin(call: Call, action: str) -> None:
     if not permissions.is_privileged(call):
         raise permissions.deny(call, action, "app")
+
+
+def find_blocklist(call: Call, name: str, team: str | None = None) -> dict[str, Any] | None:
+    return call.store.get(BLOCKLISTS, _key(name, team))
 
 
 def _find(call: Call, name: str) -> dict[str, Any]:
@@ -139,4 +144,15 @@ def delete_blocklist(call: Call) -> dict[str, Any]:
     name = call.path["name"]
     doc = _find(call, name)
     call.store.delete(BLOCKLISTS, doc["key"])
+    for channel_type in call.store.select(CHANNEL_TYPES):
+        changed = False
+        if channel_type.get("blocklist") == name:
+            channel_type.pop("blocklist", None)
+            changed = True
+        kept = [b for b in channel_type.get("blocklists") or [] if b.get("blocklist") != name]
+        if kept != (channel_type.get("blocklists") or []):
+            channel_type["blocklists"] = kept
+            changed = True
+        if changed:
+            call.store.put(CHANNEL_TYPES, channel_type)
     return {}

@@ -60,7 +60,7 @@ def _parse(call: Call, body: Mapping[str, Any]) -> dict[str, Any]:
         channel_type = channel_template.get("type")
         if not isinstance(channel_type, str) or not channel_type:
             raise input_error("channel_template.type is a required field", field="channel_template")
-        records.check_channel_type(channel_type)
+        records.check_channel_type(call, channel_type)
         fields["channel_template"] = dict(channel_template)
     elif fields["create_channels"]:
         raise input_error("channel_template is required when create_channels is true")

@@ -11,7 +11,7 @@ from stream_mcp.sandbox import permissions, records
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
-from stream_mcp.sandbox.filters import matches, query_window, sort_docs
+from stream_mcp.sandbox.filters import bounded_int, matches, query_window, sort_docs
 from stream_mcp.sandbox.store import BANS, CHANNELS, FLAGS, MESSAGES, MUTES, REACTIONS
 from stream_mcp.sandbox.views import Renderer
 
@@ -347,3 +347,75 @@ def query_message_flags(call: Call) -> dict[str, Any]:
             item["reason"] = doc["reason"]
         flags.append(item)
     return {"flags": flags}
+
+
+def unflag(call: Call) -> dict[str, Any]:
+    """Unflag (POST /moderation/unflag): withdraw the user's flag of a message or a user."""
+    body = call.body
+    message_id = opt_str(body, "target_message_id")
+    target_user = opt_str(body, "target_user_id")
+    if bool(message_id) == bool(target_user):
+        raise input_error("exactly one of target_message_id or target_user_id must be set")
+    user_id = call.actor(
+        body.get("user_id"),
+        user_ref(body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    flag_id = f"{user_id}:{message_id or ''}:{target_user or ''}"
+    doc = call.store.get(FLAGS, flag_id)
+    if doc is None:
+        raise not_found("the flag does not exist")
+    call.store.delete(FLAGS, flag_id)
+    render = Renderer(call)
+    view: dict[str, Any] = {
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "created_by_automod": bool(doc.get("automod")),
+        "user": render.user(doc["user_id"]),
+    }
+    if message_id:
+        view["target_message_id"] = message_id
+    else:
+        view["target_user"] = render.user(target_user)
+    return {"flag": view}
+
+
+def automod_flag(call: Call, message: Mapping[str, Any], reason: str) -> None:
+    """Flag a message on behalf of moderation (a blocklist with the ``flag`` behaviour)."""
+    now = call.stamp()
+    call.store.put(
+        FLAGS,
+        {
+            "id": f"automod:{message['id']}:",
+            "user_id": message.get("user_id"),
+            "target_message_id": message["id"],
+            "target_user_id": message.get("user_id"),
+            "channel_cid": message["cid"],
+            "reason": reason,
+            "automod": True,
+            "custom": {},
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+def query_future_channel_bans(call: Call) -> dict[str, Any]:
+    """QueryFutureChannelBans (GET /query_future_channel_bans?payload=): app-wide bans made
+    with ``ban_from_future_channels`` by ``user_id``."""
+    payload = call.payload()
+    banned_by = call.actor(payload.get("user_id"))
+    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=100)
+    offset = bounded_int(payload.get("offset"), name="offset", default=0)
+    exclude_expired = bool(payload.get("exclude_expired_bans"))
+    render = Renderer(call)
+    found = []
+    for ban in call.store.select(BANS, order_by="created_at", descending=True):
+        if not ban.get("ban_from_future_channels"):
+            continue
+        if banned_by and ban.get("banned_by_id") != banned_by:
+            continue
+        if exclude_expired and ban.get("expires") and ban["expires"] <= call.clock.peek_stamp():
+            continue
+        found.append(ban)
+    return {"bans": [_ban_view(render, b) for b in found[offset : offset + limit]]}
