@@ -213,7 +213,7 @@ async def test_scheduled_campaign_is_delivered_once_due(api: Client, hand: HandC
     assert (await api("GET", f"/campaigns/{campaign_id}"))["campaign"]["status"] == "scheduled"
     hand.advance(minutes=31)
     campaign = (await api("GET", f"/campaigns/{campaign_id}"))["campaign"]
-    assert campaign["status"] == "running"
+    assert campaign["status"] == "completed"
     assert campaign["stats"]["stats_messages_sent"] == 1
     channels = await api(
         "POST", "/channels", {"filter_conditions": {"members": {"$eq": ["ann", "bob"]}}}

@@ -110,10 +110,12 @@ class Verdict:
     exceeded: bool
 
     def headers(self) -> dict[str, str]:
+        """Sent in lowercase, as Stream's API does (clients that read the headers into a plain
+        dict look them up in lowercase)."""
         return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset),
+            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-remaining": str(self.remaining),
+            "x-ratelimit-reset": str(self.reset),
         }
 
 

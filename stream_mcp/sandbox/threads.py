@@ -195,9 +195,14 @@ def query_threads(call: Call) -> dict[str, Any]:
             continue
         seen.add(parent_id)
         parent = call.store.get(MESSAGES, parent_id)
-        if parent is None or parent["cid"] not in member_cids:
+        if parent is None:
             continue
-        if records.get_channel(call, parent["cid"]) is None:
+        channel = records.get_channel(call, parent["cid"])
+        if channel is None:
+            continue
+        # The user's threads: in channels they belong to or created, or threads they joined.
+        mine = parent["cid"] in member_cids or channel.get("created_by_id") == viewer
+        if not mine and viewer not in participants(call, parent):
             continue
         view = _filter_view(call, parent, viewer)
         if view["reply_count"] and matches(view, conditions):
