@@ -370,3 +370,11 @@ def test_v2_paths_reach_the_same_operations(sandbox: Sandbox) -> None:
     assert api(sandbox, "GET", "/api/v2/app").status_code == 200
     assert api(sandbox, "GET", "/api/v2/chat/channeltypes").status_code == 200
     assert api(sandbox, "GET", "/api/v2/chat/app").status_code == 501
+
+
+def test_builtin_profanity_list_is_listed_and_fixed(client: StreamChat) -> None:
+    names = [b["name"] for b in client.list_blocklists()["blocklists"]]
+    assert names[0] == "profanity_en_2020_v1"
+    assert client.get_blocklist("profanity_en_2020_v1")["blocklist"]["type"] == "word"
+    with pytest.raises(StreamAPIException):
+        client.delete_blocklist("profanity_en_2020_v1")

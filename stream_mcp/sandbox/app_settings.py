@@ -218,9 +218,8 @@ def check_push(call: Call) -> dict[str, Any]:
         "general_errors": [],
         "device_errors": {},
     }
-    if not out["skip_devices"]:
-        if not call.store.select(DEVICES, user_id=str(user_id)):
-            out["general_errors"] = [f"user {user_id} has no devices"]
+    if not out["skip_devices"] and not call.store.select(DEVICES, user_id=str(user_id)):
+        out["general_errors"] = [f"user {user_id} has no devices"]
     return out
 
 

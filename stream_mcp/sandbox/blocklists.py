@@ -55,12 +55,27 @@ def _require_admin(call: Call, action: str) -> None:
         raise permissions.deny(call, action, "app")
 
 
+# Stream's built-in list, present in every app. Its words are not published, so the sandbox's
+# copy is empty: attaching it to a channel type blocks nothing.
+BUILTIN = "profanity_en_2020_v1"
+_BUILTIN_DOC: dict[str, Any] = {
+    "key": BUILTIN,
+    "name": BUILTIN,
+    "type": "word",
+    "words": [],
+    "created_at": "2020-01-01T00:00:00.000000Z",
+    "updated_at": "2020-01-01T00:00:00.000000Z",
+}
+
+
 def find_blocklist(call: Call, name: str, team: str | None = None) -> dict[str, Any] | None:
+    if name == BUILTIN and not team:
+        return dict(_BUILTIN_DOC)
     return call.store.get(BLOCKLISTS, _key(name, team))
 
 
 def _find(call: Call, name: str) -> dict[str, Any]:
-    doc = call.store.get(BLOCKLISTS, _key(name, call.query_str("team")))
+    doc = find_blocklist(call, name, call.query_str("team"))
     if doc is None:
         raise not_found(f"blocklist {name!r} does not exist")
     return doc
@@ -74,6 +89,8 @@ def list_blocklists(call: Call) -> dict[str, Any]:
         for d in call.store.select(BLOCKLISTS, order_by="created_at")
         if team is None or d.get("team") == team
     ]
+    if team is None:
+        docs.insert(0, dict(_BUILTIN_DOC))
     return {"blocklists": [_view(d) for d in docs]}
 
 
@@ -90,7 +107,7 @@ def create_blocklist(call: Call) -> dict[str, Any]:
     words = _words(body.get("words"), kind)
     team = opt_str(body, "team")
     key = _key(name, team)
-    if call.store.get(BLOCKLISTS, key) is not None:
+    if call.store.get(BLOCKLISTS, key) is not None or (name == BUILTIN and not team):
         raise input_error(f"blocklist {name!r} already exists", field="name")
     now = call.stamp()
     doc: dict[str, Any] = {
@@ -124,6 +141,8 @@ def update_blocklist(call: Call) -> dict[str, Any]:
     name = call.path["name"]
     body = call.body
     team = opt_str(body, "team") or call.query_str("team")
+    if name == BUILTIN and not team:
+        raise input_error(f"{BUILTIN} is built in and cannot be changed")
     doc = call.store.get(BLOCKLISTS, _key(name, team))
     if doc is None:
         raise not_found(f"blocklist {name!r} does not exist")
@@ -142,6 +161,8 @@ def delete_blocklist(call: Call) -> dict[str, Any]:
     """DeleteBlockList (DELETE /blocklists/{name})."""
     _require_admin(call, "DeleteBlockList")
     name = call.path["name"]
+    if name == BUILTIN and not call.query_str("team"):
+        raise input_error(f"{BUILTIN} is built in and cannot be deleted")
     doc = _find(call, name)
     call.store.delete(BLOCKLISTS, doc["key"])
     for channel_type in call.store.select(CHANNEL_TYPES):

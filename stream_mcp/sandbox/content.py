@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream_mcp.sandbox import typeconfig
+from stream_mcp.sandbox.blocklists import find_blocklist
 from stream_mcp.sandbox.context import Call
 from stream_mcp.sandbox.errors import MESSAGE_TOO_LONG, APIError
-from stream_mcp.sandbox.store import BLOCKLISTS
 
 _SPLIT = re.compile(r"[\s\-]+")
 _EDGE = re.compile(r"^\W+|\W+$")
@@ -82,7 +82,7 @@ def moderate(call: Call, config: Mapping[str, Any], text: str) -> Verdict:
     words = _words(text)
     best = Verdict()
     for name, behavior in _lists(config):
-        doc = call.store.get(BLOCKLISTS, name)
+        doc = find_blocklist(call, name)
         if doc is None:
             continue
         word = _hit(doc, text, words)

@@ -263,9 +263,9 @@ def _option(doc: Mapping[str, Any], option_id: str) -> dict[str, Any]:
 def create_poll_option(call: Call) -> dict[str, Any]:
     """CreatePollOption (POST /polls/{poll_id}/options)."""
     doc = _require(call, call.path["poll_id"])
-    if not call.is_server and doc["created_by_id"] != call.user_id:
-        if not doc.get("allow_user_suggested_options"):
-            raise not_allowed("this poll does not take suggested options")
+    suggested = not call.is_server and doc["created_by_id"] != call.user_id
+    if suggested and not doc.get("allow_user_suggested_options"):
+        raise not_allowed("this poll does not take suggested options")
     option = _options([{k: v for k, v in call.body.items() if k not in ("user", "user_id")}])[0]
     doc["options"].append(option)
     doc["updated_at"] = call.stamp()
