@@ -378,3 +378,16 @@ def test_builtin_profanity_list_is_listed_and_fixed(client: StreamChat) -> None:
     assert client.get_blocklist("profanity_en_2020_v1")["blocklist"]["type"] == "word"
     with pytest.raises(StreamAPIException):
         client.delete_blocklist("profanity_en_2020_v1")
+
+
+def test_flag_reports_and_review(client: StreamChat, channel: Channel, users: list[str]) -> None:
+    msg_id = uid("msg")
+    channel.send_message({"id": msg_id, "text": "hmm"}, users[0])
+    client.flag_message(msg_id, user_id=users[1])
+    reports = client._query_flag_reports(message_id=msg_id)["flag_reports"]
+    assert [r["message"]["id"] for r in reports] == [msg_id]
+    reviewed = client._review_flag_report(reports[0]["id"], "reviewed", users[2], note="ok")
+    assert reviewed["flag_report"]["review_result"] == "reviewed"
+    assert reviewed["flag_report"]["review_details"] == {"note": "ok"}
+    client.unflag_message(msg_id, user_id=users[1])
+    assert client._query_flag_reports(message_id=msg_id)["flag_reports"] == []

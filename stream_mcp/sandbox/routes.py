@@ -6,7 +6,8 @@ files outside the package. Successful POST/PUT calls answer 201 and the rest 200
 Literal segments win over parameters (``/channels/{type}/query`` before ``/channels/{type}/{id}``).
 A few routes (``in_spec=False``) are paths Stream's SDKs call that the server-side spec omits
 (DeleteUser, Unflag, CreateDraft, StopWatchingChannel, GetExportChannelsStatus, the
-``/member/{user_id}`` form of UpdateMemberPartial).
+``/member/{user_id}`` form of UpdateMemberPartial, and the flag-report endpoints the SDKs
+mark internal).
 """
 
 from __future__ import annotations
@@ -285,6 +286,22 @@ ROUTES: tuple[Route, ...] = (
     _r("Flag", "POST", "/moderation/flag", moderation.flag),
     _r("Unflag", "POST", "/moderation/unflag", moderation.unflag, spec=False),
     _r("QueryMessageFlags", "GET", "/moderation/flags/message", moderation.query_message_flags),
+    _r(
+        "QueryFlagReports",
+        "POST",
+        "/moderation/reports",
+        moderation.query_flag_reports,
+        True,
+        spec=False,
+    ),
+    _r(
+        "ReviewFlagReport",
+        "PATCH",
+        "/moderation/reports/{id}",
+        moderation.review_flag_report,
+        True,
+        spec=False,
+    ),
     # blocklists
     _r("ListBlockLists", "GET", "/blocklists", blocklists.list_blocklists),
     _r("CreateBlockList", "POST", "/blocklists", blocklists.create_blocklist),
