@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import jwt
@@ -46,11 +47,16 @@ def channel(client: StreamChat, users: list[str]) -> Channel:
 
 
 def api(
-    sandbox: Sandbox, method: str, path: str, token: str | None = None, **kw: object
+    sandbox: Sandbox,
+    method: str,
+    path: str,
+    token: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> httpx2.Response:
+    """A raw call with Stream's auth; a server token unless ``token`` is given."""
     headers = auth_headers(token or server_token(sandbox.api_secret))
-    params = {"api_key": sandbox.api_key, **dict(kw.pop("params", {}) or {})}  # type: ignore[call-overload]
-    return httpx2.request(method, sandbox.base_url + path, params=params, headers=headers, **kw)  # type: ignore[arg-type]
+    query = {"api_key": sandbox.api_key, **(params or {})}
+    return httpx2.request(method, sandbox.base_url + path, params=query, headers=headers)
 
 
 # -- the fixed behaviours -----------------------------------------------------------------
@@ -304,7 +310,6 @@ def test_polls_in_channels_that_enable_them(client: StreamChat, users: list[str]
     )["poll"]
     with pytest.raises(StreamAPIException):
         channel.send_message({"text": "vote", "poll_id": poll["id"]}, users[0])
-    channel.update_partial({"config_overrides": {}})
     client.update_channel_type("messaging", polls=True)
     try:
         message = channel.send_message({"text": "vote", "poll_id": poll["id"]}, users[0])
@@ -321,7 +326,7 @@ def test_polls_in_channels_that_enable_them(client: StreamChat, users: list[str]
 # -- uploads, imports, rate limits, auth ---------------------------------------------------
 
 
-def test_uploads_are_served_back(channel: Channel, users: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_are_served_back(channel: Channel, users: list[str], tmp_path: Path) -> None:
     path = tmp_path / "hello.txt"
     path.write_bytes(b"hello")
     url = channel.send_file(str(path), "hello.txt", {"id": users[0]})["file"]
@@ -391,3 +396,43 @@ def test_flag_reports_and_review(client: StreamChat, channel: Channel, users: li
     assert reviewed["flag_report"]["review_details"] == {"note": "ok"}
     client.unflag_message(msg_id, user_id=users[1])
     assert client._query_flag_reports(message_id=msg_id)["flag_reports"] == []
+
+
+def test_pending_giphy_delete_for_me_and_translate(
+    client: StreamChat, channel: Channel, users: list[str]
+) -> None:
+    pending = channel.send_message({"text": "soon"}, users[0], pending=True)["message"]
+    assert pending["pending"] is True
+    assert all(m["id"] != pending["id"] for m in channel.query()["messages"])
+    assert "pending" not in client.commit_message(pending["id"])["message"]
+    giphy = channel.send_message({"text": "/giphy wave"}, users[0])["message"]
+    assert (giphy["type"], giphy["command"]) == ("ephemeral", "giphy")
+    sent = client.run_message_action(
+        giphy["id"], {"user_id": users[0], "form_data": {"image_action": "send"}}
+    )["message"]
+    assert sent["type"] == "regular"
+    client.delete_message(sent["id"], delete_for_me=True, deleted_by=users[1])
+    theirs = client.query_channels({"cid": channel.cid}, user_id=users[1])["channels"][0]
+    assert sent["id"] not in [m["id"] for m in theirs["messages"]]
+    translated = client.translate_message(pending["id"], "hu")["message"]
+    assert translated["i18n"]["hu_text"] == "soon"
+    assert translated["translation_unavailable"] is True
+
+
+def test_live_locations_and_team_stats(client: StreamChat, users: list[str]) -> None:
+    channel = client.channel("team", uid("c"), {"members": users, "team": "blue"})
+    channel.create(users[0])
+    location = {"created_by_device_id": "d1", "latitude": 1.5, "longitude": 2.5}
+    with pytest.raises(StreamAPIException):
+        channel.send_message({"text": "here", "shared_location": location}, users[0])
+    channel.update_partial({"config_overrides": {"shared_locations": True}})
+    live = {**location, "end_at": "2999-01-01T00:00:00Z"}
+    message = channel.send_message({"text": "here", "shared_location": live}, users[0])
+    assert message["message"]["shared_location"]["latitude"] == 1.5
+    moved = client.update_user_location(
+        users[0], message["message"]["id"], {"latitude": 3.0, "longitude": 4.0}
+    )
+    assert (moved["latitude"], moved["longitude"]) == (3.0, 4.0)
+    assert len(client.get_user_locations(users[0])["active_live_locations"]) == 1
+    stats = client.query_team_usage_stats(team="blue")["teams"]
+    assert stats[0]["team"] == "blue" and stats[0]["messages_total"]["total"] >= 1
