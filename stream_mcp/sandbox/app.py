@@ -153,6 +153,12 @@ class Dispatcher:
             return JSONResponse(
                 error.body(operation=None, duration=_duration(started)), status_code=error.status
             )
+        except Exception:
+            log.exception("sandbox file request failed: %s %s", method, path)
+            error = APIError(500, INTERNAL_ERROR, "internal error in the stream-mcp sandbox")
+            return JSONResponse(
+                error.body(operation=None, duration=_duration(started)), status_code=500
+            )
 
     @staticmethod
     async def _body(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:

@@ -58,19 +58,22 @@ def _require_admin(call: Call, action: str) -> None:
 # Stream's built-in list, present in every app. Its words are not published, so the sandbox's
 # copy is empty: attaching it to a channel type blocks nothing.
 BUILTIN = "profanity_en_2020_v1"
-_BUILTIN_DOC: dict[str, Any] = {
-    "key": BUILTIN,
-    "name": BUILTIN,
-    "type": "word",
-    "words": [],
-    "created_at": "2020-01-01T00:00:00.000000Z",
-    "updated_at": "2020-01-01T00:00:00.000000Z",
-}
+
+
+def _builtin_doc() -> dict[str, Any]:
+    return {
+        "key": BUILTIN,
+        "name": BUILTIN,
+        "type": "word",
+        "words": [],
+        "created_at": "2020-01-01T00:00:00.000000Z",
+        "updated_at": "2020-01-01T00:00:00.000000Z",
+    }
 
 
 def find_blocklist(call: Call, name: str, team: str | None = None) -> dict[str, Any] | None:
     if name == BUILTIN and not team:
-        return dict(_BUILTIN_DOC)
+        return _builtin_doc()
     return call.store.get(BLOCKLISTS, _key(name, team))
 
 
@@ -90,7 +93,7 @@ def list_blocklists(call: Call) -> dict[str, Any]:
         if team is None or d.get("team") == team
     ]
     if team is None:
-        docs.insert(0, dict(_BUILTIN_DOC))
+        docs.insert(0, _builtin_doc())
     return {"blocklists": [_view(d) for d in docs]}
 
 
