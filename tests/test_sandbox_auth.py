@@ -127,12 +127,14 @@ async def test_missing_headers_and_malformed_tokens_are_code_5(
 
 async def test_auth_is_checked_before_routing(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     headers = jwt_headers(server_token(sandbox.api_secret))
-    check_error(await get_app(http, api_key="wrong", headers=headers, path="/channeltypes"), 401, 2)
+    check_error(await get_app(http, api_key="wrong", headers=headers, path="/og"), 401, 2)
     body = check_error(
-        await get_app(http, api_key=sandbox.api_key, headers=headers, path="/channeltypes"), 501, 4
+        await get_app(http, api_key=sandbox.api_key, headers=headers, path="/og"), 501, 4
     )
-    assert body["message"] == "the stream-mcp sandbox does not emulate GET /channeltypes"
+    assert body["message"] == "the stream-mcp sandbox does not emulate GET /og"
     assert body["unrecoverable"] is True
+    assert body["sandbox_not_emulated"] is True
+    assert (body["sandbox_method"], body["sandbox_path"]) == ("GET", "/og")
 
 
 async def test_unemulated_routes_from_the_spec_never_succeed(
@@ -141,12 +143,12 @@ async def test_unemulated_routes_from_the_spec_never_succeed(
     headers = jwt_headers(server_token(sandbox.api_secret))
     params = {"api_key": sandbox.api_key}
     for method, path in (
-        ("PATCH", "/app"),
-        ("POST", "/channels/delete"),
-        ("POST", "/polls"),
-        ("GET", "/users/someone/export"),
-        ("POST", "/channels/messaging/general/event"),
-        ("DELETE", "/channels/messaging/general/draft"),
+        ("GET", "/og"),
+        ("POST", "/guest"),
+        ("GET", "/push_templates"),
+        ("POST", "/retention_policy"),
+        ("POST", "/usergroups"),
+        ("GET", "/external_storage"),
         ("PUT", "/channels"),
     ):
         response = await http.request(method, path, params=params, headers=headers, json={})

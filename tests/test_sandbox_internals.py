@@ -213,7 +213,7 @@ async def test_scheduled_campaign_is_delivered_once_due(api: Client, hand: HandC
     assert (await api("GET", f"/campaigns/{campaign_id}"))["campaign"]["status"] == "scheduled"
     hand.advance(minutes=31)
     campaign = (await api("GET", f"/campaigns/{campaign_id}"))["campaign"]
-    assert campaign["status"] == "running"
+    assert campaign["status"] == "completed"
     assert campaign["stats"]["stats_messages_sent"] == 1
     channels = await api(
         "POST", "/channels", {"filter_conditions": {"members": {"$eq": ["ann", "bob"]}}}
@@ -255,4 +255,5 @@ def test_routes_match_streams_operation_table() -> None:
         if len(fields) == 4 and not line.startswith(("#", "operation_id")):
             table[fields[0]] = (fields[1], fields[2], fields[3] == "no")
     for route in ROUTES:
-        assert table[route.operation] == (route.method, route.path, route.server_only), route
+        if route.in_spec:
+            assert table[route.operation] == (route.method, route.path, route.server_only), route

@@ -7,6 +7,7 @@ texts, member ids, counts), so the sandbox is held to the real API's shapes.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -575,7 +576,7 @@ def test_campaign_start_delivers_and_stops(client: StreamChat, users: list[str])
     )
     campaign_id = created["campaign"]["id"]
     started = client.start_campaign(campaign_id)
-    assert started["campaign"]["status"] == "running"
+    assert started["campaign"]["status"] == "completed"
     assert started["campaign"]["stats"]["stats_messages_sent"] == 2
     assert started["campaign"]["stats"]["stats_channels_created"] == 2
 
@@ -585,8 +586,9 @@ def test_campaign_start_delivers_and_stops(client: StreamChat, users: list[str])
     assert message["text"] == "Hello Bilbo"
     assert message["user"]["id"] == sender
 
-    stopped = client.stop_campaign(campaign_id)
-    assert stopped["campaign"]["status"] == "stopped"
+    with pytest.raises(StreamAPIException) as refused:
+        client.stop_campaign(campaign_id)  # a completed campaign has nothing left to stop
+    assert refused.value.status_code == 400
 
 
 def test_campaign_scheduled_start(client: StreamChat, users: list[str]) -> None:
@@ -614,6 +616,7 @@ def test_get_app_settings(client: StreamChat) -> None:
 
 def test_unemulated_operation_is_an_error_not_a_fake_success(client: StreamChat) -> None:
     with pytest.raises(StreamAPIException) as raised:
-        client.list_channel_types()
+        client.set_guest_user({"user": {"id": uid("guest")}})
     assert raised.value.status_code == 501
-    assert "does not emulate GET /channeltypes" in raised.value.error_message
+    assert "does not emulate POST /guest" in raised.value.error_message
+    assert json.loads(raised.value.response_text)["sandbox_not_emulated"] is True

@@ -3,7 +3,8 @@
 A request must carry the app's key as the ``api_key`` query parameter, ``Stream-Auth-Type:
 jwt``, and an HS256 JWT signed with the app secret in ``Authorization`` (raw, or after
 ``Bearer ``). The token is either a server token (``server: true``) or a user token
-(``user_id``). Failures map to Stream's codes: 2 (api key), 5 (missing or malformed
+(``user_id``); a valid token with no claims beyond JWT's registered ones (even ``{}``) is
+server-side, as in Stream. Failures map to Stream's codes: 2 (api key), 5 (missing or malformed
 credentials), 40 (expired), 41 (not valid yet), 43 (bad signature).
 """
 
@@ -30,6 +31,8 @@ _KEY_ALPHABET = string.ascii_lowercase + string.digits
 _SECRET_ALPHABET = string.ascii_lowercase + string.digits
 # Small allowance for clocks of token issuers that run slightly ahead of ours.
 CLOCK_LEEWAY_SECONDS = 5
+# JWT's registered claims: a token with nothing else (even ``{}``) is a server token.
+_REGISTERED_CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "jti", "sub"})
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,10 @@ def authenticate(
     claims = _decode(raw, credentials)
     issued_at = claims.get("iat")
     issued = int(issued_at) if isinstance(issued_at, int | float) else None
-    if claims.get("server") is True:
-        return Caller(user_id=None, issued_at=issued)
     user_id = claims.get("user_id")
+    if claims.get("server") is True or set(claims) <= _REGISTERED_CLAIMS:
+        # Stream treats a valid token without any identity (even ``{}``) as server-side auth.
+        return Caller(user_id=None, issued_at=issued)
     if isinstance(user_id, str) and user_id:
         return Caller(user_id=user_id, issued_at=issued)
     raise auth_error("JWTAuth error: token has neither a user_id claim nor server: true")

@@ -1,8 +1,9 @@
 """Blocklists: create, list, get, update and delete.
 
-The sandbox stores blocklists faithfully but does not apply them to messages (channel types,
-which attach blocklists, are not configurable here). Writing blocklists with a user token needs
-the ``admin`` role.
+Channel types (or a channel's ``config_overrides``) attach blocklists by name with a behaviour;
+:mod:`stream_mcp.sandbox.content` applies them when messages are sent or updated. Writing
+blocklists with a user token needs the ``admin`` role. Deleting a blocklist removes it from
+the channel types that used it, as Stream does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from stream_mcp.sandbox import permissions
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str
 from stream_mcp.sandbox.errors import input_error, not_found
-from stream_mcp.sandbox.store import BLOCKLISTS
+from stream_mcp.sandbox.store import BLOCKLISTS, CHANNEL_TYPES
 
 _NAME = re.compile(r"^[\w\-]{1,255}$")
 _TYPES = ("word", "regex", "domain", "domain_allowlist", "email")
@@ -54,8 +55,30 @@ def _require_admin(call: Call, action: str) -> None:
         raise permissions.deny(call, action, "app")
 
 
+# Stream's built-in list, present in every app. Its words are not published, so the sandbox's
+# copy is empty: attaching it to a channel type blocks nothing.
+BUILTIN = "profanity_en_2020_v1"
+
+
+def _builtin_doc() -> dict[str, Any]:
+    return {
+        "key": BUILTIN,
+        "name": BUILTIN,
+        "type": "word",
+        "words": [],
+        "created_at": "2020-01-01T00:00:00.000000Z",
+        "updated_at": "2020-01-01T00:00:00.000000Z",
+    }
+
+
+def find_blocklist(call: Call, name: str, team: str | None = None) -> dict[str, Any] | None:
+    if name == BUILTIN and not team:
+        return _builtin_doc()
+    return call.store.get(BLOCKLISTS, _key(name, team))
+
+
 def _find(call: Call, name: str) -> dict[str, Any]:
-    doc = call.store.get(BLOCKLISTS, _key(name, call.query_str("team")))
+    doc = find_blocklist(call, name, call.query_str("team"))
     if doc is None:
         raise not_found(f"blocklist {name!r} does not exist")
     return doc
@@ -69,6 +92,8 @@ def list_blocklists(call: Call) -> dict[str, Any]:
         for d in call.store.select(BLOCKLISTS, order_by="created_at")
         if team is None or d.get("team") == team
     ]
+    if team is None:
+        docs.insert(0, _builtin_doc())
     return {"blocklists": [_view(d) for d in docs]}
 
 
@@ -85,7 +110,7 @@ def create_blocklist(call: Call) -> dict[str, Any]:
     words = _words(body.get("words"), kind)
     team = opt_str(body, "team")
     key = _key(name, team)
-    if call.store.get(BLOCKLISTS, key) is not None:
+    if call.store.get(BLOCKLISTS, key) is not None or (name == BUILTIN and not team):
         raise input_error(f"blocklist {name!r} already exists", field="name")
     now = call.stamp()
     doc: dict[str, Any] = {
@@ -119,6 +144,8 @@ def update_blocklist(call: Call) -> dict[str, Any]:
     name = call.path["name"]
     body = call.body
     team = opt_str(body, "team") or call.query_str("team")
+    if name == BUILTIN and not team:
+        raise input_error(f"{BUILTIN} is built in and cannot be changed")
     doc = call.store.get(BLOCKLISTS, _key(name, team))
     if doc is None:
         raise not_found(f"blocklist {name!r} does not exist")
@@ -137,6 +164,19 @@ def delete_blocklist(call: Call) -> dict[str, Any]:
     """DeleteBlockList (DELETE /blocklists/{name})."""
     _require_admin(call, "DeleteBlockList")
     name = call.path["name"]
+    if name == BUILTIN and not call.query_str("team"):
+        raise input_error(f"{BUILTIN} is built in and cannot be deleted")
     doc = _find(call, name)
     call.store.delete(BLOCKLISTS, doc["key"])
+    for channel_type in call.store.select(CHANNEL_TYPES):
+        changed = False
+        if channel_type.get("blocklist") == name:
+            channel_type.pop("blocklist", None)
+            changed = True
+        kept = [b for b in channel_type.get("blocklists") or [] if b.get("blocklist") != name]
+        if kept != (channel_type.get("blocklists") or []):
+            channel_type["blocklists"] = kept
+            changed = True
+        if changed:
+            call.store.put(CHANNEL_TYPES, channel_type)
     return {}

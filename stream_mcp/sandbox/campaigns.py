@@ -60,7 +60,7 @@ def _parse(call: Call, body: Mapping[str, Any]) -> dict[str, Any]:
         channel_type = channel_template.get("type")
         if not isinstance(channel_type, str) or not channel_type:
             raise input_error("channel_template.type is a required field", field="channel_template")
-        records.check_channel_type(channel_type)
+        records.check_channel_type(call, channel_type)
         fields["channel_template"] = dict(channel_template)
     elif fields["create_channels"]:
         raise input_error("channel_template is required when create_channels is true")
@@ -74,8 +74,8 @@ def _stats() -> dict[str, Any]:
         "stats_messages_sent": 0,
         "stats_users_sent": 0,
         "stats_users_read": 0,
-        "stats_started_at": "",
-        "stats_completed_at": "",
+        "stats_started_at": None,
+        "stats_completed_at": None,
     }
 
 
@@ -178,7 +178,7 @@ def update_campaign(call: Call) -> dict[str, Any]:
 
 
 def start_campaign(call: Call) -> dict[str, Any]:
-    """StartCampaign: deliver now (status ``running``) or at ``scheduled_for``."""
+    """StartCampaign: deliver now (status ``completed``) or at ``scheduled_for``."""
     doc = _require(call)
     if doc["status"] not in ("draft", "scheduled", "stopped"):
         raise input_error(f"campaign is already {doc['status']}")
@@ -198,8 +198,8 @@ def start_campaign(call: Call) -> dict[str, Any]:
 def stop_campaign(call: Call) -> dict[str, Any]:
     """StopCampaign: a scheduled or running campaign becomes ``stopped``."""
     doc = _require(call)
-    if doc["status"] not in ("scheduled", "running"):
-        raise input_error(f"campaign is {doc['status']}, not scheduled or running")
+    if doc["status"] not in ("scheduled", "in_progress", "running"):
+        raise input_error(f"campaign is {doc['status']}, not scheduled or in progress")
     doc.update({"status": "stopped", "updated_at": call.stamp()})
     call.store.put(CAMPAIGNS, doc)
     return {"campaign": _view(call, doc)}
@@ -259,7 +259,9 @@ def _deliver(call: Call, doc: dict[str, Any]) -> None:
         stats["stats_users_sent"] += 1
     stats["progress"] = 1.0
     stats["stats_completed_at"] = call.stamp()
-    doc.update({"status": "running", "updated_at": now})
+    # Delivery finishes within the request, so the campaign is completed, as Stream marks a
+    # campaign once every message is sent.
+    doc.update({"status": "completed", "updated_at": now})
     call.store.put(CAMPAIGNS, doc)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stream_mcp.sandbox import members as membership
-from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox import permissions, records, typeconfig
 from stream_mcp.sandbox.context import (
     Call,
     obj,
@@ -19,7 +19,7 @@ from stream_mcp.sandbox.context import (
 from stream_mcp.sandbox.errors import feature_not_emulated, input_error
 from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
 from stream_mcp.sandbox.messages import create_message
-from stream_mcp.sandbox.store import CHANNELS, MEMBERS, MESSAGES, REACTIONS
+from stream_mcp.sandbox.store import CHANNEL_MUTES, CHANNELS, MEMBERS, MESSAGES, REACTIONS
 from stream_mcp.sandbox.views import Renderer
 
 # Writable system fields of a channel; everything else in ``data`` is custom data.
@@ -84,6 +84,18 @@ def _validate_system(fields: Mapping[str, Any]) -> None:
         raise input_error("filter_tags must be a list of strings", field="filter_tags")
 
 
+def config_overrides(call: Call, value: Any) -> dict[str, Any]:
+    """A channel's ``config_overrides``, checked against what Stream lets a channel override."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise input_error("config_overrides must be an object", field="config_overrides")
+    clean = typeconfig.validate(value, allowed=typeconfig.OVERRIDABLE, what="config_overrides")
+    if "commands" in clean:
+        clean["commands"] = typeconfig.check_commands(call.store, clean["commands"])
+    return clean
+
+
 def _state_options(call: Call) -> dict[str, Any]:
     members = obj(call.body, "members")
     return {
@@ -101,7 +113,7 @@ def _state_options(call: Call) -> dict[str, Any]:
 def get_or_create(call: Call) -> dict[str, Any]:
     """GetOrCreateChannel and GetOrCreateDistinctChannel: members and messages in the state."""
     channel_type = call.path["type"]
-    records.check_channel_type(channel_type)
+    records.check_channel_type(call, channel_type)
     data = obj(call.body, "data")
     channel_id = call.path.get("id")
     distinct = channel_id is None
@@ -146,8 +158,9 @@ def _create(
     records.ensure_user(call, creator, data.get("created_by"))
     system, custom = records.split_fields(data, CHANNEL_FIELDS, CHANNEL_CONTROL | CHANNEL_COMPUTED)
     _validate_system(system)
-    if data.get("config_overrides"):
-        raise feature_not_emulated("channel config_overrides")
+    overrides = config_overrides(call, data.get("config_overrides"))
+    if overrides:
+        system = {**system, "config_overrides": overrides}
     return create_channel(
         call,
         channel_type,
@@ -231,9 +244,19 @@ def filter_view(render: Renderer, channel: Mapping[str, Any], viewer: str | None
     view["members"] = member_ids
     view["hidden"] = bool(own and own.get("hidden"))
     view["joined"] = own is not None and own.get("status") != "pending"
-    view["muted"] = False
+    view["muted"] = viewer is not None and _muted(render.call, viewer, channel["cid"])
+    view["pinned"] = bool(own and own.get("pinned_at"))
+    view["archived"] = bool(own and own.get("archived_at"))
     view["last_updated"] = max(channel.get("last_message_at") or "", channel["updated_at"])
     return view
+
+
+def _muted(call: Call, user_id: str, cid: str) -> bool:
+    mute = call.store.get(CHANNEL_MUTES, user_id, cid)
+    if mute is None:
+        return False
+    expires = mute.get("expires")
+    return not (expires and expires <= call.clock.peek_stamp())
 
 
 def query_channels(call: Call) -> dict[str, Any]:
@@ -320,8 +343,11 @@ def update_channel(call: Call) -> dict[str, Any]:
             raise input_error("data must be an object", field="data")
         if data.get("members") or data.get("invites"):
             raise input_error("use add_members/remove_members/invites to change channel members")
-        if data.get("config_overrides"):
-            raise feature_not_emulated("channel config_overrides")
+        if data.get("config_overrides") is not None:
+            channel["config_overrides"] = {
+                **(channel.get("config_overrides") or {}),
+                **config_overrides(call, data["config_overrides"]),
+            }
         system, custom = records.split_fields(
             data, CHANNEL_FIELDS, CHANNEL_CONTROL | CHANNEL_COMPUTED
         )
@@ -373,8 +399,18 @@ def update_channel_partial(call: Call) -> dict[str, Any]:
     channel = records.require_channel(call, call.path["type"], call.path["id"])
     call.actor(call.body.get("user_id"), user_ref(call.body.get("user")))
     permissions.require_manager(call, channel, "UpdateChannel")
-    to_set = obj(call.body, "set")
+    to_set = dict(obj(call.body, "set"))
     to_unset = str_list(call.body, "unset")
+    if "config_overrides" in to_set:
+        # Stream accepts config_overrides in a partial update and merges them.
+        merged = {
+            **(channel.get("config_overrides") or {}),
+            **config_overrides(call, to_set.pop("config_overrides")),
+        }
+        channel["config_overrides"] = merged
+    if "config_overrides" in to_unset:
+        to_unset.remove("config_overrides")
+        channel.pop("config_overrides", None)
     for key in list(to_set) + to_unset:
         if key in CHANNEL_CONTROL or key in CHANNEL_COMPUTED:
             raise input_error(f"field {key} cannot be changed with a partial update", field=key)

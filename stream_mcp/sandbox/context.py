@@ -16,15 +16,29 @@ from stream_mcp.sandbox.auth import Caller
 from stream_mcp.sandbox.clock import Clock, normalize_time
 from stream_mcp.sandbox.errors import input_error, not_allowed
 from stream_mcp.sandbox.filters import bounded_int
+from stream_mcp.sandbox.services import Services
 from stream_mcp.sandbox.store import Store
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One file of a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class Call:
-    """One authenticated request, as handlers see it."""
+    """One authenticated request, as handlers see it.
+
+    ``base_url`` is where this sandbox is reached (for URLs it hands out), ``files`` the parts
+    of a multipart upload, and ``services`` the app-wide helpers (rate limiter, credentials).
+    """
 
     operation: str
     caller: Caller
@@ -33,6 +47,9 @@ class Call:
     path: dict[str, str]
     query: Mapping[str, str]
     body: dict[str, Any]
+    base_url: str = "http://127.0.0.1"
+    files: dict[str, Upload] = field(default_factory=dict, repr=False)
+    services: Services | None = field(default=None, repr=False)
     _payload: dict[str, Any] | None = field(default=None, repr=False)
 
     # -- identity --------------------------------------------------------------------------

@@ -23,7 +23,11 @@ TOKEN_EXPIRED = 40
 TOKEN_NOT_VALID_YET = 41
 TOKEN_BEFORE_ISSUED_AT = 42
 TOKEN_SIGNATURE_INVALID = 43
+RATE_LIMITED = 9
 INTERNAL_ERROR = -1
+
+# The marker that tells a sandbox "not emulated" answer apart from a real input error.
+NOT_EMULATED_MARKER = "sandbox_not_emulated"
 
 
 class APIError(Exception):
@@ -38,6 +42,8 @@ class APIError(Exception):
         scoped: bool = True,
         fields: dict[str, str] | None = None,
         unrecoverable: bool = False,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -46,6 +52,8 @@ class APIError(Exception):
         self.scoped = scoped
         self.fields = fields
         self.unrecoverable = unrecoverable
+        self.extra = extra or {}
+        self.headers = headers or {}
 
     def render_message(self, operation: str | None) -> str:
         """Stream prefixes handler errors with the operation that failed."""
@@ -66,6 +74,7 @@ class APIError(Exception):
             data["exception_fields"] = dict(self.fields)
         if self.unrecoverable:
             data["unrecoverable"] = True
+        data.update(self.extra)
         return data
 
 
@@ -87,18 +96,38 @@ def auth_error(message: str, code: int = AUTH_ERROR) -> APIError:
 
 
 def not_emulated(method: str, path: str) -> APIError:
-    """The honest answer for any route the sandbox does not implement: never a fake success."""
+    """The honest answer for any route the sandbox does not implement: never a fake success.
+
+    Stream's envelope is kept (501, code 4) and ``sandbox_not_emulated`` plus the operation's
+    method and path mark it, so clients can tell it from a real input error.
+    """
     return APIError(
         501,
         INPUT_ERROR,
         f"the stream-mcp sandbox does not emulate {method} {path}",
         scoped=False,
         unrecoverable=True,
+        extra={NOT_EMULATED_MARKER: True, "sandbox_method": method, "sandbox_path": path},
     )
 
 
 def feature_not_emulated(feature: str) -> APIError:
-    """A known operation called with an option the sandbox cannot honour."""
+    """A known operation called with an option the sandbox cannot honour (same marker)."""
     return APIError(
-        501, INPUT_ERROR, f"the stream-mcp sandbox does not emulate {feature}", unrecoverable=True
+        501,
+        INPUT_ERROR,
+        f"the stream-mcp sandbox does not emulate {feature}",
+        unrecoverable=True,
+        extra={NOT_EMULATED_MARKER: True, "sandbox_feature": feature},
+    )
+
+
+def rate_limited(limit: int, reset: int) -> APIError:
+    """Stream's 429 answer (code 9) once a rate-limit window is used up."""
+    return APIError(
+        429,
+        RATE_LIMITED,
+        f"Too many requests, check response headers for more information. "
+        f"The limit is {limit} requests per minute.",
+        scoped=False,
     )

@@ -7,10 +7,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import permissions, records
-from stream_mcp.sandbox.context import Call, obj, opt_time, str_list, user_ref
+from stream_mcp.sandbox import content, permissions, records, threads, typeconfig
+from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list, user_ref
 from stream_mcp.sandbox.errors import (
-    MESSAGE_TOO_LONG,
     MULTIPLE_NESTING,
     APIError,
     feature_not_emulated,
@@ -19,8 +18,8 @@ from stream_mcp.sandbox.errors import (
     not_found,
 )
 from stream_mcp.sandbox.filters import parse_sort, sort_docs
-from stream_mcp.sandbox.store import CHANNELS, MEMBERS, MESSAGES, REACTIONS
-from stream_mcp.sandbox.views import MAX_MESSAGE_LENGTH, Renderer, paginate_messages, render_html
+from stream_mcp.sandbox.store import CHANNELS, DRAFTS, HISTORY, MEMBERS, MESSAGES, REACTIONS
+from stream_mcp.sandbox.views import Renderer, paginate_messages, render_html
 
 # Writable message fields; anything else is custom data.
 MESSAGE_FIELDS = frozenset(
@@ -75,42 +74,39 @@ MESSAGE_COMPUTED = frozenset(
     }
 )
 _NOT_EMULATED = {
-    "poll_id": "polls",
-    "shared_location": "shared locations",
     "mentioned_group_ids": "user group mentions",
     "mentioned_roles": "role mentions",
 }
 
 
 def _message_content(
-    message: Mapping[str, Any],
+    config: Mapping[str, Any], message: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], str, list[Any]]:
-    """A whole message's known fields, custom fields, text and attachments, checked.
+    """A whole message's known fields, custom fields, text and attachments, checked against
+    the channel's configuration.
 
-    Sending and full updates both need one of text or attachments.
+    Sending and full updates both need one of text or attachments (or a poll or location).
     """
     system, custom = records.split_fields(
         message, MESSAGE_FIELDS, MESSAGE_CONTROL | MESSAGE_COMPUTED
     )
     _validate(system)
+    content.check_length(config, system.get("text") or "")
     text = system.get("text") or ""
     attachments = system.get("attachments") or []
-    if not text and not attachments:
+    if (
+        not text
+        and not attachments
+        and not (message.get("poll_id") or message.get("shared_location"))
+    ):
         raise input_error("message.text or message.attachments must be set", field="text")
     return system, custom, text, attachments
 
 
 def _validate(fields: Mapping[str, Any]) -> None:
     text = fields.get("text")
-    if text is not None:
-        if not isinstance(text, str):
-            raise input_error("message.text must be a string", field="text")
-        if len(text) > MAX_MESSAGE_LENGTH:
-            raise APIError(
-                400,
-                MESSAGE_TOO_LONG,
-                f"message is too long: {len(text)} characters, the limit is {MAX_MESSAGE_LENGTH}",
-            )
+    if text is not None and not isinstance(text, str):
+        raise input_error("message.text must be a string", field="text")
     attachments = fields.get("attachments")
     if attachments is not None and (
         not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments)
@@ -153,11 +149,22 @@ def _apply_pin(
 
 
 def create_message(
-    call: Call, channel: dict[str, Any], message: Mapping[str, Any], *, author: str
+    call: Call,
+    channel: dict[str, Any],
+    message: Mapping[str, Any],
+    *,
+    author: str,
+    pending: bool = False,
+    keep_channel_hidden: bool = False,
 ) -> dict[str, Any]:
     """Store a new message in ``channel`` from ``author``; shared by SendMessage, UpdateChannel,
-    TruncateChannel and campaign delivery."""
-    system, custom, text, attachments = _message_content(message)
+    TruncateChannel and campaign delivery.
+
+    The channel's configuration applies: message length, blocklists (a blocked message comes
+    back as an unsaved ``error`` message), commands, replies, polls and shared locations.
+    """
+    config = typeconfig.effective(call.store, channel)
+    system, custom, text, attachments = _message_content(config, message)
     message_id = message.get("id")
     if message_id is not None:
         if not isinstance(message_id, str) or not 0 < len(message_id) <= 255:
@@ -174,6 +181,8 @@ def create_message(
     cid = channel["cid"]
     parent_id = message.get("parent_id")
     if parent_id:
+        if not config.get("replies"):
+            raise input_error(f"replies are disabled for channel type {channel['type']}")
         parent = call.store.get(MESSAGES, parent_id)
         if parent is None or parent["cid"] != cid:
             raise input_error(
@@ -188,6 +197,8 @@ def create_message(
         kind = "reply" if kind == "regular" else kind
     quoted = system.get("quoted_message_id")
     if quoted:
+        if not config.get("quotes"):
+            raise input_error(f"quotes are disabled for channel type {channel['type']}")
         target = call.store.get(MESSAGES, quoted)
         if target is None or target["cid"] != cid:
             raise input_error(f"quoted message {quoted} does not exist in {cid}")
@@ -217,21 +228,79 @@ def create_message(
         doc["parent_id"] = parent_id
         if system.get("show_in_channel"):
             doc["show_in_channel"] = True
+    if pending:
+        doc["pending"] = True
+        doc["pending_message_metadata"] = dict(obj(call.body, "pending_message_metadata"))
+    command = content.command_of(call, config, text) if kind == "regular" else None
+    if command is not None:
+        doc["command"], doc["args"] = command
+        if command[0] == "giphy":
+            # Stream answers /giphy with an ephemeral preview only its author sees; the sandbox
+            # cannot reach Giphy, so the preview has no image attachment.
+            doc["type"] = "ephemeral"
+    verdict = content.moderate(call, config, text)
+    if verdict.action == "block":
+        doc.update({"type": "error", "text": content.BLOCKED_TEXT, "html": ""})
+        doc["html"] = render_html(content.BLOCKED_TEXT)
+        return doc
+    if verdict.action == "shadow_block":
+        doc["shadowed"] = True
     _apply_pin(call, doc, system, author, now)
+    _attach_extras(call, channel, config, doc, message, author)
     call.store.put(MESSAGES, doc)
-    if not doc["shadowed"] and (not parent_id or doc.get("show_in_channel")):
+    # Sending replaces the author's draft for that channel or thread, as in Stream.
+    call.store.delete(DRAFTS, author, cid, parent_id or "")
+    if parent_id:
+        # Replying reads the thread up to one's own reply, as in Stream.
+        threads.mark_thread_read(call, parent_id, author, now, message_id)
+    if verdict.action == "flag":
+        from stream_mcp.sandbox.moderation import automod_flag
+
+        automod_flag(call, doc, f"blocklist {verdict.blocklist}: {verdict.word}")
+    visible_to_all = not doc["shadowed"] and not pending and doc["type"] != "ephemeral"
+    if visible_to_all and (not parent_id or doc.get("show_in_channel")):
         channel["last_message_at"] = now
         call.store.put(CHANNELS, channel)
-        # A new message brings a hidden channel back for every member.
-        for member in records.channel_members(call, cid):
-            if member.get("hidden"):
-                member["hidden"] = False
-                call.store.put(MEMBERS, member)
+        if not keep_channel_hidden:
+            # A new message brings a hidden channel back for every member.
+            for member in records.channel_members(call, cid):
+                if member.get("hidden"):
+                    member["hidden"] = False
+                    call.store.put(MEMBERS, member)
     return doc
 
 
+def _attach_extras(
+    call: Call,
+    channel: Mapping[str, Any],
+    config: Mapping[str, Any],
+    doc: dict[str, Any],
+    message: Mapping[str, Any],
+    author: str,
+) -> None:
+    """Polls and shared locations, each gated by the channel's configuration."""
+    poll_id = message.get("poll_id")
+    if poll_id:
+        from stream_mcp.sandbox.polls import attach_poll
+
+        if not config.get("polls"):
+            raise input_error(f"polls are disabled for channel type {channel['type']}")
+        attach_poll(call, doc, str(poll_id))
+    location = message.get("shared_location")
+    if location:
+        from stream_mcp.sandbox.locations import attach_location
+
+        if not config.get("shared_locations"):
+            raise input_error(
+                f"shared locations are disabled for channel {channel['cid']}: enable "
+                "shared_locations in the channel type or its config_overrides"
+            )
+        attach_location(call, doc, location, author)
+
+
 def send_message(call: Call) -> dict[str, Any]:
-    """SendMessage (POST /channels/{type}/{id}/message)."""
+    """SendMessage (POST /channels/{type}/{id}/message); the answer includes the author's
+    channel membership (``message.member``), as Stream's does."""
     channel = records.require_channel(call, call.path["type"], call.path["id"])
     message = obj(call.body, "message", required=True)
     author = call.actor(
@@ -248,8 +317,17 @@ def send_message(call: Call) -> dict[str, Any]:
         permissions.require_not_banned(call, channel, "CreateMessage")
         if channel.get("frozen") and not permissions.is_privileged(call):
             raise not_allowed(f"channel {channel['cid']} is frozen")
-    doc = create_message(call, channel, message, author=author)
-    return {"message": Renderer(call).message(doc)}
+    pending = bool(opt_bool(call.body, "pending"))
+    keep_hidden = bool(opt_bool(call.body, "keep_channel_hidden"))
+    doc = create_message(
+        call, channel, message, author=author, pending=pending, keep_channel_hidden=keep_hidden
+    )
+    render = Renderer(call, author)
+    out = render.message(doc)
+    member = records.get_member(call, channel["cid"], author)
+    if member is not None:
+        out["member"] = render.member(member)
+    return {"message": out}
 
 
 def _channel_of(call: Call, message: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,6 +377,23 @@ def _all_visible(call: Call, channel: Mapping[str, Any]) -> list[dict[str, Any]]
     return sorted(main + extra, key=lambda d: d["created_at"])
 
 
+def record_history(call: Call, doc: Mapping[str, Any], actor: str | None) -> None:
+    """Keep the version a message update replaces (QueryMessageHistory reads them)."""
+    call.store.put(
+        HISTORY,
+        {
+            "id": records.new_id(),
+            "message_id": doc["id"],
+            "text": doc.get("text", ""),
+            "attachments": doc.get("attachments", []),
+            "custom": dict(doc.get("custom") or {}),
+            "message_updated_at": doc.get("updated_at"),
+            "message_updated_by_id": doc.get("updated_by_id") or doc.get("user_id"),
+            "recorded_by_id": actor,
+        },
+    )
+
+
 def update_message(call: Call) -> dict[str, Any]:
     """UpdateMessage (POST /messages/{id}): full update; omitted fields are cleared."""
     doc = records.require_message(call, call.path["id"])
@@ -313,7 +408,12 @@ def update_message(call: Call) -> dict[str, Any]:
         permissions.require_author_or_moderator(call, doc, channel, "UpdateMessage")
     if doc.get("type") == "deleted":
         raise input_error("a deleted message cannot be updated")
-    system, custom, text, attachments = _message_content(message)
+    config = typeconfig.effective(call.store, channel)
+    system, custom, text, attachments = _message_content(config, message)
+    verdict = content.moderate(call, config, text)
+    if verdict.action == "block":
+        raise input_error(f"{content.BLOCKED_TEXT}: the update was refused")
+    record_history(call, doc, actor)
     now = call.stamp()
     if text != doc.get("text"):
         doc["message_text_updated_at"] = now
@@ -326,6 +426,7 @@ def update_message(call: Call) -> dict[str, Any]:
             "silent": bool(system.get("silent")),
             "custom": custom,
             "updated_at": now,
+            "updated_by_id": actor or doc.get("user_id"),
         }
     )
     for key in ("mml", "restricted_visibility", "quoted_message_id"):
@@ -362,6 +463,13 @@ def update_message_partial(call: Call) -> dict[str, Any]:
         raise input_error("a deleted message cannot be updated")
     system, custom = records.split_fields(to_set, MESSAGE_FIELDS)
     _validate(system)
+    if "text" in system:
+        config = typeconfig.effective(call.store, channel)
+        content.check_length(config, system["text"] or "")
+        if content.moderate(call, config, system["text"] or "").action == "block":
+            raise input_error(f"{content.BLOCKED_TEXT}: the update was refused")
+    if set(system) - _PIN_FIELDS or custom or set(to_unset) - _PIN_FIELDS:
+        record_history(call, doc, actor)
     now = call.stamp()
     if "text" in system and system["text"] != doc.get("text"):
         doc["text"] = system["text"] or ""
@@ -396,7 +504,7 @@ def delete_message(call: Call) -> dict[str, Any]:
     """DeleteMessage (DELETE /messages/{id}): soft by default, ``hard=true`` purges it."""
     doc = records.require_message(call, call.path["id"])
     if call.query_bool("delete_for_me") or call.body.get("delete_for_me"):
-        raise feature_not_emulated("delete_for_me")
+        return _delete_for_me(call, doc)
     call.actor(call.query_str("deleted_by"), user_ref(call.body.get("user")))
     channel = _channel_of(call, doc)
     if not call.is_server:
@@ -413,6 +521,28 @@ def delete_message(call: Call) -> dict[str, Any]:
         return {"message": view}
     call.store.put(MESSAGES, doc)
     return {"message": Renderer(call).message(doc)}
+
+
+def _delete_for_me(call: Call, doc: dict[str, Any]) -> dict[str, Any]:
+    """Hide a message for one user only (Stream's ``delete_for_me``)."""
+    user_id = call.actor(
+        call.query_str("deleted_by"),
+        user_ref(call.body.get("user")),
+        opt_str(call.body, "user_id"),
+        required="deleted_by (or user) must be provided with delete_for_me on server side auth",
+    )
+    assert user_id is not None
+    channel = _channel_of(call, doc)
+    if not call.is_server:
+        permissions.require_read(call, channel)
+    hidden_for = list(doc.get("deleted_for") or [])
+    if user_id not in hidden_for:
+        hidden_for.append(user_id)
+    doc["deleted_for"] = hidden_for
+    call.store.put(MESSAGES, doc)
+    out = Renderer(call, user_id).message(doc)
+    out["deleted_for_me"] = True
+    return {"message": out}
 
 
 def _query_sort(call: Call) -> list[tuple[str, int]]:

@@ -11,8 +11,8 @@ from stream_mcp.sandbox import permissions, records
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
-from stream_mcp.sandbox.filters import matches, query_window, sort_docs
-from stream_mcp.sandbox.store import BANS, CHANNELS, FLAGS, MESSAGES, MUTES, REACTIONS
+from stream_mcp.sandbox.filters import bounded_int, matches, query_window, sort_docs
+from stream_mcp.sandbox.store import BANS, CHANNELS, FLAGS, MESSAGES, META, MUTES, REACTIONS
 from stream_mcp.sandbox.views import Renderer
 
 _DELETE_MODES = ("soft", "pruning", "hard")
@@ -347,3 +347,156 @@ def query_message_flags(call: Call) -> dict[str, Any]:
             item["reason"] = doc["reason"]
         flags.append(item)
     return {"flags": flags}
+
+
+def unflag(call: Call) -> dict[str, Any]:
+    """Unflag (POST /moderation/unflag): withdraw the user's flag of a message or a user."""
+    body = call.body
+    message_id = opt_str(body, "target_message_id")
+    target_user = opt_str(body, "target_user_id")
+    if bool(message_id) == bool(target_user):
+        raise input_error("exactly one of target_message_id or target_user_id must be set")
+    user_id = call.actor(
+        body.get("user_id"),
+        user_ref(body.get("user")),
+        required="either user or user_id must be provided when using server side auth",
+    )
+    flag_id = f"{user_id}:{message_id or ''}:{target_user or ''}"
+    doc = call.store.get(FLAGS, flag_id)
+    if doc is None:
+        raise not_found("the flag does not exist")
+    call.store.delete(FLAGS, flag_id)
+    render = Renderer(call)
+    view: dict[str, Any] = {
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "created_by_automod": bool(doc.get("automod")),
+        "user": render.user(doc["user_id"]),
+    }
+    if message_id:
+        view["target_message_id"] = message_id
+    else:
+        view["target_user"] = render.user(target_user)
+    return {"flag": view}
+
+
+def automod_flag(call: Call, message: Mapping[str, Any], reason: str) -> None:
+    """Flag a message on behalf of moderation (a blocklist with the ``flag`` behaviour)."""
+    now = call.stamp()
+    call.store.put(
+        FLAGS,
+        {
+            "id": f"automod:{message['id']}:",
+            "user_id": message.get("user_id"),
+            "target_message_id": message["id"],
+            "target_user_id": message.get("user_id"),
+            "channel_cid": message["cid"],
+            "reason": reason,
+            "automod": True,
+            "custom": {},
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+def query_future_channel_bans(call: Call) -> dict[str, Any]:
+    """QueryFutureChannelBans (GET /query_future_channel_bans?payload=): app-wide bans made
+    with ``ban_from_future_channels`` by ``user_id``."""
+    payload = call.payload()
+    banned_by = call.actor(payload.get("user_id"))
+    limit = bounded_int(payload.get("limit"), name="limit", default=25, maximum=100)
+    offset = bounded_int(payload.get("offset"), name="offset", default=0)
+    exclude_expired = bool(payload.get("exclude_expired_bans"))
+    render = Renderer(call)
+    found = []
+    for ban in call.store.select(BANS, order_by="created_at", descending=True):
+        if not ban.get("ban_from_future_channels"):
+            continue
+        if banned_by and ban.get("banned_by_id") != banned_by:
+            continue
+        if exclude_expired and ban.get("expires") and ban["expires"] <= call.clock.peek_stamp():
+            continue
+        found.append(ban)
+    return {"bans": [_ban_view(render, b) for b in found[offset : offset + limit]]}
+
+
+def _report_view(
+    call: Call, message: Mapping[str, Any], review: Mapping[str, Any]
+) -> dict[str, Any]:
+    render = Renderer(call)
+    flags = [f for f in call.store.select(FLAGS, target_message_id=message["id"])]
+    out: dict[str, Any] = {
+        "id": f"report-{message['id']}",
+        "message": render.message(message),
+        "flags_count": len(flags),
+        "user": render.user(message.get("user_id")),
+        "created_at": min((f["created_at"] for f in flags), default=message["created_at"]),
+        "updated_at": review.get("updated_at")
+        or max((f["updated_at"] for f in flags), default=message["updated_at"]),
+    }
+    if review:
+        out.update(
+            {
+                "review_result": review.get("review_result"),
+                "review_details": review.get("review_details") or {},
+                "reviewed_at": review.get("updated_at"),
+                "reviewed_by": render.user(review.get("user_id")),
+            }
+        )
+    return out
+
+
+def query_flag_reports(call: Call) -> dict[str, Any]:
+    """QueryFlagReports (POST /moderation/reports): one report per flagged message.
+
+    Stream's SDKs mark this endpoint internal; filters: ``message_id``, ``channel_cid``,
+    ``user_id`` (the message's author).
+    """
+    conditions = call.body.get("filter_conditions") or {}
+    if not isinstance(conditions, Mapping):
+        raise input_error("filter_conditions must be an object", field="filter_conditions")
+    seen: dict[str, dict[str, Any]] = {}
+    for flag in call.store.select(FLAGS, order_by="created_at"):
+        message_id = flag.get("target_message_id")
+        if not message_id or message_id in seen:
+            continue
+        message = call.store.get(MESSAGES, message_id)
+        if message is None:
+            continue
+        view = {
+            "message_id": message_id,
+            "channel_cid": message["cid"],
+            "user_id": message.get("user_id"),
+        }
+        if matches(view, conditions):
+            seen[message_id] = message
+    reports = []
+    for message in seen.values():
+        review = (call.store.get(META, f"report:{message['id']}") or {}).get("review") or {}
+        reports.append(_report_view(call, message, review))
+    return {"flag_reports": reports}
+
+
+def review_flag_report(call: Call) -> dict[str, Any]:
+    """ReviewFlagReport (PATCH /moderation/reports/{id}): record a moderator's decision."""
+    report_id = call.path["id"]
+    message_id = report_id.removeprefix("report-")
+    message = call.store.get(MESSAGES, message_id)
+    if message is None or not call.store.select(FLAGS, target_message_id=message_id):
+        raise not_found(f"flag report {report_id} does not exist")
+    result = opt_str(call.body, "review_result")
+    if not result:
+        raise input_error("review_result is a required field", field="review_result")
+    user_id = call.actor(opt_str(call.body, "user_id"), user_ref(call.body.get("user")))
+    details = call.body.get("review_details") or {}
+    if not isinstance(details, Mapping):
+        raise input_error("review_details must be an object", field="review_details")
+    review = {
+        "review_result": result,
+        "review_details": dict(details),
+        "user_id": user_id,
+        "updated_at": call.stamp(),
+    }
+    call.store.put(META, {"key": f"report:{message_id}", "review": review})
+    return {"flag_report": _report_view(call, message, review)}

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from stream_mcp.sandbox import typeconfig
 from stream_mcp.sandbox.clock import iso, parse_time
 from stream_mcp.sandbox.context import Call
 from stream_mcp.sandbox.errors import input_error, not_found
@@ -24,7 +25,6 @@ from stream_mcp.sandbox.store import BANS, CHANNELS, MEMBERS, MESSAGES, REACTION
 USER_ID = re.compile(r"^[@\w\-]{1,255}$")
 CHANNEL_ID = re.compile(r"^[\w\-!]{1,64}$")
 ROLES = frozenset({"user", "admin", "guest", "anonymous", "moderator"})
-CHANNEL_TYPES = frozenset({"messaging", "team", "livestream", "commerce", "gaming"})
 CHANNEL_ROLES = frozenset({"channel_member", "channel_moderator", "owner"})
 
 # Writable system fields; anything else a caller sends is custom data.
@@ -175,12 +175,9 @@ def split_cid(cid: str) -> tuple[str, str]:
     return channel_type, channel_id
 
 
-def check_channel_type(channel_type: str) -> None:
-    if channel_type not in CHANNEL_TYPES:
-        raise not_found(
-            f"channel type {channel_type!r} does not exist "
-            f"(the sandbox has the built-in types {sorted(CHANNEL_TYPES)})"
-        )
+def check_channel_type(call: Call, channel_type: str) -> None:
+    if typeconfig.get_type(call.store, channel_type) is None:
+        raise not_found(f"channel type {channel_type!r} does not exist")
 
 
 def get_channel(call: Call, cid: str) -> dict[str, Any] | None:
@@ -191,7 +188,7 @@ def get_channel(call: Call, cid: str) -> dict[str, Any] | None:
 
 
 def require_channel(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    check_channel_type(channel_type)
+    check_channel_type(call, channel_type)
     doc = get_channel(call, f"{channel_type}:{channel_id}")
     if doc is None:
         raise not_found(f"Can't find channel with id {channel_type}:{channel_id}")
@@ -304,6 +301,13 @@ def shadow_banned(call: Call, user_id: str, cid: str) -> bool:
 # -- messages and reads --------------------------------------------------------------------
 
 
+def get_message(call: Call, message_id: str) -> dict[str, Any] | None:
+    doc = call.store.get(MESSAGES, message_id)
+    if doc is None or not _visible_to_caller(call, doc):
+        return None
+    return doc
+
+
 def require_message(call: Call, message_id: str) -> dict[str, Any]:
     doc = call.store.get(MESSAGES, message_id)
     if doc is None or not _visible_to_caller(call, doc):
@@ -311,9 +315,20 @@ def require_message(call: Call, message_id: str) -> dict[str, Any]:
     return doc
 
 
+def private_to_author(message: Mapping[str, Any]) -> bool:
+    """Pending and ephemeral messages are seen by their author only (shadowed ones too,
+    except by server-side calls)."""
+    return bool(message.get("pending")) or message.get("type") in ("ephemeral", "error")
+
+
 def _visible_to_caller(call: Call, message: Mapping[str, Any]) -> bool:
-    hidden = message.get("shadowed") and call.user_id not in (None, message.get("user_id"))
-    return not hidden
+    viewer = call.user_id
+    if viewer is None:
+        return True
+    if viewer in (message.get("deleted_for") or []):
+        return False
+    own = message.get("user_id") == viewer
+    return own or not (message.get("shadowed") or private_to_author(message))
 
 
 def visible_messages(
@@ -335,7 +350,12 @@ def visible_messages(
             continue
         if hidden_before and doc["created_at"] <= hidden_before:
             continue
-        if doc.get("shadowed") and viewer is not None and doc.get("user_id") != viewer:
+        own = doc.get("user_id") == viewer
+        if doc.get("shadowed") and viewer is not None and not own:
+            continue
+        if private_to_author(doc) and not own:
+            continue
+        if viewer is not None and viewer in (doc.get("deleted_for") or []):
             continue
         result.append(doc)
     return result

@@ -4,6 +4,10 @@ Paths and methods are Stream's (from its OpenAPI spec). ``server_only`` marks th
 Stream does not offer to user tokens; they are hard-coded here so the sandbox never depends on
 files outside the package. Successful POST/PUT calls answer 201 and the rest 200, as in the spec.
 Literal segments win over parameters (``/channels/{type}/query`` before ``/channels/{type}/{id}``).
+A few routes (``in_spec=False``) are paths Stream's SDKs call that the server-side spec omits
+(DeleteUser, Unflag, CreateDraft, StopWatchingChannel, GetExportChannelsStatus, the
+``/member/{user_id}`` form of UpdateMemberPartial, and the flag-report endpoints the SDKs
+mark internal).
 """
 
 from __future__ import annotations
@@ -14,16 +18,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stream_mcp.sandbox import (
+    accounts,
+    admin,
     app_settings,
     blocklists,
     campaigns,
+    channel_ops,
+    channel_types,
     channels,
+    drafts,
+    imports,
+    locations,
     members,
+    message_ops,
     messages,
     moderation,
+    polls,
     reactions,
     reads,
+    reminders,
     search,
+    stats,
+    tasks,
+    threads,
+    uploads,
     users,
 )
 from stream_mcp.sandbox.context import Call
@@ -39,6 +57,8 @@ class Route:
     path: str
     handler: Handler = field(repr=False, compare=False)
     server_only: bool = False
+    # False for paths Stream's SDKs call that its server-side spec does not list.
+    in_spec: bool = True
 
     @property
     def status(self) -> int:
@@ -54,99 +74,350 @@ class Route:
         return sum(1 for part in self.path.split("/") if part and not part.startswith("{"))
 
 
+def _r(
+    operation: str,
+    method: str,
+    path: str,
+    handler: Handler,
+    server: bool = False,
+    *,
+    spec: bool = True,
+) -> Route:
+    return Route(operation, method, path, handler, server_only=server, in_spec=spec)
+
+
 ROUTES: tuple[Route, ...] = (
-    Route("GetApp", "GET", "/app", app_settings.get_app),
+    # app
+    _r("GetApp", "GET", "/app", app_settings.get_app),
+    _r("UpdateApp", "PATCH", "/app", app_settings.update_app, True),
+    _r("GetRateLimits", "GET", "/rate_limits", app_settings.get_rate_limits, True),
+    _r("CheckPush", "POST", "/check_push", app_settings.check_push, True),
+    _r("CheckSQS", "POST", "/check_sqs", app_settings.check_sqs, True),
+    _r("CheckSNS", "POST", "/check_sns", app_settings.check_sns, True),
+    _r("QueryTeamUsageStats", "POST", "/stats/team_usage", stats.query_team_usage_stats, True),
+    # channel types and commands
+    _r("ListChannelTypes", "GET", "/channeltypes", channel_types.list_channel_types, True),
+    _r("CreateChannelType", "POST", "/channeltypes", channel_types.create_channel_type, True),
+    _r("GetChannelType", "GET", "/channeltypes/{name}", channel_types.get_channel_type, True),
+    _r("UpdateChannelType", "PUT", "/channeltypes/{name}", channel_types.update_channel_type, True),
+    _r(
+        "DeleteChannelType",
+        "DELETE",
+        "/channeltypes/{name}",
+        channel_types.delete_channel_type,
+        True,
+    ),
+    _r("ListCommands", "GET", "/commands", channel_types.list_commands, True),
+    _r("CreateCommand", "POST", "/commands", channel_types.create_command, True),
+    _r("GetCommand", "GET", "/commands/{name}", channel_types.get_command, True),
+    _r("UpdateCommand", "PUT", "/commands/{name}", channel_types.update_command, True),
+    _r("DeleteCommand", "DELETE", "/commands/{name}", channel_types.delete_command, True),
     # users
-    Route("QueryUsers", "GET", "/users", users.query_users),
-    Route("UpdateUsers", "POST", "/users", users.update_users),
-    Route("UpdateUsersPartial", "PATCH", "/users", users.update_users_partial),
-    Route("DeleteUsers", "POST", "/users/delete", users.delete_users, server_only=True),
-    Route(
-        "DeactivateUser",
+    _r("QueryUsers", "GET", "/users", users.query_users),
+    _r("UpdateUsers", "POST", "/users", users.update_users),
+    _r("UpdateUsersPartial", "PATCH", "/users", users.update_users_partial),
+    _r("DeleteUsers", "POST", "/users/delete", users.delete_users, True),
+    _r("DeleteUser", "DELETE", "/users/{user_id}", accounts.delete_user, True, spec=False),
+    _r("RestoreUsers", "POST", "/users/restore", accounts.restore_users, True),
+    _r("DeactivateUsers", "POST", "/users/deactivate", accounts.deactivate_users, True),
+    _r("ReactivateUsers", "POST", "/users/reactivate", accounts.reactivate_users, True),
+    _r("DeactivateUser", "POST", "/users/{user_id}/deactivate", users.deactivate_user, True),
+    _r("ReactivateUser", "POST", "/users/{user_id}/reactivate", users.reactivate_user, True),
+    _r("ExportUser", "GET", "/users/{user_id}/export", accounts.export_user, True),
+    _r("ExportUsers", "POST", "/export/users", accounts.export_users, True),
+    _r(
+        "SendUserCustomEvent",
         "POST",
-        "/users/{user_id}/deactivate",
-        users.deactivate_user,
-        server_only=True,
+        "/users/{user_id}/event",
+        accounts.send_user_custom_event,
+        True,
     ),
-    Route(
-        "ReactivateUser",
-        "POST",
-        "/users/{user_id}/reactivate",
-        users.reactivate_user,
-        server_only=True,
-    ),
-    Route("GetTask", "GET", "/tasks/{id}", users.get_task, server_only=True),
+    _r("BlockUsers", "POST", "/users/block", accounts.block_users),
+    _r("UnblockUsers", "POST", "/users/unblock", accounts.unblock_users),
+    _r("GetBlockedUsers", "GET", "/users/block", accounts.get_blocked_users),
+    _r("GetUserLiveLocations", "GET", "/users/live_locations", locations.get_user_live_locations),
+    _r("UpdateLiveLocation", "PUT", "/users/live_locations", locations.update_live_location),
+    _r("CreateDevice", "POST", "/devices", accounts.create_device),
+    _r("ListDevices", "GET", "/devices", accounts.list_devices),
+    _r("DeleteDevice", "DELETE", "/devices", accounts.delete_device),
+    _r("GetTask", "GET", "/tasks/{id}", tasks.get_task, True),
     # channels
-    Route("QueryChannels", "POST", "/channels", channels.query_channels),
-    Route("GetOrCreateDistinctChannel", "POST", "/channels/{type}/query", channels.get_or_create),
-    Route("GetOrCreateChannel", "POST", "/channels/{type}/{id}/query", channels.get_or_create),
-    Route("UpdateChannel", "POST", "/channels/{type}/{id}", channels.update_channel),
-    Route(
-        "UpdateChannelPartial", "PATCH", "/channels/{type}/{id}", channels.update_channel_partial
+    _r("QueryChannels", "POST", "/channels", channels.query_channels),
+    _r("DeleteChannels", "POST", "/channels/delete", channel_ops.delete_channels),
+    _r("ChannelBatchUpdate", "PUT", "/channels/batch", channel_ops.channel_batch_update, True),
+    _r("MarkChannelsRead", "POST", "/channels/read", reads.mark_channels_read),
+    _r("MarkDelivered", "POST", "/channels/delivered", reads.mark_delivered),
+    _r("GetOrCreateDistinctChannel", "POST", "/channels/{type}/query", channels.get_or_create),
+    _r("GetOrCreateChannel", "POST", "/channels/{type}/{id}/query", channels.get_or_create),
+    _r("GetChannel", "GET", "/channels/{type}/{id}", channel_ops.get_channel),
+    _r("UpdateChannel", "POST", "/channels/{type}/{id}", channels.update_channel),
+    _r("UpdateChannelPartial", "PATCH", "/channels/{type}/{id}", channels.update_channel_partial),
+    _r("DeleteChannel", "DELETE", "/channels/{type}/{id}", channels.delete_channel),
+    _r("TruncateChannel", "POST", "/channels/{type}/{id}/truncate", channels.truncate_channel),
+    _r("HideChannel", "POST", "/channels/{type}/{id}/hide", members.hide_channel),
+    _r("ShowChannel", "POST", "/channels/{type}/{id}/show", members.show_channel),
+    _r("SendEvent", "POST", "/channels/{type}/{id}/event", channel_ops.send_event),
+    _r(
+        "StopWatchingChannel",
+        "POST",
+        "/channels/{type}/{id}/stop-watching",
+        channel_ops.stop_watching,
+        spec=False,
     ),
-    Route("DeleteChannel", "DELETE", "/channels/{type}/{id}", channels.delete_channel),
-    Route("TruncateChannel", "POST", "/channels/{type}/{id}/truncate", channels.truncate_channel),
-    Route("HideChannel", "POST", "/channels/{type}/{id}/hide", members.hide_channel),
-    Route("ShowChannel", "POST", "/channels/{type}/{id}/show", members.show_channel),
-    Route("QueryMembers", "GET", "/members", members.query_members),
+    _r(
+        "UpdateMemberPartial",
+        "PATCH",
+        "/channels/{type}/{id}/member",
+        channel_ops.update_member_partial,
+    ),
+    _r(
+        "UpdateMemberPartial",
+        "PATCH",
+        "/channels/{type}/{id}/member/{user_id}",
+        channel_ops.update_member_partial,
+        spec=False,
+    ),
+    _r("QueryMembers", "GET", "/members", members.query_members),
+    _r("ExportChannels", "POST", "/export_channels", channel_ops.export_channels, True),
+    _r(
+        "GetExportChannelsStatus",
+        "GET",
+        "/export_channels/{id}",
+        tasks.get_export_channels_status,
+        True,
+        spec=False,
+    ),
+    # uploads
+    _r("UploadChannelFile", "POST", "/channels/{type}/{id}/file", uploads.upload_channel_file),
+    _r("DeleteChannelFile", "DELETE", "/channels/{type}/{id}/file", uploads.delete_channel_file),
+    _r("UploadChannelImage", "POST", "/channels/{type}/{id}/image", uploads.upload_channel_image),
+    _r("DeleteChannelImage", "DELETE", "/channels/{type}/{id}/image", uploads.delete_channel_image),
+    _r("UploadFile", "POST", "/uploads/file", uploads.upload_file),
+    _r("DeleteFile", "DELETE", "/uploads/file", uploads.delete_file),
+    _r("UploadImage", "POST", "/uploads/image", uploads.upload_image),
+    _r("DeleteImage", "DELETE", "/uploads/image", uploads.delete_image),
+    # drafts
+    _r("CreateDraft", "POST", "/channels/{type}/{id}/draft", drafts.create_draft, spec=False),
+    _r("GetDraft", "GET", "/channels/{type}/{id}/draft", drafts.get_draft),
+    _r("DeleteDraft", "DELETE", "/channels/{type}/{id}/draft", drafts.delete_draft),
+    _r("QueryDrafts", "POST", "/drafts/query", drafts.query_drafts),
     # messages
-    Route("SendMessage", "POST", "/channels/{type}/{id}/message", messages.send_message),
-    Route("GetManyMessages", "GET", "/channels/{type}/{id}/messages", messages.get_many_messages),
-    Route(
+    _r("SendMessage", "POST", "/channels/{type}/{id}/message", messages.send_message),
+    _r("GetManyMessages", "GET", "/channels/{type}/{id}/messages", messages.get_many_messages),
+    _r(
         "GetPinnedMessages",
         "GET",
         "/channels/{type}/{id}/pinned_messages",
         messages.get_pinned_messages,
     ),
-    Route("GetMessage", "GET", "/messages/{id}", messages.get_message),
-    Route("UpdateMessage", "POST", "/messages/{id}", messages.update_message),
-    Route("UpdateMessagePartial", "PUT", "/messages/{id}", messages.update_message_partial),
-    Route("DeleteMessage", "DELETE", "/messages/{id}", messages.delete_message),
-    Route("GetReplies", "GET", "/messages/{parent_id}/replies", messages.get_replies),
-    Route("Search", "GET", "/search", search.search),
+    _r("QueryMessageHistory", "POST", "/messages/history", message_ops.query_message_history, True),
+    _r("GetMessage", "GET", "/messages/{id}", messages.get_message),
+    _r("UpdateMessage", "POST", "/messages/{id}", messages.update_message),
+    _r("UpdateMessagePartial", "PUT", "/messages/{id}", messages.update_message_partial),
+    _r("DeleteMessage", "DELETE", "/messages/{id}", messages.delete_message),
+    _r("CommitMessage", "POST", "/messages/{id}/commit", message_ops.commit_message, True),
+    _r("UndeleteMessage", "POST", "/messages/{id}/undelete", message_ops.undelete_message, True),
+    _r("RunMessageAction", "POST", "/messages/{id}/action", message_ops.run_message_action),
+    _r("TranslateMessage", "POST", "/messages/{id}/translate", message_ops.translate_message),
+    _r("GetReplies", "GET", "/messages/{parent_id}/replies", messages.get_replies),
+    _r("Search", "GET", "/search", search.search),
+    # threads
+    _r("QueryThreads", "POST", "/threads", threads.query_threads),
+    _r("GetThread", "GET", "/threads/{message_id}", threads.get_thread),
+    _r("UpdateThreadPartial", "PATCH", "/threads/{message_id}", threads.update_thread_partial),
+    # reminders and locations
+    _r("CreateReminder", "POST", "/messages/{message_id}/reminders", reminders.create_reminder),
+    _r("UpdateReminder", "PATCH", "/messages/{message_id}/reminders", reminders.update_reminder),
+    _r("DeleteReminder", "DELETE", "/messages/{message_id}/reminders", reminders.delete_reminder),
+    _r("QueryReminders", "POST", "/reminders/query", reminders.query_reminders),
     # reactions
-    Route("SendReaction", "POST", "/messages/{id}/reaction", reactions.send_reaction),
-    Route("DeleteReaction", "DELETE", "/messages/{id}/reaction/{type}", reactions.delete_reaction),
-    Route("GetReactions", "GET", "/messages/{id}/reactions", reactions.get_reactions),
-    # read state
-    Route("MarkRead", "POST", "/channels/{type}/{id}/read", reads.mark_read),
-    Route("MarkUnread", "POST", "/channels/{type}/{id}/unread", reads.mark_unread),
-    Route("UnreadCounts", "GET", "/unread", reads.unread_counts),
-    # moderation
-    Route("Ban", "POST", "/moderation/ban", moderation.ban),
-    Route("Unban", "DELETE", "/moderation/ban", moderation.unban),
-    Route("QueryBannedUsers", "GET", "/query_banned_users", moderation.query_banned_users),
-    Route("MuteUser", "POST", "/moderation/mute", moderation.mute_user),
-    Route("UnmuteUser", "POST", "/moderation/unmute", moderation.unmute_user),
-    Route("Flag", "POST", "/moderation/flag", moderation.flag),
-    Route("QueryMessageFlags", "GET", "/moderation/flags/message", moderation.query_message_flags),
-    # blocklists
-    Route("ListBlockLists", "GET", "/blocklists", blocklists.list_blocklists),
-    Route("CreateBlockList", "POST", "/blocklists", blocklists.create_blocklist),
-    Route("GetBlockList", "GET", "/blocklists/{name}", blocklists.get_blocklist, server_only=True),
-    Route("UpdateBlockList", "PUT", "/blocklists/{name}", blocklists.update_blocklist),
-    Route("DeleteBlockList", "DELETE", "/blocklists/{name}", blocklists.delete_blocklist),
-    # campaigns (all server-side only)
-    Route("CreateCampaign", "POST", "/campaigns", campaigns.create_campaign, server_only=True),
-    Route(
-        "QueryCampaigns", "POST", "/campaigns/query", campaigns.query_campaigns, server_only=True
+    _r("SendReaction", "POST", "/messages/{id}/reaction", reactions.send_reaction),
+    _r("DeleteReaction", "DELETE", "/messages/{id}/reaction/{type}", reactions.delete_reaction),
+    _r("GetReactions", "GET", "/messages/{id}/reactions", reactions.get_reactions),
+    _r("QueryReactions", "POST", "/messages/{id}/reactions", message_ops.query_reactions),
+    # polls
+    _r("CreatePoll", "POST", "/polls", polls.create_poll),
+    _r("UpdatePoll", "PUT", "/polls", polls.update_poll),
+    _r("QueryPolls", "POST", "/polls/query", polls.query_polls),
+    _r("GetPoll", "GET", "/polls/{poll_id}", polls.get_poll),
+    _r("UpdatePollPartial", "PATCH", "/polls/{poll_id}", polls.update_poll_partial),
+    _r("DeletePoll", "DELETE", "/polls/{poll_id}", polls.delete_poll),
+    _r("CreatePollOption", "POST", "/polls/{poll_id}/options", polls.create_poll_option),
+    _r("UpdatePollOption", "PUT", "/polls/{poll_id}/options", polls.update_poll_option),
+    _r("GetPollOption", "GET", "/polls/{poll_id}/options/{option_id}", polls.get_poll_option),
+    _r(
+        "DeletePollOption",
+        "DELETE",
+        "/polls/{poll_id}/options/{option_id}",
+        polls.delete_poll_option,
     ),
-    Route("GetCampaign", "GET", "/campaigns/{id}", campaigns.get_campaign, server_only=True),
-    Route("UpdateCampaign", "PUT", "/campaigns/{id}", campaigns.update_campaign, server_only=True),
-    Route(
-        "DeleteCampaign", "DELETE", "/campaigns/{id}", campaigns.delete_campaign, server_only=True
-    ),
-    Route(
-        "StartCampaign",
+    _r("QueryPollVotes", "POST", "/polls/{poll_id}/votes", polls.query_poll_votes),
+    _r(
+        "CastPollVote",
         "POST",
-        "/campaigns/{id}/start",
-        campaigns.start_campaign,
-        server_only=True,
+        "/messages/{message_id}/polls/{poll_id}/vote",
+        polls.cast_poll_vote,
     ),
-    Route(
-        "StopCampaign", "POST", "/campaigns/{id}/stop", campaigns.stop_campaign, server_only=True
+    _r(
+        "DeletePollVote",
+        "DELETE",
+        "/messages/{message_id}/polls/{poll_id}/vote/{vote_id}",
+        polls.delete_poll_vote,
     ),
+    # read state
+    _r("MarkRead", "POST", "/channels/{type}/{id}/read", reads.mark_read),
+    _r("MarkUnread", "POST", "/channels/{type}/{id}/unread", reads.mark_unread),
+    _r("UnreadCounts", "GET", "/unread", reads.unread_counts),
+    _r("UnreadCountsBatch", "POST", "/unread_batch", reads.unread_counts_batch, True),
+    # moderation
+    _r("Ban", "POST", "/moderation/ban", moderation.ban),
+    _r("Unban", "DELETE", "/moderation/ban", moderation.unban),
+    _r("QueryBannedUsers", "GET", "/query_banned_users", moderation.query_banned_users),
+    _r(
+        "QueryFutureChannelBans",
+        "GET",
+        "/query_future_channel_bans",
+        moderation.query_future_channel_bans,
+    ),
+    _r("MuteUser", "POST", "/moderation/mute", moderation.mute_user),
+    _r("UnmuteUser", "POST", "/moderation/unmute", moderation.unmute_user),
+    _r("MuteChannel", "POST", "/moderation/mute/channel", channel_ops.mute_channel),
+    _r("UnmuteChannel", "POST", "/moderation/unmute/channel", channel_ops.unmute_channel),
+    _r("Flag", "POST", "/moderation/flag", moderation.flag),
+    _r("Unflag", "POST", "/moderation/unflag", moderation.unflag, spec=False),
+    _r("QueryMessageFlags", "GET", "/moderation/flags/message", moderation.query_message_flags),
+    _r(
+        "QueryFlagReports",
+        "POST",
+        "/moderation/reports",
+        moderation.query_flag_reports,
+        True,
+        spec=False,
+    ),
+    _r(
+        "ReviewFlagReport",
+        "PATCH",
+        "/moderation/reports/{id}",
+        moderation.review_flag_report,
+        True,
+        spec=False,
+    ),
+    # blocklists
+    _r("ListBlockLists", "GET", "/blocklists", blocklists.list_blocklists),
+    _r("CreateBlockList", "POST", "/blocklists", blocklists.create_blocklist),
+    _r("GetBlockList", "GET", "/blocklists/{name}", blocklists.get_blocklist, True),
+    _r("UpdateBlockList", "PUT", "/blocklists/{name}", blocklists.update_blocklist),
+    _r("DeleteBlockList", "DELETE", "/blocklists/{name}", blocklists.delete_blocklist),
+    # campaigns and segments (all server-side only)
+    _r("CreateCampaign", "POST", "/campaigns", campaigns.create_campaign, True),
+    _r("QueryCampaigns", "POST", "/campaigns/query", campaigns.query_campaigns, True),
+    _r("GetCampaign", "GET", "/campaigns/{id}", campaigns.get_campaign, True),
+    _r("UpdateCampaign", "PUT", "/campaigns/{id}", campaigns.update_campaign, True),
+    _r("DeleteCampaign", "DELETE", "/campaigns/{id}", campaigns.delete_campaign, True),
+    _r("StartCampaign", "POST", "/campaigns/{id}/start", campaigns.start_campaign, True),
+    _r("StopCampaign", "POST", "/campaigns/{id}/stop", campaigns.stop_campaign, True),
+    _r("CreateSegment", "POST", "/segments", admin.create_segment, True),
+    _r("QuerySegments", "POST", "/segments/query", admin.query_segments, True),
+    _r("GetSegment", "GET", "/segments/{id}", admin.get_segment, True),
+    _r("UpdateSegment", "PUT", "/segments/{id}", admin.update_segment, True),
+    _r("DeleteSegment", "DELETE", "/segments/{id}", admin.delete_segment, True),
+    _r("AddSegmentTargets", "POST", "/segments/{id}/addtargets", admin.add_segment_targets, True),
+    _r(
+        "DeleteSegmentTargets",
+        "POST",
+        "/segments/{id}/deletetargets",
+        admin.delete_segment_targets,
+        True,
+    ),
+    _r(
+        "SegmentTargetExists",
+        "GET",
+        "/segments/{id}/target/{target_id}",
+        admin.segment_target_exists,
+        True,
+    ),
+    _r(
+        "QuerySegmentTargets",
+        "POST",
+        "/segments/{id}/targets/query",
+        admin.query_segment_targets,
+        True,
+    ),
+    # roles, permissions, push providers, imports
+    _r("ListRoles", "GET", "/roles", admin.list_roles, True),
+    _r("CreateRole", "POST", "/roles", admin.create_role, True),
+    _r("DeleteRole", "DELETE", "/roles/{name}", admin.delete_role, True),
+    _r("ListPermissions", "GET", "/permissions", admin.list_permissions, True),
+    _r("CreatePermission", "POST", "/permissions", admin.create_permission, True),
+    _r("GetPermission", "GET", "/permissions/{id}", admin.get_permission, True),
+    _r("UpdatePermission", "PUT", "/permissions/{id}", admin.update_permission, True),
+    _r("DeletePermission", "DELETE", "/permissions/{id}", admin.delete_permission, True),
+    _r("ListPushProviders", "GET", "/push_providers", admin.list_push_providers, True),
+    _r("UpsertPushProvider", "POST", "/push_providers", admin.upsert_push_provider, True),
+    _r(
+        "DeletePushProvider",
+        "DELETE",
+        "/push_providers/{type}/{name}",
+        admin.delete_push_provider,
+        True,
+    ),
+    _r("CreateImportURL", "POST", "/import_urls", imports.create_import_url, True),
+    _r("CreateImport", "POST", "/imports", imports.create_import, True),
+    _r("GetImport", "GET", "/imports/{id}", imports.get_import, True),
+    _r("ListImports", "GET", "/imports", imports.list_imports, True),
 )
+
+OPERATIONS = frozenset(route.operation for route in ROUTES)
+
+# Stream's v2 API serves the same operations under /api/v2/chat/... or, for these first path
+# segments, /api/v2/... (the v1 moderation endpoints have no v2 chat counterpart).
+_V2_ROOT = frozenset(
+    {
+        "app",
+        "blocklists",
+        "check_push",
+        "check_sns",
+        "check_sqs",
+        "devices",
+        "export",
+        "import_urls",
+        "imports",
+        "permissions",
+        "polls",
+        "push_providers",
+        "rate_limits",
+        "roles",
+        "tasks",
+        "uploads",
+        "users",
+    }
+)
+_V1_ONLY = (
+    "/moderation/ban",
+    "/moderation/flag",
+    "/moderation/unflag",
+    "/moderation/mute",
+    "/moderation/unmute",
+)
+
+
+def v1_path(path: str) -> str:
+    """Map a v2 path to the v1 path of the same operation (v1 paths pass through)."""
+    if path.startswith("/api/v2/chat/"):
+        rest = path[len("/api/v2/chat") :]
+        first = rest.split("/")[1] if rest.count("/") else ""
+        if first in _V2_ROOT and not (first == "users" and rest.endswith("/event")):
+            return "/api/v2/not-a-chat-path" + rest
+        if rest.rstrip("/") in _V1_ONLY:
+            return "/api/v2/not-a-chat-path" + rest
+        return rest
+    if path.startswith("/api/v2/"):
+        rest = path[len("/api/v2") :]
+        first = rest.split("/")[1] if rest.count("/") else ""
+        if first not in _V2_ROOT or (first == "users" and rest.rstrip("/").endswith("/event")):
+            return path
+        return rest
+    return path
 
 
 class Router:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import permissions
+from stream_mcp.sandbox import permissions, typeconfig
 from stream_mcp.sandbox.channels import filter_view
 from stream_mcp.sandbox.context import Call
 from stream_mcp.sandbox.errors import input_error
@@ -74,6 +74,12 @@ def search(call: Call) -> dict[str, Any]:
         raise input_error("message_filter_conditions must be an object")
     if not query and not message_conditions:
         raise input_error("either query or message_filter_conditions must be set", field="query")
+    if query and message_conditions:
+        # Stream refuses the two together: a text query goes in message_filter_conditions
+        # as {"text": {"$q": ...}} when other message filters are needed.
+        raise input_error(
+            "query and message_filter_conditions cannot be used together", field="query"
+        )
     offset = bounded_int(payload.get("offset"), name="offset", default=0)
     cursor = payload.get("next")
     raw_sort = payload.get("sort")
@@ -92,6 +98,8 @@ def search(call: Call) -> dict[str, Any]:
     for channel in call.store.select(CHANNELS):
         if channel.get("deleted_at") or not permissions.can_read(call, channel):
             continue
+        if not typeconfig.effective(call.store, channel).get("search"):
+            continue  # search is off for this channel's type
         if not matches(filter_view(render, channel, call.user_id), conditions):
             continue
         cutoff = channel.get("truncated_at")

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from stream_mcp.sandbox.app import build_app
 from stream_mcp.sandbox.auth import Credentials
 from stream_mcp.sandbox.clock import Clock
+from stream_mcp.sandbox.ratelimit import RateLimits
 from stream_mcp.sandbox.store import Store
 
 START_TIMEOUT_SECONDS = 10.0
@@ -35,10 +36,13 @@ class Sandbox:
         db: str | Path = ":memory:",
         api_key: str | None = None,
         api_secret: str | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
+        """``rate_limits`` sets how many calls a minute are allowed (Stream's by default)."""
         self._credentials = Credentials.generate(api_key, api_secret)
         self._store = Store(db)
-        self.app: Starlette = build_app(self._store, self._credentials, Clock())
+        self.rate_limits = rate_limits or RateLimits()
+        self.app: Starlette = build_app(self._store, self._credentials, Clock(), self.rate_limits)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None

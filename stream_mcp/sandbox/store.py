@@ -46,6 +46,27 @@ BLOCKLISTS = Table("blocklists", ("key",), ("created_at",))
 CAMPAIGNS = Table("campaigns", ("id",), ("created_at",))
 TASKS = Table("tasks", ("id",))
 META = Table("meta", ("key",))
+CHANNEL_TYPES = Table("channel_types", ("name",))
+COMMANDS = Table("commands", ("name",))
+DEVICES = Table("devices", ("id",), ("user_id",))
+BLOCKS = Table("blocks", ("user_id", "blocked_user_id"), ("created_at",))
+CHANNEL_MUTES = Table("channel_mutes", ("user_id", "cid"), ("created_at",))
+DRAFTS = Table("drafts", ("user_id", "cid", "parent_id"), ("created_at",))
+REMINDERS = Table("reminders", ("message_id", "user_id"), ("created_at",))
+LOCATIONS = Table("locations", ("message_id",), ("user_id",))
+HISTORY = Table("message_history", ("id",), ("message_id",))
+THREAD_READS = Table("thread_reads", ("parent_id", "user_id"))
+POLLS = Table("polls", ("id",), ("created_at",))
+VOTES = Table("poll_votes", ("id",), ("poll_id", "user_id", "created_at"))
+FILES = Table("files", ("id",), ("cid",))
+IMPORTS = Table("imports", ("id",), ("created_at",))
+ROLES = Table("roles", ("name",))
+PERMISSIONS = Table("permissions", ("id",))
+SEGMENTS = Table("segments", ("id",), ("created_at",))
+SEGMENT_TARGETS = Table("segment_targets", ("segment_id", "target_id"))
+PREDEFINED_FILTERS = Table("predefined_filters", ("name",))
+PUSH_PROVIDERS = Table("push_providers", ("key",))
+USER_GROUPS = Table("user_groups", ("id",), ("created_at",))
 
 TABLES = (
     USERS,
@@ -61,6 +82,27 @@ TABLES = (
     CAMPAIGNS,
     TASKS,
     META,
+    CHANNEL_TYPES,
+    COMMANDS,
+    DEVICES,
+    BLOCKS,
+    CHANNEL_MUTES,
+    DRAFTS,
+    REMINDERS,
+    LOCATIONS,
+    HISTORY,
+    THREAD_READS,
+    POLLS,
+    VOTES,
+    FILES,
+    IMPORTS,
+    ROLES,
+    PERMISSIONS,
+    SEGMENTS,
+    SEGMENT_TARGETS,
+    PREDEFINED_FILTERS,
+    PUSH_PROVIDERS,
+    USER_GROUPS,
 )
 
 

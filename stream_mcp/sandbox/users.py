@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import records
+from stream_mcp.sandbox import records, tasks
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list
 from stream_mcp.sandbox.errors import input_error, not_allowed, not_found
 from stream_mcp.sandbox.filters import matches, query_window, sort_docs
@@ -18,7 +17,6 @@ from stream_mcp.sandbox.store import (
     MUTES,
     REACTIONS,
     READS,
-    TASKS,
     USERS,
 )
 from stream_mcp.sandbox.views import Renderer
@@ -106,6 +104,9 @@ def update_users_partial(call: Call) -> dict[str, Any]:
         for key, value in system.items():
             if key == "revoke_tokens_issued_before" and value is not None:
                 value = opt_time(system, key)
+            if key == "privacy_settings" and isinstance(value, Mapping):
+                # Stream merges a partial privacy_settings into the stored one.
+                value = {**(doc.get("privacy_settings") or {}), **value}
             if value is None:
                 doc.pop(key, None)
             else:
@@ -140,42 +141,42 @@ def query_users(call: Call) -> dict[str, Any]:
     return {"users": [render.full_user(by_id[v["id"]]) for v in page]}
 
 
-def deactivate_user(call: Call) -> dict[str, Any]:
-    """DeactivateUser (POST /users/{user_id}/deactivate)."""
-    user_id = call.path["user_id"]
+def deactivate(call: Call, user_id: str, *, mark_messages_deleted: bool = False) -> dict[str, Any]:
+    """Deactivate one user (idempotent); optionally soft-delete their messages."""
     doc = records.require_user(call, user_id)
-    if not doc.get("deactivated_at"):
-        now = call.stamp()
-        doc["deactivated_at"] = now
-        doc["updated_at"] = now
-        if opt_bool(call.body, "mark_messages_deleted"):
-            for message in call.store.select(MESSAGES, user_id=user_id):
-                if message.get("type") != "deleted":
-                    message.update(
-                        {
-                            "type": "deleted",
-                            "deleted_at": now,
-                            "updated_at": now,
-                            "deleted_by_deactivation": True,
-                        }
-                    )
-                    call.store.put(MESSAGES, message)
-        call.store.put(USERS, doc)
-    return {"user": Renderer(call).user_doc(doc)}
+    if doc.get("deactivated_at"):
+        return doc
+    now = call.stamp()
+    doc["deactivated_at"] = now
+    doc["updated_at"] = now
+    if mark_messages_deleted:
+        for message in call.store.select(MESSAGES, user_id=user_id):
+            if message.get("type") != "deleted":
+                message.update(
+                    {
+                        "type": "deleted",
+                        "deleted_at": now,
+                        "updated_at": now,
+                        "deleted_by_deactivation": True,
+                    }
+                )
+                call.store.put(MESSAGES, message)
+    call.store.put(USERS, doc)
+    return doc
 
 
-def reactivate_user(call: Call) -> dict[str, Any]:
-    """ReactivateUser (POST /users/{user_id}/reactivate)."""
-    user_id = call.path["user_id"]
+def reactivate(
+    call: Call, user_id: str, *, restore_messages: bool = False, name: str | None = None
+) -> dict[str, Any]:
+    """Reactivate one deactivated user; optionally restore what deactivation deleted."""
     doc = records.require_user(call, user_id)
     if not doc.get("deactivated_at"):
         raise input_error(f"user {user_id!r} is not deactivated")
     doc.pop("deactivated_at", None)
-    name = opt_str(call.body, "name")
     if name is not None:
         doc["name"] = name
     doc["updated_at"] = call.stamp()
-    if opt_bool(call.body, "restore_messages"):
+    if restore_messages:
         for message in call.store.select(MESSAGES, user_id=user_id):
             if message.pop("deleted_by_deactivation", False):
                 message["type"] = "reply" if message.get("parent_id") else "regular"
@@ -183,6 +184,24 @@ def reactivate_user(call: Call) -> dict[str, Any]:
                 message["updated_at"] = doc["updated_at"]
                 call.store.put(MESSAGES, message)
     call.store.put(USERS, doc)
+    return doc
+
+
+def deactivate_user(call: Call) -> dict[str, Any]:
+    """DeactivateUser (POST /users/{user_id}/deactivate)."""
+    mark = bool(opt_bool(call.body, "mark_messages_deleted"))
+    doc = deactivate(call, call.path["user_id"], mark_messages_deleted=mark)
+    return {"user": Renderer(call).user_doc(doc)}
+
+
+def reactivate_user(call: Call) -> dict[str, Any]:
+    """ReactivateUser (POST /users/{user_id}/reactivate)."""
+    doc = reactivate(
+        call,
+        call.path["user_id"],
+        restore_messages=bool(opt_bool(call.body, "restore_messages")),
+        name=opt_str(call.body, "name"),
+    )
     return {"user": Renderer(call).user_doc(doc)}
 
 
@@ -200,6 +219,42 @@ def _mode(body: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str |
     return str(value)
 
 
+def delete_one(
+    call: Call,
+    user_id: str,
+    user_mode: str,
+    message_mode: str | None,
+    conversation_mode: str | None,
+    now: str,
+) -> dict[str, Any] | None:
+    """Delete one user as DeleteUsers does; returns the user as it was (``None`` if unknown)."""
+    doc = call.store.get(USERS, user_id)
+    if doc is None:
+        return None
+    before = dict(doc)
+    if conversation_mode:
+        _delete_conversations(call, user_id, hard=conversation_mode == "hard", now=now)
+    if message_mode:
+        _delete_messages_of(call, user_id, message_mode, now)
+    if user_mode == "hard":
+        call.store.delete(USERS, user_id)
+        call.store.delete_where(MEMBERS, user_id=user_id)
+        call.store.delete_where(READS, user_id=user_id)
+        call.store.delete_where(MUTES, user_id=user_id)
+        call.store.delete_where(MUTES, target_id=user_id)
+        call.store.delete_where(BANS, target_user_id=user_id)
+        before["deleted_at"] = now
+        return before
+    doc["deleted_at"] = now
+    doc["updated_at"] = now
+    if user_mode == "pruning":
+        for key in ("name", "image"):
+            doc.pop(key, None)
+        doc["custom"] = {}
+    call.store.put(USERS, doc)
+    return doc
+
+
 def delete_users(call: Call) -> dict[str, Any]:
     """DeleteUsers (POST /users/delete): runs at once and records a completed task."""
     user_ids = str_list(call.body, "user_ids")
@@ -215,42 +270,12 @@ def delete_users(call: Call) -> dict[str, Any]:
     now = call.stamp()
     results: dict[str, Any] = {}
     for user_id in user_ids:
-        doc = call.store.get(USERS, user_id)
-        if doc is None:
+        done = delete_one(call, user_id, user_mode, message_mode, conversation_mode, now)
+        if done is None:
             results[user_id] = {"status": "error", "error": "user does not exist"}
-            continue
-        if conversation_mode:
-            _delete_conversations(call, user_id, hard=conversation_mode == "hard", now=now)
-        if message_mode:
-            _delete_messages_of(call, user_id, message_mode, now)
-        if user_mode == "hard":
-            call.store.delete(USERS, user_id)
-            call.store.delete_where(MEMBERS, user_id=user_id)
-            call.store.delete_where(READS, user_id=user_id)
-            call.store.delete_where(MUTES, user_id=user_id)
-            call.store.delete_where(MUTES, target_id=user_id)
-            call.store.delete_where(BANS, target_user_id=user_id)
         else:
-            doc["deleted_at"] = now
-            doc["updated_at"] = now
-            if user_mode == "pruning":
-                for key in ("name", "image"):
-                    doc.pop(key, None)
-                doc["custom"] = {}
-            call.store.put(USERS, doc)
-        results[user_id] = {"status": "ok"}
-    task_id = str(uuid.uuid4())
-    call.store.put(
-        TASKS,
-        {
-            "id": task_id,
-            "status": "completed",
-            "created_at": now,
-            "updated_at": now,
-            "result": results,
-        },
-    )
-    return {"task_id": task_id}
+            results[user_id] = {"status": "ok"}
+    return {"task_id": tasks.record(call, "delete_users", results)}
 
 
 def _delete_messages_of(call: Call, user_id: str, mode: str, now: str) -> None:
@@ -286,17 +311,3 @@ def _delete_conversations(call: Call, user_id: str, *, hard: bool, now: str) -> 
             channel["deleted_at"] = now
             channel["updated_at"] = now
             call.store.put(CHANNELS, channel)
-
-
-def get_task(call: Call) -> dict[str, Any]:
-    """GetTask (GET /tasks/{id}) for the tasks the sandbox records (DeleteUsers)."""
-    task = call.store.get(TASKS, call.path["id"])
-    if task is None:
-        raise not_found(f"Can't find task with id {call.path['id']}")
-    return {
-        "task_id": task["id"],
-        "status": task["status"],
-        "created_at": task["created_at"],
-        "updated_at": task["updated_at"],
-        "result": task.get("result", {}),
-    }

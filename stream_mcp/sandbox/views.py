@@ -12,68 +12,33 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import records
+from stream_mcp.sandbox import records, typeconfig
 from stream_mcp.sandbox.context import Call, opt_time
 from stream_mcp.sandbox.errors import input_error
 from stream_mcp.sandbox.filters import bounded_int
-from stream_mcp.sandbox.store import CHANNELS, MEMBERS, MESSAGES, MUTES, REACTIONS, USERS
+from stream_mcp.sandbox.store import (
+    BLOCKS,
+    CHANNEL_MUTES,
+    CHANNELS,
+    DEVICES,
+    LOCATIONS,
+    MEMBERS,
+    MESSAGES,
+    MUTES,
+    REACTIONS,
+    USERS,
+    Store,
+)
 
 LATEST_REACTIONS = 10
 PINNED_IN_STATE = 10
-MAX_MESSAGE_LENGTH = 5000
-
-_CONFIG_CREATED = "2020-01-01T00:00:00.000000Z"
-_GIPHY = {
-    "name": "giphy",
-    "description": "Post a random gif to the channel",
-    "args": "[text]",
-    "set": "fun_set",
-}
-# Feature switches of Stream's built-in channel types (facts from Stream's documentation).
-_TYPE_FEATURES: dict[str, dict[str, Any]] = {
-    "messaging": {"automod": "disabled", "commands": [_GIPHY]},
-    "team": {"automod": "disabled", "commands": [_GIPHY]},
-    "commerce": {"automod": "disabled", "commands": [], "typing_events": False},
-    "gaming": {"automod": "disabled", "commands": [], "typing_events": False},
-    "livestream": {
-        "automod": "disabled",
-        "commands": [],
-        "typing_events": False,
-        "read_events": False,
-    },
-}
 
 
-def channel_config(channel_type: str) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "name": channel_type,
-        "created_at": _CONFIG_CREATED,
-        "updated_at": _CONFIG_CREATED,
-        "typing_events": True,
-        "read_events": True,
-        "connect_events": True,
-        "custom_events": True,
-        "delivery_events": False,
-        "search": True,
-        "reactions": True,
-        "replies": True,
-        "quotes": True,
-        "mutes": True,
-        "uploads": True,
-        "url_enrichment": True,
-        "push_notifications": True,
-        "reminders": False,
-        "user_message_reminders": False,
-        "polls": False,
-        "shared_locations": False,
-        "count_messages": False,
-        "mark_messages_pending": False,
-        "skip_last_msg_update_for_system_msgs": False,
-        "message_retention": "infinite",
-        "max_message_length": MAX_MESSAGE_LENGTH,
-        "automod_behavior": "flag",
-    }
-    config.update(_TYPE_FEATURES.get(channel_type, {}))
+def channel_config(store: Store, channel: Mapping[str, Any]) -> dict[str, Any]:
+    """The effective configuration in a channel response (without the type's grants)."""
+    config = typeconfig.render(store, typeconfig.effective(store, channel))
+    config.pop("grants", None)
+    config.pop("permissions", None)
     return config
 
 
@@ -136,7 +101,9 @@ class Renderer:
             "ban_expires": ban.get("expires") if ban and not ban.get("shadow") else None,
             "shadow_banned": ban is not None and bool(ban.get("shadow")),
             "online": False,
-            "blocked_user_ids": [],
+            "blocked_user_ids": [
+                b["blocked_user_id"] for b in self.store.select(BLOCKS, user_id=doc["id"])
+            ],
         }
         return _flatten(doc, _drop_none(base))
 
@@ -157,18 +124,39 @@ class Renderer:
             count = records.unread_count(self.call, channel, doc["id"])
             total += count
             channels += 1 if count else 0
+        from stream_mcp.sandbox.threads import unread_threads
+
+        channel_mutes = self._channel_mutes(doc["id"])
         out.update(
             {
-                "devices": [],
+                "devices": self.store.select(DEVICES, user_id=doc["id"]),
                 "mutes": mutes,
-                "channel_mutes": [],
+                "channel_mutes": channel_mutes,
                 "total_unread_count": total,
                 "unread_count": total,
                 "unread_channels": channels,
-                "unread_threads": 0,
+                "unread_threads": len(unread_threads(self.call, doc["id"])),
             }
         )
         return out
+
+    def _channel_mutes(self, user_id: str) -> list[dict[str, Any]]:
+        now = self.call.clock.peek_stamp()
+        result = []
+        for mute in self.store.select(CHANNEL_MUTES, user_id=user_id, order_by="created_at"):
+            if mute.get("expires") and mute["expires"] <= now:
+                continue
+            channel = records.get_channel(self.call, mute["cid"])
+            item = {
+                "user": self.user(user_id),
+                "channel": self.channel(channel) if channel else None,
+                "created_at": mute["created_at"],
+                "updated_at": mute["updated_at"],
+            }
+            if mute.get("expires"):
+                item["expires"] = mute["expires"]
+            result.append(item)
+        return result
 
     def mute(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         return _drop_none(
@@ -195,7 +183,8 @@ class Renderer:
             "frozen": doc.get("frozen", False),
             "disabled": doc.get("disabled", False),
             "member_count": self.store.count(MEMBERS, cid=doc["cid"]),
-            "config": channel_config(doc["type"]),
+            "config": channel_config(self.store, doc),
+            "config_overrides": doc.get("config_overrides") or None,
             "last_message_at": doc.get("last_message_at"),
             "deleted_at": doc.get("deleted_at"),
             "truncated_at": doc.get("truncated_at"),
@@ -228,6 +217,8 @@ class Renderer:
             "invite_accepted_at": doc.get("invite_accepted_at"),
             "invite_rejected_at": doc.get("invite_rejected_at"),
             "status": doc.get("status"),
+            "archived_at": doc.get("archived_at"),
+            "pinned_at": doc.get("pinned_at"),
         }
         return _flatten(doc, _drop_none(base))
 
@@ -330,6 +321,22 @@ class Renderer:
             quoted = self.store.get(MESSAGES, doc["quoted_message_id"])
             if quoted is not None:
                 base["quoted_message"] = self.message(quoted, quote=False)
+        if doc.get("shared_location_id"):
+            location = self.store.get(LOCATIONS, doc["shared_location_id"])
+            if location is not None:
+                base["shared_location"] = location
+        if doc.get("poll_id"):
+            from stream_mcp.sandbox.polls import message_poll
+
+            base["poll_id"] = doc["poll_id"]
+            poll = message_poll(self.call, doc, self.viewer)
+            if poll is not None:
+                base["poll"] = poll
+        for key in ("command", "args", "pending", "pending_message_metadata", "i18n"):
+            if doc.get(key):
+                base[key] = doc[key]
+        if doc.get("updated_by_id") and doc.get("updated_by_id") != doc.get("user_id"):
+            base["updated_by"] = self.user(doc["updated_by_id"])
         if with_channel:
             channel = self.store.get(CHANNELS, doc["cid"])
             if channel is not None:
