@@ -153,3 +153,27 @@ def test_snippets_are_short_one_line_and_redacted() -> None:
     assert SECRET not in text and "abc123" not in text
     assert text.endswith("…")
     assert snippet(b"\xff\xfe bad utf8", REDACTOR).endswith("bad utf8")
+
+
+def test_the_sandbox_not_emulating_is_its_own_kind_never_an_input_error() -> None:
+    body = {
+        "code": 4,
+        "message": "the stream-mcp sandbox does not emulate GET /og",
+        "StatusCode": 501,
+        "sandbox_not_emulated": True,
+        "sandbox_method": "GET",
+        "sandbox_path": "/og",
+        "sandbox_emulated_nearby": ["GetApp", "UpdateApp"],
+    }
+    error = error_from_response(
+        501, json.dumps(body).encode(), where="GetOG (GET /og)", redactor=Redactor()
+    )
+    data = error.to_dict()
+    assert data["error"] == "not_emulated" and data["retryable"] is False
+    assert "real Stream" in data["hint"] and "GetApp, UpdateApp" in data["hint"]
+    assert data["alternatives"] == ["GetApp", "UpdateApp"]
+    assert "input error" not in data["message"] and "not the problem" in data["message"]
+    feature = {**body, "sandbox_feature": "campaign segments"}
+    feature.pop("sandbox_emulated_nearby")
+    error = error_from_response(501, json.dumps(feature).encode(), where="X", redactor=Redactor())
+    assert "campaign segments" in str(error) and error.to_dict()["error"] == "not_emulated"

@@ -239,11 +239,30 @@ class StreamTimeout(StreamCallError):
     kind = "timeout"
 
 
+class NotEmulated(StreamCallError):
+    """The local sandbox does not emulate this operation or option; real Stream does."""
+
+    kind = "not_emulated"
+
+    def __init__(self, message: str, *, alternatives: list[str], **kwargs: Any) -> None:
+        super().__init__(message, retryable=False, **kwargs)
+        self.alternatives = alternatives
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.alternatives:
+            data["alternatives"] = self.alternatives
+        return data
+
+
 class StreamConnectionError(StreamCallError):
     """The request could not be delivered or its answer did not arrive whole."""
 
     kind = "network_error"
 
+
+# The sandbox marks its "not emulated" answers with this field (see sandbox/EMULATION.md).
+NOT_EMULATED_MARKER = "sandbox_not_emulated"
 
 # --------------------------------------------------------------------------- parsing
 
@@ -312,6 +331,8 @@ def error_from_response(
         if 200 <= status < 300:
             return _unreadable(status, body, where, redactor, content_type, common)
         return _bare_status(status, body, where, redactor, common)
+    if payload.get(NOT_EMULATED_MARKER) is True:
+        return _not_emulated(payload, where, redactor, common)
     code = _int(payload.get("code"))
     info = STREAM_CODES.get(code) if code is not None else None
     stream_message = _one_line(payload.get("message") or "", redactor)
@@ -338,6 +359,24 @@ def error_from_response(
         hint=hint,
         retryable=retryable,
         **common,
+    )
+
+
+def _not_emulated(
+    payload: Mapping[str, Any], where: str, redactor: Redactor, common: dict[str, Any]
+) -> NotEmulated:
+    """The sandbox's "I do not emulate this": not an input error, and not worth a retry."""
+    feature = payload.get("sandbox_feature")
+    what = _one_line(feature, redactor) if isinstance(feature, str) else where
+    nearby = [n for n in payload.get("sandbox_emulated_nearby") or () if isinstance(n, str)][:3]
+    hint = "this works on real Stream; the local sandbox does not have it"
+    if nearby:
+        hint += f"; the sandbox does emulate {', '.join(nearby)}"
+    return NotEmulated(
+        f"the stream-mcp sandbox does not emulate {what}; your arguments were not the problem",
+        hint=hint,
+        alternatives=nearby,
+        **{**common, "retry_after": None},
     )
 
 

@@ -82,7 +82,7 @@ class Dispatcher:
             caller = authenticate(self.credentials, request.query_params, request.headers)
             matched = self.router.match(method, v1_path(path))
             if matched is None:
-                raise not_emulated(method, path)
+                raise not_emulated(method, path, self.router.nearest(v1_path(path)))
             route, params = matched
             operation = route.operation
             verdict = self._count(request, caller, operation)

@@ -95,7 +95,7 @@ def auth_error(message: str, code: int = AUTH_ERROR) -> APIError:
     return APIError(401, code, message, scoped=False)
 
 
-def not_emulated(method: str, path: str) -> APIError:
+def not_emulated(method: str, path: str, nearby: list[str] | None = None) -> APIError:
     """The honest answer for any route the sandbox does not implement: never a fake success.
 
     Stream's envelope is kept (501, code 4) and ``sandbox_not_emulated`` plus the operation's
@@ -107,7 +107,12 @@ def not_emulated(method: str, path: str) -> APIError:
         f"the stream-mcp sandbox does not emulate {method} {path}",
         scoped=False,
         unrecoverable=True,
-        extra={NOT_EMULATED_MARKER: True, "sandbox_method": method, "sandbox_path": path},
+        extra={
+            NOT_EMULATED_MARKER: True,
+            "sandbox_method": method,
+            "sandbox_path": path,
+            "sandbox_emulated_nearby": nearby or [],
+        },
     )
 
 

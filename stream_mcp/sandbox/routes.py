@@ -427,6 +427,24 @@ class Router:
         ordered = sorted(routes, key=lambda r: -r.literal_segments)
         self._compiled = [(route, route.pattern) for route in ordered]
 
+    def nearest(self, path: str, limit: int = 3) -> list[str]:
+        """Emulated operations whose routes share the most leading segments with ``path``.
+
+        Offered with a "not emulated" answer, so an agent learns what it can do instead.
+        """
+        wanted = [s for s in path.strip("/").split("/") if s]
+        scored: dict[str, int] = {}
+        for route, _ in self._compiled:
+            shared = 0
+            for mine, theirs in zip(route.path.strip("/").split("/"), wanted, strict=False):
+                if mine != theirs and not mine.startswith("{"):
+                    break
+                shared += 1 if mine == theirs else 0
+            if shared:
+                scored[route.operation] = max(scored.get(route.operation, 0), shared)
+        ranked = sorted(scored, key=lambda op: (-scored[op], op))
+        return ranked[:limit]
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         trimmed = path.rstrip("/") or "/"
         for route, pattern in self._compiled:
