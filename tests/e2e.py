@@ -11,8 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,3 +152,47 @@ def cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Complete
         timeout=60,
         check=False,
     )
+
+
+@contextmanager
+def http_server_process(
+    tmp: Path, key_users: dict[str, tuple[str, tuple[str, ...]]], *extra_args: str
+) -> Iterator[dict[str, Any]]:
+    """A vault with API keys (name -> (profile, users)) and ``serve --transport http
+    --sandbox`` using it, on a free loopback port; stopped on exit."""
+    vault_env = {
+        "STREAM_MCP_VAULT_PATH": str(tmp / "vault.json"),
+        "STREAM_MCP_VAULT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    init = cli("vault", "init", env=vault_env)
+    assert init.returncode == 0, init.stderr
+    keys = {}
+    for name, (profile, users) in key_users.items():
+        args = ["vault", "add-key", name, "--profile", profile, "--mode", "discovery"]
+        for user in users:
+            args += ["--user", user]
+        done = cli(*args, env=vault_env)
+        assert done.returncode == 0, done.stderr
+        keys[name] = done.stdout.strip().splitlines()[-1].strip()
+    transcript = Transcript(new_secret())
+    port = free_port()
+    log_path = tmp / "server.log"
+    transcript.log_files.append(log_path)
+    env = {**os.environ, **server_env(transcript.api_secret), **vault_env}
+    command = [sys.executable, "-m", "stream_mcp", "serve", "--transport", "http", "--sandbox"]
+    command += ["--sandbox-db", ":memory:", "--port", str(port), *extra_args]
+    with log_path.open("w") as errlog:
+        process = subprocess.Popen(
+            command, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=errlog
+        )
+        try:
+            wait_for_port(port, process)
+            yield {
+                "url": f"http://127.0.0.1:{port}/mcp",
+                "keys": keys,
+                "transcript": transcript,
+                "port": port,
+            }
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,65 +11,17 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import ROOT, RecordingClient, Transcript, cli, free_port, new_secret, server_env
-from tests.e2e import wait_for_port as wait_for
+from tests.e2e import RecordingClient, Transcript, http_server_process
 
 
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory) -> Iterator[dict]:
     """A vault with two API keys, and ``serve --transport http --sandbox`` using it."""
     tmp = tmp_path_factory.mktemp("http")
-    vault_env = {
-        "STREAM_MCP_VAULT_PATH": str(tmp / "vault.json"),
-        "STREAM_MCP_VAULT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
-    init = cli("vault", "init", env=vault_env)
-    assert init.returncode == 0, init.stderr
-    keys = {}
-    for name, users in (("support", ("alice", "bob")), ("other-profile", ("*",))):
-        profile = "sandbox" if name == "support" else "prod"
-        args = ["vault", "add-key", name, "--profile", profile, "--mode", "discovery"]
-        for user in users:
-            args += ["--user", user]
-        done = cli(*args, env=vault_env)
-        assert done.returncode == 0, done.stderr
-        keys[name] = done.stdout.strip().splitlines()[-1].strip()
-    transcript = Transcript(new_secret())
-    port = free_port()
-    log_path = tmp / "server.log"
-    transcript.log_files.append(log_path)
-    env = {**os.environ, **server_env(transcript.api_secret), **vault_env}
-    with log_path.open("w") as errlog:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stream_mcp",
-                "serve",
-                "--transport",
-                "http",
-                "--sandbox",
-                "--sandbox-db",
-                ":memory:",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            cwd=str(ROOT),
-            stdout=subprocess.DEVNULL,
-            stderr=errlog,
-        )
-        try:
-            wait_for(port, process)
-            yield {
-                "url": f"http://127.0.0.1:{port}/mcp",
-                "keys": keys,
-                "transcript": transcript,
-                "port": port,
-            }
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    keys = {"support": ("sandbox", ("alice", "bob")), "other-profile": ("prod", ("*",))}
+    with http_server_process(tmp, keys) as server:
+        yield server
+        transcript = server["transcript"]
     # Whichever of this module's tests ran, nothing they saw or logged may leak.
     transcript.assert_no_leaks()
 
