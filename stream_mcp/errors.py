@@ -6,6 +6,7 @@ the offending field where there is one, and a next step. ``str(error)`` is alway
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -13,13 +14,21 @@ class StreamMCPError(Exception):
     """Base class: a failure we expected and can explain to a person or an agent."""
 
     kind = "error"
-    retryable = False
+    default_retryable = False
 
-    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.hint = hint
+        self.retryable = self.default_retryable if retryable is None else retryable
 
     def __str__(self) -> str:
         return self.message.replace("\n", " ")
@@ -68,3 +77,195 @@ class ConfigError(StreamMCPError):
     """Configuration or credentials are missing or unusable."""
 
     kind = "config_error"
+
+
+class VaultError(ConfigError):
+    """The vault file cannot be used as it is."""
+
+    kind = "vault_error"
+
+
+class VaultNotFound(VaultError):
+    kind = "vault_not_found"
+
+
+class VaultTruncated(VaultError):
+    """The file ends early: a partial copy or a full disk, not a deliberate edit."""
+
+    kind = "vault_truncated"
+
+
+class VaultCorrupt(VaultError):
+    """The file is not a vault (bad JSON or structure)."""
+
+    kind = "vault_corrupt"
+
+
+class VaultTampered(VaultError):
+    """An entry failed authentication: edited, moved between entries, or spliced in."""
+
+    kind = "vault_tampered"
+
+
+class VaultWrongKey(VaultError):
+    """The master key we found does not open this vault."""
+
+    kind = "vault_wrong_key"
+
+
+class VaultKeyMissing(VaultError):
+    """No master key could be found (or made) without asking, and we may not ask."""
+
+    kind = "vault_key_missing"
+
+
+class ProfileNotFound(ConfigError):
+    kind = "profile_not_found"
+
+
+class BudgetExhausted(StreamMCPError):
+    """The client-side budget for this user and operation is spent for now."""
+
+    kind = "budget_exhausted"
+    default_retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["retry_after"] = self.retry_after
+        return data
+
+
+# --------------------------------------------------------------------------- calls to Stream
+
+
+class StreamCallError(StreamMCPError):
+    """A call to Stream failed; carries what an agent needs to decide whether to retry."""
+
+    kind = "stream_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        rate_limit: Mapping[str, int] | None = None,
+        attempts: int = 1,
+        delivered: bool = True,
+    ) -> None:
+        super().__init__(message, hint=hint, retryable=retryable)
+        # False only when the request provably never reached Stream (the connection failed).
+        self.delivered = delivered
+        self.status = status
+        self.retry_after = retry_after
+        self.request_id = request_id
+        self.rate_limit = dict(rate_limit) if rate_limit else None
+        self.attempts = attempts
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.status is not None:
+            data["status"] = self.status
+        if self.retry_after is not None:
+            data["retry_after"] = round(self.retry_after, 3)
+        if self.request_id:
+            data["request_id"] = self.request_id
+        if self.rate_limit:
+            data["rate_limit"] = self.rate_limit
+        data["attempts"] = self.attempts
+        return data
+
+
+class StreamAPIError(StreamCallError):
+    """Stream answered with its JSON error body."""
+
+    kind = "stream_api_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        info: Any,
+        stream_message: str,
+        more_info: str | None = None,
+        exception_fields: Mapping[str, str] | None = None,
+        unrecoverable: bool = False,
+        duration: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.code = code
+        self.info = info
+        self.stream_message = stream_message
+        self.more_info = more_info
+        self.exception_fields = dict(exception_fields) if exception_fields else {}
+        self.unrecoverable = unrecoverable
+        self.duration = duration
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["code"] = self.code
+        if self.info is not None:
+            data["code_name"] = self.info.name
+            data["meaning"] = self.info.meaning
+        data["stream_message"] = self.stream_message
+        if self.exception_fields:
+            data["exception_fields"] = self.exception_fields
+        if self.more_info:
+            data["more_info"] = self.more_info
+        if self.unrecoverable:
+            data["unrecoverable"] = True
+        return data
+
+
+class StreamResponseError(StreamCallError):
+    """Stream (or something in front of it) answered with a body we cannot read."""
+
+    kind = "bad_response"
+
+
+class StreamTimeout(StreamCallError):
+    """Stream did not answer in time."""
+
+    kind = "timeout"
+
+
+class NotEmulated(StreamCallError):
+    """The local sandbox does not emulate this operation or option; real Stream does."""
+
+    kind = "not_emulated"
+
+    def __init__(self, message: str, *, alternatives: list[str], **kwargs: Any) -> None:
+        super().__init__(message, retryable=False, **kwargs)
+        self.alternatives = alternatives
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.alternatives:
+            data["alternatives"] = self.alternatives
+        return data
+
+
+class StreamConnectionError(StreamCallError):
+    """The request could not be delivered or its answer did not arrive whole."""
+
+    kind = "network_error"
+
+
+class ConfirmationPending(StreamMCPError):
+    """The call waits for a person: the server answers with this input-required result."""
+
+    kind = "confirmation_pending"
+
+    def __init__(self, result: Any) -> None:
+        # an mcp_types.InputRequiredResult, kept opaque so this module imports no MCP types
+        super().__init__("waiting for the user's confirmation")
+        self.result = result

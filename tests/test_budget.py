@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream_mcp.execution._budget import PRUNE_ABOVE, BudgetExhausted, CallBudget
+from stream_mcp.errors import BudgetExhausted
+from stream_mcp.execution._budget import PRUNE_ABOVE, CallBudget
 
 
 class Clock:

@@ -17,11 +17,16 @@ from stream_mcp import __version__
 from stream_mcp.catalog._build import Catalog, Operation, Param
 from stream_mcp.catalog.schemas import Binding, ToolInput
 from stream_mcp.config import Settings
-from stream_mcp.errors import ConfigError, StreamMCPError, ValidationError
+from stream_mcp.errors import (
+    ConfigError,
+    StreamAPIError,
+    StreamMCPError,
+    StreamResponseError,
+    ValidationError,
+)
 from stream_mcp.execution._arguments import fill_actors
 from stream_mcp.execution._encoding import query_value
 from stream_mcp.execution._executor import ExecutionResult, Executor
-from stream_mcp.execution.stream_errors import StreamAPIError, StreamResponseError
 from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
 from tests.test_executor_helpers import Auth, Recorded, Reply, closed_port_url, json_reply, loopback

@@ -16,15 +16,16 @@ import pytest
 from stream_mcp.catalog._build import Operation
 from stream_mcp.catalog.schemas import Binding, ToolInput
 from stream_mcp.config import Settings
-from stream_mcp.errors import StreamMCPError
-from stream_mcp.execution._budget import BudgetExhausted, CallBudget
-from stream_mcp.execution._executor import Executor
-from stream_mcp.execution.stream_errors import (
+from stream_mcp.errors import (
+    BudgetExhausted,
     StreamAPIError,
     StreamConnectionError,
+    StreamMCPError,
     StreamResponseError,
     StreamTimeout,
 )
+from stream_mcp.execution._budget import CallBudget
+from stream_mcp.execution._executor import Executor
 from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
 from tests.test_executor_helpers import (

@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from stream_mcp.execution.stream_errors import (
-    STREAM_CODES,
-    StreamAPIError,
-    StreamResponseError,
-    error_from_response,
-    snippet,
-)
+from stream_mcp.errors import StreamAPIError, StreamResponseError
+from stream_mcp.execution.stream_errors import STREAM_CODES, error_from_response, snippet
 from stream_mcp.observability.redact import Redactor
 
 SECRET = "shhh-app-secret-42"

@@ -15,30 +15,13 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
-from stream_mcp.errors import StreamMCPError
+from stream_mcp.errors import BudgetExhausted
 
 WINDOW_SECONDS = 60.0
 DEFAULT_LIMIT = 60
 # Windows are dropped once empty; this bounds memory when many users come and go.
 PRUNE_ABOVE = 1024
-
-
-class BudgetExhausted(StreamMCPError):
-    """The client-side budget for this user and operation is spent for now."""
-
-    kind = "budget_exhausted"
-    retryable = True
-
-    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["retry_after"] = self.retry_after
-        return data
 
 
 class CallBudget:

@@ -38,7 +38,13 @@ from stream_mcp import __version__
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import compile_input, validation_schema
 from stream_mcp.config import Settings
-from stream_mcp.errors import ConfigError
+from stream_mcp.errors import (
+    ConfigError,
+    StreamCallError,
+    StreamConnectionError,
+    StreamResponseError,
+    StreamTimeout,
+)
 from stream_mcp.execution._arguments import check_arguments
 from stream_mcp.execution._budget import CallBudget
 from stream_mcp.execution._plan import OperationPlan, ToolInputLike, compile_plan
@@ -53,13 +59,7 @@ from stream_mcp.execution._shaping import Shaper
 from stream_mcp.execution._timestamps import needs_normalising
 from stream_mcp.execution._timestamps import normalise as normalise_timestamps
 from stream_mcp.execution._wire import RequestBuilder
-from stream_mcp.execution.stream_errors import (
-    StreamCallError,
-    StreamConnectionError,
-    StreamResponseError,
-    StreamTimeout,
-    error_from_response,
-)
+from stream_mcp.execution.stream_errors import error_from_response
 from stream_mcp.observability import Redactor, get_logger
 
 USER_AGENT = f"stream-mcp-{__version__}"

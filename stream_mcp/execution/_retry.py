@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from stream_mcp.execution.stream_errors import StreamCallError, StreamConnectionError, StreamTimeout
+from stream_mcp.errors import StreamCallError, StreamConnectionError, StreamTimeout
 
 DEFAULT_BACKOFF_BASE = 0.25
 DEFAULT_BACKOFF_CAP = 2.0

@@ -16,7 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stream_mcp.errors import StreamMCPError
+from stream_mcp.errors import (
+    NotEmulated,
+    StreamAPIError,
+    StreamCallError,
+    StreamResponseError,
+)
 from stream_mcp.observability import Redactor
 
 SNIPPET_CHARS = 200
@@ -140,125 +145,6 @@ STREAM_CODES: Mapping[int, CodeInfo] = {
 
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
-
-
-class StreamCallError(StreamMCPError):
-    """A call to Stream failed; carries what an agent needs to decide whether to retry."""
-
-    kind = "stream_error"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        retryable: bool = False,
-        status: int | None = None,
-        retry_after: float | None = None,
-        request_id: str | None = None,
-        rate_limit: Mapping[str, int] | None = None,
-        attempts: int = 1,
-        delivered: bool = True,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.retryable = retryable
-        # False only when the request provably never reached Stream (the connection failed).
-        self.delivered = delivered
-        self.status = status
-        self.retry_after = retry_after
-        self.request_id = request_id
-        self.rate_limit = dict(rate_limit) if rate_limit else None
-        self.attempts = attempts
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        if self.status is not None:
-            data["status"] = self.status
-        if self.retry_after is not None:
-            data["retry_after"] = round(self.retry_after, 3)
-        if self.request_id:
-            data["request_id"] = self.request_id
-        if self.rate_limit:
-            data["rate_limit"] = self.rate_limit
-        data["attempts"] = self.attempts
-        return data
-
-
-class StreamAPIError(StreamCallError):
-    """Stream answered with its JSON error body."""
-
-    kind = "stream_api_error"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None,
-        info: CodeInfo | None,
-        stream_message: str,
-        more_info: str | None = None,
-        exception_fields: Mapping[str, str] | None = None,
-        unrecoverable: bool = False,
-        duration: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.code = code
-        self.info = info
-        self.stream_message = stream_message
-        self.more_info = more_info
-        self.exception_fields = dict(exception_fields) if exception_fields else {}
-        self.unrecoverable = unrecoverable
-        self.duration = duration
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["code"] = self.code
-        if self.info is not None:
-            data["code_name"] = self.info.name
-            data["meaning"] = self.info.meaning
-        data["stream_message"] = self.stream_message
-        if self.exception_fields:
-            data["exception_fields"] = self.exception_fields
-        if self.more_info:
-            data["more_info"] = self.more_info
-        if self.unrecoverable:
-            data["unrecoverable"] = True
-        return data
-
-
-class StreamResponseError(StreamCallError):
-    """Stream (or something in front of it) answered with a body we cannot read."""
-
-    kind = "bad_response"
-
-
-class StreamTimeout(StreamCallError):
-    """Stream did not answer in time."""
-
-    kind = "timeout"
-
-
-class NotEmulated(StreamCallError):
-    """The local sandbox does not emulate this operation or option; real Stream does."""
-
-    kind = "not_emulated"
-
-    def __init__(self, message: str, *, alternatives: list[str], **kwargs: Any) -> None:
-        super().__init__(message, retryable=False, **kwargs)
-        self.alternatives = alternatives
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        if self.alternatives:
-            data["alternatives"] = self.alternatives
-        return data
-
-
-class StreamConnectionError(StreamCallError):
-    """The request could not be delivered or its answer did not arrive whole."""
-
-    kind = "network_error"
 
 
 # The sandbox marks its "not emulated" answers with this field (see sandbox/EMULATION.md).

@@ -28,7 +28,7 @@ from mcp.server import ServerRequestContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from stream_mcp.catalog import Operation
-from stream_mcp.errors import NotConfirmed, StreamMCPError
+from stream_mcp.errors import ConfirmationPending, NotConfirmed
 
 INPUT_KEY = "confirm"
 MAX_PENDING = 4096
@@ -37,16 +37,6 @@ _SCHEMA: types.ElicitRequestedSchema = {
     "properties": {"confirm": {"type": "boolean", "title": "Run it"}},
     "required": ["confirm"],
 }
-
-
-class ConfirmationPending(StreamMCPError):
-    """The call waits for a person: the server answers with this input-required result."""
-
-    kind = "confirmation_pending"
-
-    def __init__(self, result: types.InputRequiredResult) -> None:
-        super().__init__("waiting for the user's confirmation")
-        self.result = result
 
 
 class Confirmer:

@@ -26,9 +26,9 @@ from stream_mcp import __version__
 from stream_mcp.catalog import Operation
 from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.catalog.schemas import compile_input
-from stream_mcp.errors import StreamMCPError, ValidationError
+from stream_mcp.errors import ConfirmationPending, StreamMCPError, ValidationError
 from stream_mcp.observability import Redactor, get_logger
-from stream_mcp.server._confirm import ConfirmationPending, Confirmer
+from stream_mcp.server._confirm import Confirmer
 from stream_mcp.service import LOCAL, Caller, StreamService
 
 Mode = Literal["discovery", "static"]
