@@ -32,7 +32,8 @@ import httpx2
 
 from stream_mcp.catalog._build import load_catalog
 from stream_mcp.config import Settings
-from stream_mcp.execution._executor import USER_AGENT, Executor
+from stream_mcp.execution import Executor, ExecutorConfig, Plans
+from stream_mcp.execution._executor import USER_AGENT
 from stream_mcp.observability.redact import Redactor
 
 API_KEY = "bench-key"
@@ -181,9 +182,10 @@ async def _bench(port: int, rounds: int, calls: int) -> list[float]:
         "Stream-Auth-Type": "jwt",
         "X-Stream-Client": USER_AGENT,
     }
-    send = catalog.get("SendMessage")
+    plans = Plans(catalog)
+    send = plans.get(catalog.get("SendMessage"))
     send_args = {"type": "messaging", "id": "general", "message": {"text": "hello"}}
-    query = catalog.get("QueryUsers")
+    query = plans.get(catalog.get("QueryUsers"))
     query_args = {"filter_conditions": {"id": {"$in": ["alice", "bob"]}}, "limit": 10}
     ratios: list[float] = []
     async with (
@@ -192,9 +194,13 @@ async def _bench(port: int, rounds: int, calls: int) -> list[float]:
             api_key=API_KEY,
             base_url=base,
             redactor=Redactor(["bench-secret-not-real-0123456789"]),
-            catalog=catalog,
-            settings=settings,
-            trust_env=False,
+            config=ExecutorConfig(
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                max_retries=settings.max_retries,
+                budget_per_minute=settings.budget_per_minute,
+                trust_env=False,
+            ),
         ) as executor,
     ):
 

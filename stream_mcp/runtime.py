@@ -13,13 +13,11 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from stream_mcp.auth import AuthDecision, Credentials, Policy, Signer
+from stream_mcp.auth import Credentials, Policy, Signer
 from stream_mcp.catalog import Catalog, load_catalog
-from stream_mcp.catalog.lint import lint_schema
-from stream_mcp.catalog.schemas import compile_input
 from stream_mcp.config import Settings
 from stream_mcp.errors import SpecError
-from stream_mcp.execution import Executor
+from stream_mcp.execution import Executor, ExecutorConfig
 from stream_mcp.observability import AuditLog, get_logger
 from stream_mcp.search import SearchIndex
 from stream_mcp.service import StreamService
@@ -31,10 +29,17 @@ log = get_logger("stream_mcp.runtime")
 
 
 def load_checked_catalog(settings: Settings) -> Catalog:
-    """The catalog; one loaded from a user's ``--spec`` is linted before it is served."""
+    """The catalog; one loaded from a user's ``--spec`` is linted before it is served.
+
+    The built-in catalog is linted by the test suite, so only ``--spec`` loads the linter
+    here (and jsonschema with it).
+    """
     catalog = load_catalog(settings.spec)
     if settings.spec is None:
         return catalog
+    from stream_mcp.catalog.lint import lint_schema
+    from stream_mcp.catalog.schemas import compile_input
+
     for op in catalog:
         problems = lint_schema(compile_input(catalog, op, "full").schema)
         if problems:
@@ -46,15 +51,23 @@ def load_checked_catalog(settings: Settings) -> Catalog:
 async def open_service(
     settings: Settings, credentials: Credentials, catalog: Catalog | None = None
 ) -> AsyncIterator[StreamService]:
-    """A ready :class:`StreamService`; its HTTP client is closed on exit."""
+    """A ready :class:`StreamService`; its HTTP client is closed on exit.
+
+    The search index is built on the first search, not here: a client lists the tools first.
+    """
     catalog = catalog or load_checked_catalog(settings)
     redactor = credentials.redactor()
     executor = Executor(
         api_key=credentials.api_key,
         base_url=credentials.base_url,
         redactor=redactor,
-        catalog=catalog,
-        settings=settings,
+        config=ExecutorConfig(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_retries=settings.max_retries,
+            budget_per_minute=settings.budget_per_minute,
+            response_token_cap=settings.response_token_cap,
+        ),
     )
     try:
         yield StreamService(
@@ -77,7 +90,6 @@ class SandboxHandle:
 
     base_url: str
     credentials: Credentials
-    signer: Signer
 
     def __repr__(self) -> str:
         return f"SandboxHandle(base_url={self.base_url!r})"
@@ -106,14 +118,19 @@ def embedded_sandbox(
     api_secret = os.environ.get("STREAM_API_SECRET") or None
     if not (api_key and api_secret):
         api_key = api_secret = None
-    sandbox = Sandbox(db=sandbox_db_path(settings, db), api_key=api_key, api_secret=api_secret)
+    # agent-bot starts as an admin, so the agent can moderate; no call bypasses the policy.
+    sandbox = Sandbox(
+        db=sandbox_db_path(settings, db),
+        api_key=api_key,
+        api_secret=api_secret,
+        admins=(SANDBOX_USER,),
+    )
     sandbox.start(host="127.0.0.1", port=0)
     try:
-        signer = Signer(sandbox.api_secret)
         credentials = Credentials(
             profile_name=SANDBOX_PROFILE,
             api_key=sandbox.api_key,
-            signer=signer,
+            signer=Signer(sandbox.api_secret),
             base_url=sandbox.base_url,
             policy=Policy(
                 default_user=SANDBOX_USER,
@@ -122,17 +139,6 @@ def embedded_sandbox(
                 read_only=read_only,
             ),
         )
-        yield SandboxHandle(base_url=sandbox.base_url, credentials=credentials, signer=signer)
+        yield SandboxHandle(base_url=sandbox.base_url, credentials=credentials)
     finally:
         sandbox.stop()
-
-
-async def bootstrap_sandbox(service: StreamService, handle: SandboxHandle) -> None:
-    """Make ``agent-bot`` an admin, so the agent can moderate in the sandbox."""
-    op = service.catalog.get("UpdateUsers")
-    auth = AuthDecision(
-        mode="server", acting_user=SANDBOX_USER, token=handle.signer.sign_server(60)
-    )
-    users = {SANDBOX_USER: {"id": SANDBOX_USER, "role": "admin", "name": "Agent Bot"}}
-    await service.executor.execute(op, {"users": users}, auth)
-    log.info("sandbox_ready", base_url=handle.base_url, acting_user=SANDBOX_USER)

@@ -20,7 +20,7 @@ from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import Detail, compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
-from stream_mcp.execution import Executor
+from stream_mcp.execution import Executor, Plans
 from stream_mcp.limits import (
     MAX_ARGUMENT_BYTES,
     MAX_QUERY_CHARS,
@@ -82,6 +82,7 @@ class StreamService:
         self.credentials = credentials
         self.executor = executor
         self.audit = audit
+        self.plans = Plans(catalog)
 
     # ------------------------------------------------------------------ for front ends
 
@@ -235,7 +236,7 @@ class StreamService:
             size = measure(arguments, field="arguments", max_bytes=cap).size
             decision = self.authorize(op, as_user, caller, arguments)
             prepare = functools.partial(
-                self.executor.prepare, op, arguments, decision, select=select
+                self.executor.prepare, self.plans.get(op), arguments, decision, select=select
             )
             # Validating a large argument object could hold the event loop for tens of ms.
             call = (

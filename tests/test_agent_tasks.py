@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from stream_mcp.config import Settings
-from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
+from stream_mcp.runtime import embedded_sandbox, open_service
 from stream_mcp.server import build_server
 
 SECRET = "agent-tasks-secret-0123456789abcdef"
@@ -45,13 +45,14 @@ def settings(monkeypatch, tmp_path) -> Settings:
 async def sandbox_agent(settings: Settings) -> AsyncIterator[Agent]:
     """The real server on an embedded sandbox, with alice, bob and carol (one task)."""
     with embedded_sandbox(settings, ":memory:") as handle:
-        async with open_service(settings, handle.credentials) as service:
-            await bootstrap_sandbox(service, handle)
-            async with Client(build_server(service)) as client:
-                agent = Agent(client)
-                users = {u: {"id": u, "name": u.title()} for u in ("alice", "bob", "carol")}
-                await agent.ok("UpdateUsers", {"users": users}, confirm=True)
-                yield agent
+        async with (
+            open_service(settings, handle.credentials) as service,
+            Client(build_server(service)) as client,
+        ):
+            agent = Agent(client)
+            users = {u: {"id": u, "name": u.title()} for u in ("alice", "bob", "carol")}
+            await agent.ok("UpdateUsers", {"users": users}, confirm=True)
+            yield agent
 
 
 async def _channel(agent: Agent, cid: str, members: list[str]) -> None:

@@ -17,7 +17,7 @@ from stream_mcp.auth.policy import Policy
 from stream_mcp.cli import main
 from stream_mcp.config import Settings
 from stream_mcp.observability.logs import configure_logging
-from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
+from stream_mcp.runtime import embedded_sandbox, open_service
 from stream_mcp.server._server import build_server, static_tools, tool_name
 
 SECRET = "serve-test-secret-0123456789abcdef0123"
@@ -87,7 +87,6 @@ async def test_audit_lines_record_who_did_what_and_nothing_secret(sandbox_env, c
     settings = sandbox_env
     with embedded_sandbox(settings, ":memory:") as handle:
         async with open_service(settings, handle.credentials) as service:
-            await bootstrap_sandbox(service, handle)
             server = build_server(service)
             async with Client(server) as client:
                 ok = await client.call_tool(

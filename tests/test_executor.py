@@ -24,11 +24,12 @@ from stream_mcp.errors import (
     StreamResponseError,
     ValidationError,
 )
+from stream_mcp.execution import ExecutionResult, Plans
 from stream_mcp.execution._arguments import fill_actors
 from stream_mcp.execution._encoding import query_value
-from stream_mcp.execution._executor import ExecutionResult, Executor
 from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
+from tests.planned import PlannedExecutor, planned_executor
 from tests.test_executor_helpers import Auth, Recorded, Reply, closed_port_url, json_reply, loopback
 
 SECRET = "app-secret-0123456789"
@@ -41,10 +42,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 def make_executor(
     base_url: str = "http://127.0.0.1:9", catalog: Catalog | None = None, **settings: Any
-) -> Executor:
+) -> PlannedExecutor:
     values: dict[str, Any] = {"read_timeout": 2.0, "connect_timeout": 2.0, "max_retries": 0}
     values.update(settings)
-    return Executor(
+    return planned_executor(
         api_key=API_KEY,
         base_url=base_url,
         redactor=Redactor([SECRET]),
@@ -55,7 +56,7 @@ def make_executor(
 
 
 @pytest.fixture
-async def offline(catalog: Catalog) -> AsyncIterator[Executor]:
+async def offline(catalog: Catalog) -> AsyncIterator[PlannedExecutor]:
     """An executor for building requests only (its base URL is never contacted)."""
     async with make_executor(catalog=catalog) as executor:
         yield executor
@@ -95,7 +96,9 @@ def query_of(request: Any) -> dict[str, str]:
 # --------------------------------------------------------------------------- requests
 
 
-async def test_request_line_headers_and_json_body(offline: Executor, catalog: Catalog) -> None:
+async def test_request_line_headers_and_json_body(
+    offline: PlannedExecutor, catalog: Catalog
+) -> None:
     op = catalog.get("SendMessage")
     request = offline.build_request(
         op, {"type": "messaging", "id": "general", "message": {"text": "hi"}}, SERVER
@@ -110,7 +113,7 @@ async def test_request_line_headers_and_json_body(offline: Executor, catalog: Ca
 
 
 async def test_get_has_no_body_and_post_without_fields_sends_empty_object(
-    offline: Executor, catalog: Catalog
+    offline: PlannedExecutor, catalog: Catalog
 ) -> None:
     get = offline.build_request(catalog.get("GetApp"), {}, SERVER)
     assert get.method == "GET" and get.content == b""
@@ -134,7 +137,7 @@ async def test_get_has_no_body_and_post_without_fields_sends_empty_object(
     ],
 )
 async def test_path_values_are_one_encoded_segment(
-    offline: Executor, catalog: Catalog, value: str, encoded: str
+    offline: PlannedExecutor, catalog: Catalog, value: str, encoded: str
 ) -> None:
     request = offline.build_request(catalog.get("GetMessage"), {"id": value}, USER)
     path = request.url.raw_path.split(b"?")[0].decode()
@@ -154,7 +157,7 @@ async def test_path_values_are_one_encoded_segment(
     ],
 )
 async def test_unsafe_path_values_are_refused_naming_the_field(
-    offline: Executor, catalog: Catalog, value: str, expected: str
+    offline: PlannedExecutor, catalog: Catalog, value: str, expected: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         offline.build_request(catalog.get("GetMessage"), {"id": value}, USER)
@@ -162,7 +165,9 @@ async def test_unsafe_path_values_are_refused_naming_the_field(
     assert caught.value.field == "id"
 
 
-async def test_query_values_booleans_lists_and_json(offline: Executor, catalog: Catalog) -> None:
+async def test_query_values_booleans_lists_and_json(
+    offline: PlannedExecutor, catalog: Catalog
+) -> None:
     delete = offline.build_request(
         catalog.get("DeleteMessage"), {"id": "m1", "hard": True, "delete_for_me": False}, USER
     )
@@ -195,7 +200,7 @@ def test_query_value_forms() -> None:
 
 
 async def test_payload_fields_are_one_json_query_parameter(
-    offline: Executor, catalog: Catalog
+    offline: PlannedExecutor, catalog: Catalog
 ) -> None:
     request = offline.build_request(
         catalog.get("QueryUsers"),
@@ -212,7 +217,7 @@ async def test_payload_fields_are_one_json_query_parameter(
     assert b"%22presence%22%3Atrue" in request.url.raw_path  # JSON true, not Python True
 
 
-async def test_handmade_bindings_route_every_location(offline: Executor) -> None:
+async def test_handmade_bindings_route_every_location(offline: PlannedExecutor) -> None:
     op = op_with(path="/things/{id}")
     tool_input = open_input(
         {
@@ -246,7 +251,7 @@ async def test_handmade_bindings_route_every_location(offline: Executor) -> None
     assert json.loads(request.content) == {"id": "inner", "name": None}
 
 
-async def test_missing_path_parameter_names_the_argument(offline: Executor) -> None:
+async def test_missing_path_parameter_names_the_argument(offline: PlannedExecutor) -> None:
     op = op_with(path="/things/{id}")
     tool_input = open_input({"thing": Binding("path", "id")})
     with pytest.raises(ValidationError, match=r"^thing: required path parameter is missing$"):
@@ -256,7 +261,7 @@ async def test_missing_path_parameter_names_the_argument(offline: Executor) -> N
 # --------------------------------------------------------------------------- validation
 
 
-async def test_type_errors_name_the_field_path(offline: Executor, catalog: Catalog) -> None:
+async def test_type_errors_name_the_field_path(offline: PlannedExecutor, catalog: Catalog) -> None:
     with pytest.raises(ValidationError) as caught:
         offline.build_request(
             catalog.get("SendMessage"),
@@ -267,7 +272,7 @@ async def test_type_errors_name_the_field_path(offline: Executor, catalog: Catal
     assert caught.value.field == "message.text"
 
 
-async def test_required_enum_and_bounds_messages(offline: Executor) -> None:
+async def test_required_enum_and_bounds_messages(offline: PlannedExecutor) -> None:
     op = op_with(path="/things")
     tool_input = ToolInput(
         schema={
@@ -303,13 +308,13 @@ async def test_required_enum_and_bounds_messages(offline: Executor) -> None:
     assert missing.field == "items[1].id"
 
 
-async def test_arguments_must_be_an_object(offline: Executor, catalog: Catalog) -> None:
+async def test_arguments_must_be_an_object(offline: PlannedExecutor, catalog: Catalog) -> None:
     with pytest.raises(ValidationError, match=r"^arguments: expected object, got array$"):
         offline.build_request(catalog.get("GetApp"), [], USER)  # type: ignore[arg-type]
 
 
 async def test_unknown_argument_suggests_the_right_name(
-    offline: Executor, catalog: Catalog
+    offline: PlannedExecutor, catalog: Catalog
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         offline.build_request(
@@ -320,7 +325,7 @@ async def test_unknown_argument_suggests_the_right_name(
     assert str(caught.value) == "mesage: unknown argument for SendMessage; did you mean message?"
 
 
-async def test_non_json_values_are_refused(offline: Executor) -> None:
+async def test_non_json_values_are_refused(offline: PlannedExecutor) -> None:
     op = op_with(path="/things")
     tool_input = open_input({"data": Binding("body", "data")})
     with pytest.raises(ValidationError, match=r"^body: value cannot be sent as JSON"):
@@ -371,7 +376,7 @@ def test_fill_actors_respects_the_object_form_and_odd_shapes() -> None:
     assert top == {"user_id": "alice"}
 
 
-async def test_actors_are_filled_under_server_auth_only(offline: Executor) -> None:
+async def test_actors_are_filled_under_server_auth_only(offline: PlannedExecutor) -> None:
     op = op_with(path="/channels/{id}/query", actors=("data.created_by_id",))
     tool_input = open_input({"id": Binding("path", "id"), "data": Binding("body", "data")})
     server = offline.build_request(op, {"id": "c1"}, SERVER, tool_input=tool_input)
@@ -384,7 +389,7 @@ async def test_actors_are_filled_under_server_auth_only(offline: Executor) -> No
     assert json.loads(given.content) == {"data": {"created_by_id": "bob"}}
 
 
-async def test_actors_naming_no_argument_are_ignored(offline: Executor) -> None:
+async def test_actors_naming_no_argument_are_ignored(offline: PlannedExecutor) -> None:
     op = op_with(path="/things/{id}", actors=("creator_id", "data.created_by_id"))
     tool_input = open_input({"id": Binding("path", "id")})
     request = offline.build_request(op, {"id": "t1"}, SERVER, tool_input=tool_input)
@@ -392,7 +397,7 @@ async def test_actors_naming_no_argument_are_ignored(offline: Executor) -> None:
 
 
 async def test_prepare_arguments_leaves_the_input_untouched(
-    offline: Executor, catalog: Catalog
+    offline: PlannedExecutor, catalog: Catalog
 ) -> None:
     arguments = {"type": "messaging", "id": "general", "message": {"text": "hi"}}
     prepared = offline.prepare_arguments(catalog.get("SendMessage"), arguments, SERVER)
@@ -413,7 +418,9 @@ def multipart_parts(request: Any) -> dict[str, tuple[dict[str, str], bytes]]:
     return parts
 
 
-async def test_upload_from_a_data_url_is_multipart(offline: Executor, catalog: Catalog) -> None:
+async def test_upload_from_a_data_url_is_multipart(
+    offline: PlannedExecutor, catalog: Catalog
+) -> None:
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
     request = offline.build_request(
         catalog.get("UploadImage"),
@@ -431,7 +438,7 @@ async def test_upload_from_a_data_url_is_multipart(offline: Executor, catalog: C
     assert "api_key=key-abc" in str(request.url)
 
 
-async def test_upload_plain_base64_defaults(offline: Executor, catalog: Catalog) -> None:
+async def test_upload_plain_base64_defaults(offline: PlannedExecutor, catalog: Catalog) -> None:
     text = base64.urlsafe_b64encode(b"hello world\xfb\xff").decode().rstrip("=")
     request = offline.build_request(
         catalog.get("UploadChannelFile"),
@@ -460,7 +467,7 @@ async def test_upload_plain_base64_defaults(offline: Executor, catalog: Catalog)
     ],
 )
 async def test_upload_errors_are_clear(
-    offline: Executor, catalog: Catalog, args: dict[str, Any], message: str
+    offline: PlannedExecutor, catalog: Catalog, args: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         offline.build_request(catalog.get("UploadImage"), args, USER)
@@ -468,7 +475,7 @@ async def test_upload_errors_are_clear(
 
 
 async def test_upload_size_limit(catalog: Catalog) -> None:
-    executor = Executor(
+    executor = planned_executor(
         api_key=API_KEY,
         base_url="http://127.0.0.1:9",
         redactor=Redactor(),
@@ -621,7 +628,7 @@ async def test_empty_success_body_is_an_empty_object(catalog: Catalog) -> None:
 async def test_response_size_limit(catalog: Catalog) -> None:
     big = json.dumps({"blob": "x" * 5000}).encode()
     with loopback(lambda _r, _n: Reply(200, big)) as server:
-        executor = Executor(
+        executor = planned_executor(
             api_key=API_KEY,
             base_url=server.url,
             redactor=Redactor(),
@@ -653,18 +660,26 @@ async def test_failure_logs_carry_no_secrets(catalog: Catalog) -> None:
 @pytest.mark.parametrize("base_url", ["", "ftp://x", "chat.stream-io-api.com", "http://h/?q=1"])
 def test_bad_base_url_is_a_config_error(base_url: str) -> None:
     with pytest.raises(ConfigError, match=r"^base_url: "):
-        Executor(api_key=API_KEY, base_url=base_url, redactor=Redactor(), settings=Settings())
+        planned_executor(
+            api_key=API_KEY, base_url=base_url, redactor=Redactor(), settings=Settings()
+        )
 
 
 def test_missing_api_key_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"^api_key: "):
-        Executor(api_key=" ", base_url="https://x.test", redactor=Redactor(), settings=Settings())
+        planned_executor(
+            api_key=" ", base_url="https://x.test", redactor=Redactor(), settings=Settings()
+        )
 
 
-async def test_no_catalog_and_no_tool_input_is_a_config_error() -> None:
-    async with make_executor() as executor:
-        with pytest.raises(ConfigError, match="no catalog"):
-            executor.build_request(op_with(), {"id": "x"}, USER)
+def test_plans_compile_each_operation_once_and_follow_a_new_catalog(catalog: Catalog) -> None:
+    plans = Plans(catalog)
+    op = catalog.get("SendMessage")
+    first = plans.get(op)
+    assert plans.get(op) is first and first.op is op
+    assert first.paging == () and first.where == "SendMessage (POST /channels/{type}/{id}/message)"
+    reloaded = Operation.from_dict(op.to_dict())  # the same id, a new catalog's operation
+    assert plans.get(reloaded) is not first and plans.get(reloaded).op is reloaded
 
 
 async def test_errors_are_always_stream_mcp_errors(catalog: Catalog) -> None:

@@ -25,9 +25,9 @@ from stream_mcp.errors import (
     StreamTimeout,
 )
 from stream_mcp.execution._budget import CallBudget
-from stream_mcp.execution._executor import Executor
 from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
+from tests.planned import planned_executor
 from tests.test_executor_helpers import (
     Auth,
     Recorded,
@@ -69,7 +69,7 @@ class Harness:
 
     def __init__(self, url: str, *, max_retries: int = 2, budget: CallBudget | None = None):
         self.sleeps: list[float] = []
-        self.executor = Executor(
+        self.executor = planned_executor(
             api_key="key",
             base_url=url,
             redactor=Redactor(),

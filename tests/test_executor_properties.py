@@ -25,9 +25,9 @@ from stream_mcp.catalog.schemas import Binding, ToolInput
 from stream_mcp.config import Settings
 from stream_mcp.errors import ValidationError
 from stream_mcp.execution._encoding import query_value
-from stream_mcp.execution._executor import Executor
 from stream_mcp.observability.redact import Redactor
 from tests.factories import make_operation
+from tests.planned import PlannedExecutor, planned_executor
 from tests.test_executor_helpers import Auth, LoopbackServer, json_reply
 
 AUTH = Auth("user", "alice", "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiYWxpY2UifQ.c2ln")
@@ -87,8 +87,8 @@ OPEN_INPUT = ToolInput(
 
 
 @pytest.fixture(scope="module")
-def executor() -> Iterator[Executor]:
-    instance = Executor(
+def executor() -> Iterator[PlannedExecutor]:
+    instance = planned_executor(
         api_key="key",
         base_url="http://127.0.0.1:9/base",
         redactor=Redactor(),
@@ -114,7 +114,9 @@ def refused_reason(value: str) -> bool:
 
 @FAST
 @given(type_=IDS, id_=IDS)
-def test_path_ids_never_escape_and_round_trip(executor: Executor, type_: str, id_: str) -> None:
+def test_path_ids_never_escape_and_round_trip(
+    executor: PlannedExecutor, type_: str, id_: str
+) -> None:
     args = {"type": type_, "id": id_}
     try:
         request = executor.build_request(TWO_IDS, args, AUTH, tool_input=TWO_IDS_INPUT)
@@ -143,7 +145,7 @@ def test_path_ids_never_escape_and_round_trip(executor: Executor, type_: str, id
 @FAST
 @given(flag=st.one_of(SCALARS, st.lists(SCALARS, max_size=4)), filter_=JSON, limit=SCALARS)
 def test_query_and_payload_round_trip(
-    executor: Executor, flag: Any, filter_: Any, limit: Any
+    executor: PlannedExecutor, flag: Any, filter_: Any, limit: Any
 ) -> None:
     args = {"flag": flag, "filter": filter_, "limit": limit}
     try:
@@ -166,7 +168,7 @@ def test_query_and_payload_round_trip(
 
 @FAST
 @given(data=JSON, extra=JSON)
-def test_json_bodies_round_trip(executor: Executor, data: Any, extra: Any) -> None:
+def test_json_bodies_round_trip(executor: PlannedExecutor, data: Any, extra: Any) -> None:
     try:
         request = executor.build_request(
             OPEN_OP, {"data": data, "extra": extra}, AUTH, tool_input=OPEN_INPUT
@@ -191,7 +193,7 @@ def test_server_sees_the_original_ids(echo_server: LoopbackServer, type_: str, i
     """The same property through a real socket: what the server decodes is what we meant."""
 
     async def send() -> None:
-        async with Executor(
+        async with planned_executor(
             api_key="key",
             base_url=echo_server.url,
             redactor=Redactor(),

@@ -25,8 +25,8 @@ from stream_mcp import __version__
 from stream_mcp.auth.credentials import AuthDecision, Signer
 from stream_mcp.catalog._build import Catalog
 from stream_mcp.config import Settings
-from stream_mcp.execution._executor import Executor
 from stream_mcp.observability.redact import Redactor
+from tests.planned import planned_executor
 from tests.test_executor_helpers import LoopbackServer, Recorded, json_reply
 
 API_KEY = "wirekey"
@@ -435,7 +435,7 @@ async def test_request_matches_the_official_sdk(
 
     signer = Signer(SECRET)
     auth = AuthDecision(mode="server", acting_user="u1", token=signer.sign_server(300))
-    executor = Executor(
+    executor = planned_executor(
         api_key=API_KEY,
         base_url=capture.url,
         redactor=signer.redactor(Redactor()),

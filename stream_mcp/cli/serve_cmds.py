@@ -10,14 +10,16 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError
 from stream_mcp.observability import configure_logging, get_logger
-from stream_mcp.service import StreamService
+
+if TYPE_CHECKING:
+    from stream_mcp.service import StreamService
 
 log = get_logger("stream_mcp.cli")
 
@@ -90,7 +92,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @asynccontextmanager
 async def _service(args: argparse.Namespace, settings: Settings) -> AsyncIterator[StreamService]:
-    from stream_mcp.runtime import bootstrap_sandbox, embedded_sandbox, open_service
+    from stream_mcp.runtime import embedded_sandbox, open_service
     from stream_mcp.vault import open_credentials
 
     async with AsyncExitStack() as stack:
@@ -99,7 +101,6 @@ async def _service(args: argparse.Namespace, settings: Settings) -> AsyncIterato
                 embedded_sandbox(settings, args.sandbox_db, read_only=args.read_only)
             )
             service = await stack.enter_async_context(open_service(settings, handle.credentials))
-            await bootstrap_sandbox(service, handle)
         else:
             credentials = open_credentials(settings, settings.profile)
             if args.read_only:

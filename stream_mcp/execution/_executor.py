@@ -29,17 +29,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx2
 
 from stream_mcp import __version__
-from stream_mcp.catalog import Catalog, Operation
-from stream_mcp.catalog.schemas import compile_input, validation_schema
-from stream_mcp.config import Settings
+from stream_mcp.auth import check_api_key, check_base_url
+from stream_mcp.catalog import Operation
 from stream_mcp.errors import (
-    ConfigError,
     StreamCallError,
     StreamConnectionError,
     StreamResponseError,
@@ -47,7 +44,7 @@ from stream_mcp.errors import (
 )
 from stream_mcp.execution._arguments import check_arguments
 from stream_mcp.execution._budget import CallBudget
-from stream_mcp.execution._plan import OperationPlan, ToolInputLike, compile_plan
+from stream_mcp.execution._plan import OperationPlan
 from stream_mcp.execution._retry import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_CAP,
@@ -66,7 +63,6 @@ USER_AGENT = f"stream-mcp-{__version__}"
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 # Compiled plans for explicit tool inputs are keyed by id(); the cache is cleared above this.
-EXPLICIT_PLANS = 256
 # Answers larger than this are parsed, redacted and shaped in a worker thread.
 OFFLOOP_BODY_BYTES = 256 * 1024
 
@@ -126,8 +122,28 @@ class _Attempt:
 # --------------------------------------------------------------------------- executor
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    """The executor's numbers, given explicitly (built from ``Settings`` by the runtime)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 2
+    budget_per_minute: int = 60
+    response_token_cap: int = 8000
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    trust_env: bool = True
+
+
 class Executor:
-    """Sends catalog operations to one Stream app (one profile) over a pooled client."""
+    """Sends compiled operation plans to one Stream app (one profile) over a pooled client.
+
+    It knows no catalog and reads no environment: the caller hands it a plan
+    (:class:`Plans`), the arguments and the auth decision.
+    """
 
     def __init__(
         self,
@@ -135,58 +151,71 @@ class Executor:
         api_key: str,
         base_url: str,
         redactor: Redactor,
-        catalog: Catalog | None = None,
-        settings: Settings | None = None,
+        config: ExecutorConfig | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         budget: CallBudget | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        backoff_cap: float = DEFAULT_BACKOFF_CAP,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-        trust_env: bool = True,
     ) -> None:
-        settings = settings or Settings()
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ConfigError("api_key: expected the Stream app's API key, got nothing")
-        base_url = _check_base_url(base_url)
+        config = config or ExecutorConfig()
+        self._api_key = check_api_key(api_key)
+        self._base_url = check_base_url(base_url)
+        self._config = config
+        self._transport = transport
         self._redactor = redactor
-        self._catalog = catalog
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._backoff = Backoff(
-            backoff_base, backoff_cap, max(0, settings.max_retries), rng or random.Random()
+            config.backoff_base,
+            config.backoff_cap,
+            max(0, config.max_retries),
+            rng or random.Random(),
         )
-        self._max_response_bytes = max_response_bytes
-        self._budget = budget or CallBudget(settings.budget_per_minute, clock=clock)
-        self._shaper = Shaper(settings.response_token_cap)
-        self._plans: dict[str, OperationPlan] = {}
-        self._explicit: dict[int, tuple[ToolInputLike, Operation, OperationPlan]] = {}
+        self._max_response_bytes = config.max_response_bytes
+        self._budget = budget or CallBudget(config.budget_per_minute, clock=clock)
+        self._shaper = Shaper(config.response_token_cap)
         self._log = get_logger("stream_mcp.executor")
-        self._client = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
-            headers={"X-Stream-Client": USER_AGENT},
-            transport=transport,
-            follow_redirects=False,
-            trust_env=trust_env,
-        )
-        self._requests = RequestBuilder(
-            self._client, base_url=base_url, api_key=api_key, max_upload_bytes=max_upload_bytes
-        )
+        self._http: httpx2.AsyncClient | None = None
+        self._builder: RequestBuilder | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
+    @property
+    def _client(self) -> httpx2.AsyncClient:
+        """The pooled client, created on first use: start-up never pays for it or its TLS."""
+        if self._http is None:
+            config = self._config
+            self._http = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(
+                    connect=config.connect_timeout,
+                    read=config.read_timeout,
+                    write=config.read_timeout,
+                    pool=config.connect_timeout,
+                ),
+                headers={"X-Stream-Client": USER_AGENT},
+                transport=self._transport,
+                follow_redirects=False,
+                trust_env=config.trust_env,
+            )
+        return self._http
+
+    @property
+    def _requests(self) -> RequestBuilder:
+        if self._builder is None:
+            self._builder = RequestBuilder(
+                self._client,
+                base_url=self._base_url,
+                api_key=self._api_key,
+                max_upload_bytes=self._config.max_upload_bytes,
+            )
+        return self._builder
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Executor:
         return self
@@ -207,37 +236,34 @@ class Executor:
 
     async def execute(
         self,
-        op: Operation,
+        plan: OperationPlan,
         arguments: Mapping[str, Any],
         auth: AuthContext,
         *,
         select: str | None = None,
-        tool_input: ToolInputLike | None = None,
     ) -> ExecutionResult:
         """Validate, send (with retries) and shape one call; raises a StreamMCPError."""
-        call = self.prepare(op, arguments, auth, select=select, tool_input=tool_input)
-        return await self.send(call)
+        return await self.send(self.prepare(plan, arguments, auth, select=select))
 
     def prepare(
         self,
-        op: Operation,
+        plan: OperationPlan,
         arguments: Mapping[str, Any],
         auth: AuthContext,
         *,
         select: str | None = None,
-        tool_input: ToolInputLike | None = None,
     ) -> PreparedCall:
         """Check everything that can be checked before sending: arguments, ``select``.
 
         Split from :meth:`send` so a caller can ask a person to confirm a call that is
         known to be well-formed, and send exactly that call afterwards.
         """
-        plan = self._plan(op, tool_input)
         if select is not None:
             self._shaper.compile(select)
-        args = self._checked_arguments(plan, arguments, auth)
+        acting_user = auth.acting_user if auth.mode == "server" else None
+        args = check_arguments(plan, arguments, acting_user, self._redactor)
         request = self._requests.build(plan, args, auth.token)
-        return PreparedCall(plan, request, auth, dict(arguments), select)
+        return PreparedCall(plan, request, auth, args, select)
 
     async def send(self, call: PreparedCall) -> ExecutionResult:
         """Send a prepared call (with retries) and shape the answer."""
@@ -257,61 +283,6 @@ class Executor:
             # Parsing, redacting and projecting a large answer would stall every other call.
             return await anyio.to_thread.run_sync(shape)
         return shape()
-
-    def build_request(
-        self,
-        op: Operation,
-        arguments: Mapping[str, Any],
-        auth: AuthContext,
-        *,
-        tool_input: ToolInputLike | None = None,
-    ) -> httpx2.Request:
-        """The exact request :meth:`execute` would send, without sending it."""
-        return self.prepare(op, arguments, auth, tool_input=tool_input).request
-
-    def prepare_arguments(
-        self,
-        op: Operation,
-        arguments: Mapping[str, Any],
-        auth: AuthContext,
-        *,
-        tool_input: ToolInputLike | None = None,
-    ) -> dict[str, Any]:
-        """The arguments after actor filling and validation (a new dict; input untouched)."""
-        return self._checked_arguments(self._plan(op, tool_input), arguments, auth)
-
-    # ------------------------------------------------------------------ plans and arguments
-
-    def _plan(self, op: Operation, tool_input: ToolInputLike | None) -> OperationPlan:
-        if tool_input is None:
-            plan = self._plans.get(op.operation_id)
-            if plan is None or plan.op is not op:
-                schema, tool_input = self._catalog_input(op)
-                plan = compile_plan(op, tool_input, schema)
-                self._plans[op.operation_id] = plan
-            return plan
-        entry = self._explicit.get(id(tool_input))
-        if entry is not None and entry[0] is tool_input and entry[1] is op:
-            return entry[2]
-        plan = compile_plan(op, tool_input, tool_input.schema)
-        if len(self._explicit) > EXPLICIT_PLANS:
-            self._explicit.clear()
-        self._explicit[id(tool_input)] = (tool_input, op, plan)
-        return plan
-
-    def _catalog_input(self, op: Operation) -> tuple[dict[str, Any], ToolInputLike]:
-        if self._catalog is None:
-            raise ConfigError(
-                f"{op.operation_id}: the executor has no catalog to compile its input from"
-            )
-        tool_input = compile_input(self._catalog, op, "full")
-        return validation_schema(self._catalog, op), tool_input
-
-    def _checked_arguments(
-        self, plan: OperationPlan, arguments: Mapping[str, Any], auth: AuthContext
-    ) -> dict[str, Any]:
-        acting_user = auth.acting_user if auth.mode == "server" else None
-        return check_arguments(plan, arguments, acting_user, self._redactor)
 
     # ------------------------------------------------------------------ sending
 
@@ -487,18 +458,6 @@ class Executor:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"base_url: expected an http(s) URL such as https://chat.stream-io-api.com, "
-            f"got {base_url!r}"
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError("base_url: expected no query string or fragment")
-    return base_url.rstrip("/")
-
-
 def _never_applied(error: StreamCallError) -> bool:
     """True when Stream cannot have acted on the request: never delivered, or rate-limited."""
     return not error.delivered or error.status == 429
@@ -521,5 +480,6 @@ __all__ = [
     "AuthContext",
     "ExecutionResult",
     "Executor",
+    "ExecutorConfig",
     "PreparedCall",
 ]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jsonschema import Draft202012Validator
+from stream_mcp.catalog import Catalog, Operation
+from stream_mcp.catalog.schemas import PAGING_NAMES, compile_input, validation_schema
 
-from stream_mcp.catalog import Operation
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 
@@ -59,6 +61,8 @@ class OperationPlan:
 
 
 def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any]) -> OperationPlan:
+    from jsonschema import Draft202012Validator  # first use, not start-up
+
     bindings = dict(tool_input.bindings)
     path_args = {b.wire: name for name, b in bindings.items() if b.location == "path"}
     segments: list[tuple[str, str | None]] = []
@@ -67,11 +71,7 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         segments.append((op.path[pos : match.start()], match.group(1)))
         pos = match.end()
     segments.append((op.path[pos:], None))
-    names = set(bindings)
-    paging = tuple(
-        n for n in bindings if n in ("limit", "offset", "next", "prev") or n.endswith("_limit")
-    )
-    paging += tuple(p for p in getattr(tool_input, "paging", ()) if p in names and p not in paging)
+    paging = tuple(n for n in bindings if n in PAGING_NAMES or n.endswith("_limit"))
     return OperationPlan(
         op=op,
         bindings=bindings,
@@ -85,3 +85,23 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         image=op.content == "multipart" and op.path.rstrip("/").endswith("/image"),
         where=f"{op.operation_id} ({op.method} {op.path})",
     )
+
+
+class Plans:
+    """Compiles each catalog operation into its plan once, on first use.
+
+    Compiling needs the catalog (schemas reference its shared components); the executor
+    never sees the catalog, only the plans handed to it.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._plans: dict[str, OperationPlan] = {}
+
+    def get(self, op: Operation) -> OperationPlan:
+        plan = self._plans.get(op.operation_id)
+        if plan is None or plan.op is not op:
+            tool_input = compile_input(self._catalog, op, "full")
+            plan = compile_plan(op, tool_input, validation_schema(self._catalog, op))
+            self._plans[op.operation_id] = plan
+        return plan

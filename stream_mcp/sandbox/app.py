@@ -63,8 +63,10 @@ class Dispatcher:
         credentials: Credentials,
         clock: Clock,
         limits: RateLimits | None = None,
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
+        self.admins = admins  # users created as admins when they first appear
         self.credentials = credentials
         self.clock = clock
         self.router = Router()
@@ -194,7 +196,8 @@ class Dispatcher:
             )
         doc = self.store.get(USERS, caller.user_id)
         if doc is None:
-            doc = records.new_user(call, caller.user_id)
+            seeded = {"role": "admin"} if caller.user_id in self.admins else None
+            doc = records.new_user(call, caller.user_id, seeded)
         if doc.get("deleted_at"):
             raise auth_error(f"user {caller.user_id!r} was deleted")
         if doc.get("deactivated_at"):
@@ -257,9 +260,10 @@ def build_app(
     credentials: Credentials,
     clock: Clock | None = None,
     limits: RateLimits | None = None,
+    admins: frozenset[str] = frozenset(),
 ) -> Starlette:
     """An ASGI app serving the sandbox API over ``store``."""
-    dispatcher = Dispatcher(store, credentials, clock or Clock(), limits)
+    dispatcher = Dispatcher(store, credentials, clock or Clock(), limits, admins)
     return Starlette(
         routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)],
     )

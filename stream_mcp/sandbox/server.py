@@ -37,12 +37,16 @@ class Sandbox:
         api_key: str | None = None,
         api_secret: str | None = None,
         rate_limits: RateLimits | None = None,
+        admins: tuple[str, ...] = (),
     ) -> None:
-        """``rate_limits`` sets how many calls a minute are allowed (Stream's by default)."""
+        """``rate_limits`` sets how many calls a minute are allowed (Stream's by default);
+        ``admins`` are users created with the admin role when they first appear."""
         self._credentials = Credentials.generate(api_key, api_secret)
         self._store = Store(db)
         self.rate_limits = rate_limits or RateLimits()
-        self.app: Starlette = build_app(self._store, self._credentials, Clock(), self.rate_limits)
+        self.app: Starlette = build_app(
+            self._store, self._credentials, Clock(), self.rate_limits, frozenset(admins)
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
