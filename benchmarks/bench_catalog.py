@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stream_mcp.catalog._build import SPEC_DIR, load_catalog
-from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.catalog.schemas import compile_input
+from stream_mcp.limits import estimate_tokens
 
 
 def _best(fn, rounds: int) -> float:

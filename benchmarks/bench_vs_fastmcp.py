@@ -24,8 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stream_mcp.catalog._build import load_catalog
-from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.catalog.schemas import compile_input
+from stream_mcp.limits import estimate_tokens
 from stream_mcp.search._index import SearchIndex
 from stream_mcp.server._server import discovery_tokens
 

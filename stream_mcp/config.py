@@ -8,10 +8,14 @@ object that might be logged.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import platformdirs
+import pydantic
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stream_mcp.errors import ConfigError
 
 APP_NAME = "stream-mcp"
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
@@ -23,6 +27,10 @@ def default_config_dir() -> Path:
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+# How the MCP server exposes the catalog: a few meta-tools, or one tool per operation.
+Mode = Literal["discovery", "static"]
 
 
 class Settings(BaseSettings):
@@ -44,3 +52,21 @@ class Settings(BaseSettings):
     # How long a person has to answer a confirmation prompt before the call is refused.
     confirm_timeout: float = Field(120.0, gt=0, le=3600)
     data_dir: Path = Field(default_factory=default_data_dir)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **values: Any) -> S:
+    """Build a settings class from the environment, turning bad values into a one-line error
+    that names the environment variable (and never echoes the value)."""
+    try:
+        return cls(**values)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else cls.__name__
+        info = cls.model_fields.get(name)
+        alias = info.validation_alias if info is not None else None
+        prefix = cls.model_config.get("env_prefix") or ""
+        var = alias if isinstance(alias, str) else (prefix + name).upper()
+        raise ConfigError(f"{var}: {first['msg']}", field=var) from None

@@ -7,6 +7,7 @@ refusal is a :class:`ValidationError` naming the field.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,13 @@ MAX_QUERY_CHARS = 1000  # a search request
 MAX_SELECT_CHARS = 1000  # a JMESPath expression
 MAX_SELECT_DEPTH = 32  # nesting of brackets and parentheses in a JMESPath expression
 MAX_PATH_PARAM_CHARS = 255  # a path parameter where Stream's spec gives no tighter bound
+BYTES_PER_TOKEN = 4  # the one token estimate: compact UTF-8 JSON bytes / 4
+
+
+def estimate_tokens(value: Any) -> int:
+    """Tokens an LLM reads for ``value`` sent as compact JSON (UTF-8 bytes / 4, rounded up)."""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return -(-len(text.encode("utf-8")) // BYTES_PER_TOKEN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,7 +112,7 @@ def embedded_sandbox(
 
     It uses ``STREAM_API_KEY``/``STREAM_API_SECRET`` when both are set, fresh ones otherwise.
     """
-    from stream_mcp.sandbox import Sandbox  # the only product import of the sandbox
+    from stream_mcp.sandbox import Sandbox  # imported only when a sandbox is asked for
 
     api_key = os.environ.get("STREAM_API_KEY") or None
     api_secret = os.environ.get("STREAM_API_SECRET") or None

@@ -8,8 +8,8 @@ import json
 import jwt
 import mcp_types as types
 
-from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.cli.demo import run_tour
+from stream_mcp.limits import estimate_tokens
 from tests.e2e import Transcript, new_secret, stdio_session
 
 CHANNEL = {"type": "messaging", "id": "e2e-room"}

@@ -15,8 +15,9 @@ from jsonschema import Draft202012Validator
 from stream_chat import StreamChat
 
 from stream_mcp.catalog._build import Catalog, Operation
-from stream_mcp.catalog.lint import estimate_tokens, lint_schema
+from stream_mcp.catalog.lint import lint_schema
 from stream_mcp.catalog.schemas import compile_input, validation_schema
+from stream_mcp.limits import estimate_tokens
 from tests.factories import make_operation
 
 

@@ -7,7 +7,6 @@ loaded from a user-supplied ``--spec``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -80,8 +79,3 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
         _walk(node["items"], f"{path}[]", problems)
     for i, sub in enumerate(node.get("anyOf") or ()):
         _walk(sub, f"{path}|{i}", problems)
-
-
-def estimate_tokens(value: Any) -> int:
-    """Tokens as bytes/4 of compact JSON: the estimate the budgets are stated in."""
-    return len(json.dumps(value, separators=(",", ":"))) // 4

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from stream_mcp.config import Settings
+from stream_mcp.config import Settings, load_settings
 from stream_mcp.errors import ConfigError
 from stream_mcp.observability import configure_logging, get_logger
 
@@ -87,7 +87,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["profile"] = args.profile
     if getattr(args, "spec", None):
         overrides["spec"] = args.spec
-    return Settings(**overrides)
+    return load_settings(Settings, **overrides)
 
 
 @asynccontextmanager
@@ -201,7 +201,7 @@ def run_config(args: argparse.Namespace) -> int:
     if args.sandbox:
         server_args.append("--sandbox")
     else:
-        settings = Settings()
+        settings = load_settings(Settings)
         env["STREAM_MCP_PROFILE"] = args.profile or settings.profile
         env["STREAM_MCP_VAULT_PATH"] = str(settings.vault_path)
         if os.environ.get("STREAM_MCP_VAULT_KEY"):

@@ -18,9 +18,8 @@ import jmespath
 from jmespath import exceptions as jmespath_errors
 
 from stream_mcp.errors import ValidationError
-from stream_mcp.limits import check_select
+from stream_mcp.limits import BYTES_PER_TOKEN, check_select
 
-BYTES_PER_TOKEN = 4
 DEFAULT_TOKEN_CAP = 8000
 MIN_STRING_KEEP = 64
 STRING_CANDIDATE = 256

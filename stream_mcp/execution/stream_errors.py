@@ -102,7 +102,7 @@ STREAM_CODES: Mapping[int, CodeInfo] = {
     ),
     40: CodeInfo(
         "token expired", 401, "the JWT used for the call has expired",
-        "retry once: a fresh token is issued; if it repeats, check the host clock", True,
+        "call again: each call gets a fresh token; if it repeats, check the host clock", True,
     ),
     41: CodeInfo(
         "token not valid yet", 401, "the JWT's nbf is in the future (clock skew)",

@@ -32,7 +32,10 @@ class AuditRecord:
 
 
 class AuditLog:
-    """Writes :class:`AuditRecord` s. Owns its file handle; close it when done."""
+    """Writes :class:`AuditRecord` s: a log line, and a line appended to the JSONL file if set.
+
+    The file is opened per record (under a lock), so there is no handle to close.
+    """
 
     def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None) -> None:
         self._path = path

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any
 
 import anyio.to_thread
 import mcp_types as types
@@ -24,14 +24,14 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from stream_mcp import __version__
 from stream_mcp.catalog import Operation
-from stream_mcp.catalog.lint import estimate_tokens
 from stream_mcp.catalog.schemas import compile_input
+from stream_mcp.config import Mode
 from stream_mcp.errors import ConfirmationPending, StreamMCPError, ValidationError
+from stream_mcp.limits import estimate_tokens
 from stream_mcp.observability import Redactor, get_logger
 from stream_mcp.server._confirm import Confirmer
 from stream_mcp.service import LOCAL, Caller, StreamService
 
-Mode = Literal["discovery", "static"]
 STATIC_NAME_LIMIT = 40
 CURSOR_TOOL_LIMIT = 40
 CALLER_SCOPE_KEY = "stream_mcp.caller"

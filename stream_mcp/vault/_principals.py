@@ -12,12 +12,13 @@ import secrets
 import threading
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from stream_mcp.auth import check_globs
+from stream_mcp.config import Mode
 from stream_mcp.errors import ConfigError
 from stream_mcp.observability import get_logger
 from stream_mcp.vault._names import check_name
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 log = get_logger("stream_mcp.vault")
 
 API_KEY_PREFIX = "smcp_"
-
-Mode = Literal["discovery", "static"]
 
 
 class Principal(BaseModel):
