@@ -123,9 +123,9 @@ class Dispatcher:
             )
         except Exception:
             log.exception("sandbox handler failed: %s %s", method, path)
-            error = APIError(500, INTERNAL_ERROR, "internal error in the stream-mcp sandbox")
+            internal = APIError(500, INTERNAL_ERROR, "internal error in the stream-mcp sandbox")
             return JSONResponse(
-                error.body(operation=operation, duration=_duration(started)),
+                internal.body(operation=operation, duration=_duration(started)),
                 status_code=500,
                 headers=headers,
             )
@@ -157,9 +157,9 @@ class Dispatcher:
             )
         except Exception:
             log.exception("sandbox file request failed: %s %s", method, path)
-            error = APIError(500, INTERNAL_ERROR, "internal error in the stream-mcp sandbox")
+            internal = APIError(500, INTERNAL_ERROR, "internal error in the stream-mcp sandbox")
             return JSONResponse(
-                error.body(operation=None, duration=_duration(started)), status_code=500
+                internal.body(operation=None, duration=_duration(started)), status_code=500
             )
 
     @staticmethod

@@ -116,8 +116,7 @@ def get_or_create(call: Call) -> dict[str, Any]:
     records.check_channel_type(call, channel_type)
     data = obj(call.body, "data")
     channel_id = call.path.get("id")
-    distinct = channel_id is None
-    if distinct:
+    if channel_id is None:  # distinct channel: the id is derived from the member set
         ids = sorted(
             {m["user_id"] for m in records.member_requests(data.get("members"), "data.members")}
         )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from stream_mcp.sandbox.clock import parse_time
 from stream_mcp.sandbox.errors import input_error
@@ -21,6 +21,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _MISSING = object()
 
 FieldGetter = Callable[[Mapping[str, Any], str], Any]
+DocT = TypeVar("DocT", bound=Mapping[str, Any])
 
 
 def words(text: str) -> list[str]:
@@ -105,8 +106,8 @@ def _operator(actual: Any, op: str, operand: Any, field: str) -> bool:
         if not present or not isinstance(operand, str):
             return False
         wanted = words(operand)
-        tokens = set(_text_tokens(actual))
-        return bool(wanted) and all(w in tokens for w in wanted)
+        vocabulary = set(_text_tokens(actual))
+        return bool(wanted) and all(w in vocabulary for w in wanted)
     raise input_error(f"unsupported filter operator {op} on field {field}")
 
 
@@ -192,16 +193,23 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def sort_docs(
-    docs: list[Mapping[str, Any]],
+    docs: Sequence[DocT],
     sort: Sequence[tuple[str, int]],
     getter: FieldGetter = get_field,
-) -> list[Mapping[str, Any]]:
-    """Stable multi-key sort; documents lacking a sort field always come last."""
+) -> list[DocT]:
+    """Stable multi-key sort; documents lacking a sort field always come last.
+
+    Generic over the document type so callers get back the same (e.g. mutable dict) type.
+    """
     result = list(docs)
     for field, direction in reversed(list(sort)):
         present = [d for d in result if getter(d, field) not in (_MISSING, None)]
         missing = [d for d in result if getter(d, field) in (_MISSING, None)]
-        present.sort(key=lambda d, f=field: _sort_key(getter(d, f)), reverse=direction < 0)
+
+        def key(doc: DocT, name: str = field) -> tuple[int, Any]:
+            return _sort_key(getter(doc, name))
+
+        present.sort(key=key, reverse=direction < 0)
         result = present + missing
     return result
 

@@ -61,8 +61,10 @@ def location_view(call: Call, doc: Mapping[str, Any], *, with_refs: bool = True)
 
 
 def _is_live(call: Call, doc: Mapping[str, Any]) -> bool:
-    end_at = doc.get("end_at")
-    return bool(end_at) and end_at > call.clock.peek_stamp()
+    end_at: str | None = doc.get("end_at")
+    if not end_at:
+        return False
+    return end_at > call.clock.peek_stamp()
 
 
 def get_user_live_locations(call: Call) -> dict[str, Any]:

@@ -4,7 +4,7 @@ delete (soft/hard), replies and pinned messages."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stream_mcp.sandbox import content, permissions, records, threads, typeconfig
@@ -434,7 +434,7 @@ def update_message(call: Call) -> dict[str, Any]:
             doc.pop(key, None)
         else:
             doc[key] = system[key]
-    pin_fields = {k: system[k] for k in ("pinned", "pin_expires") if k in system}
+    pin_fields: dict[str, Any] = {k: system[k] for k in ("pinned", "pin_expires") if k in system}
     pin_fields.setdefault("pinned", bool(system.get("pinned")))
     _apply_pin(call, doc, pin_fields, actor, now)
     call.store.put(MESSAGES, doc)
@@ -605,7 +605,7 @@ def get_pinned_messages(call: Call) -> dict[str, Any]:
         and m.get("type") != "deleted"
         and not (m.get("pin_expires") and m["pin_expires"] <= now)
     ]
-    bounds = {
+    bounds: dict[str, Callable[[str, str], bool]] = {
         "pinned_at_before": lambda v, ref: v < ref,
         "pinned_at_before_or_equal": lambda v, ref: v <= ref,
         "pinned_at_after": lambda v, ref: v > ref,

@@ -254,7 +254,8 @@ def query_polls(call: Call) -> dict[str, Any]:
 
 
 def _option(doc: Mapping[str, Any], option_id: str) -> dict[str, Any]:
-    for option in doc["options"]:
+    options: list[dict[str, Any]] = doc["options"]
+    for option in options:
         if option["id"] == option_id:
             return option
     raise not_found(f"option {option_id} of poll {doc['id']} does not exist")

@@ -410,13 +410,17 @@ class Renderer:
 
 
 def _expired(call: Call, doc: Mapping[str, Any]) -> bool:
-    expires = doc.get("expires")
-    return bool(expires) and expires <= call.clock.peek_stamp()
+    expires: str | None = doc.get("expires")
+    if not expires:
+        return False
+    return expires <= call.clock.peek_stamp()
 
 
 def _pin_expired(call: Call, doc: Mapping[str, Any]) -> bool:
-    expires = doc.get("pin_expires")
-    return bool(expires) and expires <= call.clock.peek_stamp()
+    expires: str | None = doc.get("pin_expires")
+    if not expires:
+        return False
+    return expires <= call.clock.peek_stamp()
 
 
 def paginate_messages(
