@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     vault_path: Path = Field(default_factory=lambda: default_config_dir() / "vault.json")
     profile: str = "default"
     spec: Path | None = None
-    log_format: str = "auto"
+    log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     audit_log: Path | None = None
     connect_timeout: float = 5.0

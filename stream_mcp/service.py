@@ -18,7 +18,7 @@ import anyio.to_thread
 from stream_mcp.auth import AuthDecision, Credentials, check_user_id
 from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
-from stream_mcp.catalog.schemas import Detail, compile_input
+from stream_mcp.catalog.schemas import compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
 from stream_mcp.execution import Executor, Plans
 from stream_mcp.limits import (
@@ -105,7 +105,8 @@ class StreamService:
         query = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
         return self.index.search(query, limit).to_dict()
 
-    def describe(self, operation_id: str, detail: Detail = "brief") -> dict[str, Any]:
+    def describe(self, operation_id: Any, detail: Any = "brief") -> dict[str, Any]:
+        """The operation's text, flags and input schema (``detail`` brief or full)."""
         op = self.catalog.get(_text(operation_id, "operation_id"))
         tool_input = compile_input(self.catalog, op, detail)
         described: dict[str, Any] = {
@@ -275,8 +276,9 @@ class StreamService:
             )
 
     def issue_user_token(
-        self, user_id: str, ttl_seconds: int | None = None, *, caller: Caller = LOCAL
+        self, user_id: Any, ttl_seconds: int | None = None, *, caller: Caller = LOCAL
     ) -> dict[str, Any]:
+        """A token for a frontend to connect to Stream as ``user_id`` (within the policy)."""
         user_id = check_user_id(user_id, field="user_id")
         if not caller.allows_user(user_id):
             raise PolicyError(

@@ -218,7 +218,9 @@ def _arguments(op: Operation, resolver: _Resolver) -> list[_Arg]:
     args: list[_Arg] = []
     taken: set[str] = set()
 
-    def add(name: str, binding: Binding, schema: dict[str, Any], required: bool, prefix: str):
+    def add(
+        name: str, binding: Binding, schema: dict[str, Any], required: bool, prefix: str
+    ) -> None:
         arg_name = name if name not in taken else f"{prefix}_{name}"
         taken.add(arg_name)
         args.append(_Arg(arg_name, binding, schema, required))

@@ -377,7 +377,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = settings.model_copy(update={"vault_path": args.vault.expanduser()})
     # Commands print their own notes; library events show only if a level was asked for.
     level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
-    configure_logging(fmt=settings.log_format, level=level)  # type: ignore[arg-type]
+    configure_logging(fmt=settings.log_format, level=level)
     return settings
 
 

@@ -62,8 +62,9 @@ def fill_actors(args: dict[str, Any], actors: tuple[str, ...], user: str) -> Non
     """
     for actor in actors:
         parts = actor.split(".")
-        holder = args
+        holder: dict[str, Any] | None = args
         for part in parts[:-1]:
+            assert holder is not None
             current = holder.get(part)
             if current is None:
                 current = {}

@@ -257,7 +257,9 @@ def _cut_sequence(excess: int, sizes: list[int]) -> int:
     return kept
 
 
-def _record(cuts: dict[tuple[str, str], Omission], path: str, kind: str, kept: int, total: int):
+def _record(
+    cuts: dict[tuple[str, str], Omission], path: str, kind: str, kept: int, total: int
+) -> None:
     earlier = cuts.get((path, kind))
     original = earlier.total if earlier else total
     cuts[(path, kind)] = Omission(path, kind, kept, original)

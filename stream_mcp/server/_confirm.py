@@ -118,7 +118,7 @@ class Confirmer:
         entry = self._pending.pop(nonce, None) if isinstance(nonce, str) else None
         if entry is None or entry[0] != f"{caller}\x00{op.operation_id}":
             return None
-        return nonce
+        return str(nonce)
 
     def _expire(self, now: float) -> None:
         while self._pending:

@@ -222,9 +222,8 @@ def _error(payload: dict[str, Any], redactor: Redactor) -> types.CallToolResult:
 def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
     request = getattr(ctx, "request", None)
     scope = getattr(request, "scope", None)
-    if isinstance(scope, dict) and CALLER_SCOPE_KEY in scope:
-        return scope[CALLER_SCOPE_KEY]
-    return LOCAL
+    caller: Caller | None = scope.get(CALLER_SCOPE_KEY) if isinstance(scope, dict) else None
+    return caller if caller is not None else LOCAL
 
 
 # --------------------------------------------------------------------------- server
@@ -356,7 +355,8 @@ def build_server(
             payload, redact = await dispatch(ctx, params, params.name, args)
             return _ok(payload, redactor if redact else None)
         except ConfirmationPending as pending:
-            return pending.result
+            result: types.InputRequiredResult = pending.result
+            return result
         except StreamMCPError as exc:
             return _error(exc.to_dict(), redactor)
         except Exception as exc:  # a bug: report it as a tool error, keep the server up

@@ -18,7 +18,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from stream_mcp.auth import check_globs
-from stream_mcp.config import Mode
+from stream_mcp.config import Mode as Mode  # re-exported by the vault package
 from stream_mcp.errors import ConfigError
 from stream_mcp.observability import get_logger
 from stream_mcp.vault._names import check_name
