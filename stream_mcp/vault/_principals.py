@@ -111,12 +111,14 @@ def new_principal(
 ) -> Principal:
     """A :class:`Principal` from command-line values; a bad one is a one-line error."""
     try:
-        return Principal(
-            name=name,
-            profile=profile,
-            users=tuple(users),
-            modes=tuple(modes),
-            app_wide=app_wide,
+        return Principal.model_validate(
+            {
+                "name": name,
+                "profile": profile,
+                "users": tuple(users),
+                "modes": tuple(modes),
+                "app_wide": app_wide,
+            }
         )
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
