@@ -2,8 +2,10 @@
 
     python benchmarks/bench_search.py [--spec DIR | --compiled] [--misses SPLIT|all|none]
 
-Prints the index build time, then top-1, top-5, MRR and p50/p95 latency per query for each
-split (dev, dev2, heldout) and all rows, then the misses (query, expected, top-3).
+Prints the time of the first search (which builds the index: from the postings precomputed
+in the artifact with ``--compiled``, from the catalog's text otherwise), then top-1, top-5,
+MRR and p50/p95 latency per query for each split (dev, dev2, heldout) and all rows, then
+the misses (query, expected, top-3).
 Rows come from search_eval.jsonl (dev, heldout) and search_scratch.jsonl (dev2). A split
 with no rows prints as empty. Tune only on dev misses: ``--misses dev`` keeps held-out
 failures out of sight.
@@ -108,12 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     catalog = load_catalog(None if args.compiled else args.spec)
     start = time.perf_counter()
     index = SearchIndex.from_catalog(catalog)
+    index.search("send a message")  # the index is built on its first search
     build_ms = (time.perf_counter() - start) * 1000
     cases = load_cases()
     outcomes = run(index, cases)
 
     print(f"catalog: {catalog.source} ({len(catalog)} operations)")
-    print(f"index build: {build_ms:.1f} ms")
+    print(f"index build (first search): {build_ms:.1f} ms")
     print(f"{'split':<8} {'n':>4} {'top1':>6} {'top5':>6} {'mrr':>6} {'p50 ms':>7} {'p95 ms':>7}")
     for split in SPLITS:
         chosen = [o for o in outcomes if split == "all" or o.case.split == split]

@@ -1,11 +1,19 @@
 """Server benchmark: discovery tool-list size, cold start, and execute round trips.
 
-    .venv/bin/python benchmarks/bench_server.py [--rounds 5] [--calls 200]
+    .venv/bin/python benchmarks/bench_server.py [--rounds 7] [--warmup 1] [--calls 200]
 
-Cold start is spawn-to-first-tools/list over stdio, reported as a ratio against a bare
-one-tool mcp low-level server spawned the same way, interleaved in the same run. Round
-trips are ``execute_operation`` calls through the MCP client to the server and on to its
-embedded sandbox over HTTP.
+Cold start is spawn-to-first-tools/list over stdio for three servers, spawned the same way
+with this interpreter and measured in the same run, their repetitions interleaved (the order
+rotates every round) so that drift on a busy machine hits all three alike:
+
+* ``bare``: a one-tool mcp low-level server, the floor any Python MCP server pays;
+* ``sandbox``: ``stream-mcp serve --sandbox`` (starts the embedded sandbox too);
+* ``env``: ``stream-mcp serve`` on an environment profile (``STREAM_API_KEY``,
+  ``STREAM_API_SECRET``, ``STREAM_BASE_URL`` on a loopback URL), with no vault file.
+
+It prints each median and its ratio to the bare server's. Round trips are
+``execute_operation`` calls through the MCP client to the server and on to its embedded
+sandbox over HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -42,6 +52,13 @@ anyio.run(main)
 """
 
 ENV = {"STREAM_MCP_LOG_LEVEL": "WARNING", "STREAM_MCP_BUDGET_PER_MINUTE": "1000000"}
+# Nothing listens there: listing tools never calls Stream. A closed loopback port fails fast
+# if something did.
+LOOPBACK_URL = "http://127.0.0.1:9"
+
+
+def bare() -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-c", BARE_SERVER])
 
 
 def ours() -> StdioServerParameters:
@@ -49,8 +66,20 @@ def ours() -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=args, env=ENV)
 
 
-def bare() -> StdioServerParameters:
-    return StdioServerParameters(command=sys.executable, args=["-c", BARE_SERVER])
+def env_profile(scratch: Path) -> StdioServerParameters:
+    """``serve`` on environment credentials; the vault path is set to a file that does not
+    exist, so a developer's own vault cannot be picked up instead."""
+    env = {
+        **ENV,
+        "STREAM_API_KEY": "bench-key",
+        "STREAM_API_SECRET": "bench-secret-" + "x" * 32,
+        "STREAM_BASE_URL": LOOPBACK_URL,
+        "STREAM_MCP_VAULT_PATH": str(scratch / "no-vault.json"),
+        "STREAM_MCP_DATA_DIR": str(scratch),
+    }
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "stream_mcp", "serve"], env=env
+    )
 
 
 async def cold_start(params: StdioServerParameters) -> float:
@@ -58,6 +87,21 @@ async def cold_start(params: StdioServerParameters) -> float:
     async with Client(params, mode="legacy") as client:
         await client.list_tools()
         return time.perf_counter() - started
+
+
+async def cold_starts(
+    servers: dict[str, Callable[[], StdioServerParameters]], rounds: int, warmup: int
+) -> dict[str, list[float]]:
+    """Seconds per server; each round runs every server once, in a rotated order."""
+    names = list(servers)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(warmup + rounds):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds = await cold_start(servers[name]())
+            if i >= warmup:
+                timings[name].append(seconds)
+    return timings
 
 
 async def round_trips(calls: int) -> list[float]:
@@ -96,29 +140,43 @@ async def round_trips(calls: int) -> list[float]:
     return timings
 
 
-async def main(rounds: int, calls: int) -> None:
+async def main(rounds: int, warmup: int, calls: int) -> None:
     print(f"discovery tool list: {discovery_tokens()} tokens (bytes/4)")
-    mine, baseline = [], []
-    for _ in range(rounds):
-        baseline.append(await cold_start(bare()))
-        mine.append(await cold_start(ours()))
-    m, b = statistics.median(mine), statistics.median(baseline)
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
+        scratch = Path(tmp)
+        servers = {"bare": bare, "sandbox": ours, "env": lambda: env_profile(scratch)}
+        timings = await cold_starts(servers, rounds, warmup)
+    base = statistics.median(timings["bare"])
     print(
-        f"cold start (spawn to first tools/list), median of {rounds}: stream-mcp --sandbox "
-        f"{m * 1000:.0f} ms, bare one-tool server {b * 1000:.0f} ms, ratio {m / b:.2f}x"
+        f"cold start (spawn to first tools/list), median of {rounds} interleaved rounds "
+        f"after {warmup} warm-up:"
     )
-    timings = sorted(await round_trips(calls))
-    p50 = timings[len(timings) // 2] * 1000
-    p95 = timings[int(len(timings) * 0.95) - 1] * 1000
-    print(
-        f"execute_operation round trips ({calls}, SendMessage/QueryChannels alternating): "
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
-    )
+    labels = {
+        "bare": "bare one-tool mcp server",
+        "sandbox": "stream-mcp serve --sandbox",
+        "env": "stream-mcp serve (env profile)",
+    }
+    for name, label in labels.items():
+        values = timings[name]
+        median = statistics.median(values)
+        print(
+            f"  {label:<32} {median * 1000:6.0f} ms  (min {min(values) * 1000:.0f}, "
+            f"max {max(values) * 1000:.0f})  ratio {median / base:.2f}x"
+        )
+    if calls:
+        times = sorted(await round_trips(calls))
+        p50 = times[len(times) // 2] * 1000
+        p95 = times[int(len(times) * 0.95) - 1] * 1000
+        print(
+            f"execute_operation round trips ({calls}, SendMessage/QueryChannels alternating): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted")
+    parser.add_argument("--calls", type=int, default=200, help="round trips; 0 skips them")
     options = parser.parse_args()
-    anyio.run(main, options.rounds, options.calls)
+    anyio.run(main, options.rounds, options.warmup, options.calls)

@@ -1,7 +1,8 @@
 """The catalog: every Stream operation with its wire facts and curated agent metadata.
 
-Built from ``tool_specs/`` (compiled ahead of time into ``_catalog.json``) or from Stream's
-official OpenAPI file. ``schemas`` compiles an operation into a tool input schema, and
+Built from ``tool_specs/`` (compiled ahead of time into ``_catalog.json``, which also carries
+what later layers precompute from it, such as the search postings) or from Stream's official
+OpenAPI file. ``schemas`` compiles an operation into a tool input schema, and
 ``lint`` checks compiled schemas against what MCP clients accept.
 """
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from stream_mcp.catalog._spec import RawSpec, load_openapi, load_spec_dir, source_hash
@@ -92,11 +93,17 @@ class Operation:
 
 @dataclass(frozen=True)
 class Catalog:
-    """An immutable set of operations plus the shared schemas their bodies reference."""
+    """An immutable set of operations plus the shared schemas their bodies reference.
+
+    ``precomputed`` holds what other layers compiled into the artifact from this catalog
+    (the search postings, under ``"search"``), so they need not recompute it at start-up. It
+    is opaque here; each consumer checks that its section still fits before using it.
+    """
 
     operations: dict[str, Operation]
     components: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    precomputed: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations.values())
@@ -192,14 +199,30 @@ _CURATED = frozenset(
 )
 
 
-def compile_artifact(spec_dir: Path = SPEC_DIR, artifact: Path = ARTIFACT) -> Catalog:
-    """Compile ``tool_specs/`` into the JSON artifact the server loads at start-up."""
+_OWN_KEYS = frozenset({"source_hash", "components", "operations"})
+
+
+def compile_artifact(
+    spec_dir: Path = SPEC_DIR,
+    artifact: Path = ARTIFACT,
+    sections: Mapping[str, Callable[[Catalog], Any]] | None = None,
+) -> Catalog:
+    """Compile ``tool_specs/`` into the JSON artifact the server loads at start-up.
+
+    ``sections`` adds data other layers derive from the catalog (``scripts/compile_catalog.py``
+    adds the search postings); a loaded catalog carries them as ``precomputed``. They are
+    passed in because the catalog must not depend on the layers built on it.
+    """
     catalog = build_catalog(load_spec_dir(spec_dir))
     data = {
         "source_hash": source_hash(spec_dir),
         "components": catalog.components,
         "operations": [op.to_dict() for op in catalog],
     }
+    for name, derive in (sections or {}).items():
+        if name in _OWN_KEYS:
+            raise ValueError(f"artifact section {name!r} would overwrite the catalog's own")
+        data[name] = derive(catalog)
     artifact.write_text(json.dumps(data, sort_keys=True, indent=0) + "\n", encoding="utf-8")
     return catalog
 
@@ -208,12 +231,19 @@ def _load_artifact(artifact: Path) -> Catalog:
     try:
         data = json.loads(artifact.read_text(encoding="utf-8"))
         operations = {d["operation_id"]: Operation.from_dict(d) for d in data["operations"]}
+        components = data["components"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SpecError(
             f"{artifact}: compiled catalog is unreadable ({exc.__class__.__name__}); "
             "run `python scripts/compile_catalog.py`"
         ) from None
-    return Catalog(operations=operations, components=data["components"], source=str(artifact))
+    precomputed = MappingProxyType({k: v for k, v in data.items() if k not in _OWN_KEYS})
+    return Catalog(
+        operations=operations,
+        components=components,
+        source=str(artifact),
+        precomputed=precomputed,
+    )
 
 
 def load_catalog(spec: Path | None = None) -> Catalog:

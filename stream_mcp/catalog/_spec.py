@@ -33,9 +33,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import yaml
 
 from stream_mcp.errors import SpecError
 
@@ -107,13 +106,23 @@ def source_hash(spec_dir: Path) -> str:
     return digest.hexdigest()
 
 
-# libyaml's safe loader when PyYAML was built with it: ten times faster on large specs.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml() -> ModuleType:
+    """PyYAML, imported on first use: serving reads the compiled JSON artifact, never YAML."""
+    import yaml
+
+    return yaml
+
+
+def _parse_yaml(text: str) -> Any:
+    yaml = _yaml()
+    # libyaml's safe loader when PyYAML was built with it: ten times faster on large specs.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _load_yaml(path: Path) -> Any:
+    yaml = _yaml()
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        return _parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -242,9 +251,13 @@ def load_openapi(path: Path) -> RawSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    is_json = text.lstrip().startswith("{")
+    errors: tuple[type[Exception], ...] = (
+        (json.JSONDecodeError,) if is_json else (_yaml().YAMLError,)
+    )
     try:
-        doc = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, _LOADER)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        doc = json.loads(text) if is_json else _parse_yaml(text)
+    except errors as exc:
         raise SpecError(f"{path}: not valid JSON or YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
         raise SpecError(f"{path}: not an OpenAPI document (no 'paths' mapping)")

@@ -1,9 +1,13 @@
 """Intent search: maps what an agent asks for to the operations that do it.
 
 ``_text`` tokenises, ``_query`` reads a request (verbs, questions, negation, ids),
-``_vocabulary`` holds the chat-domain synonyms, and ``_index`` is the BM25F index.
+``_vocabulary`` holds the chat-domain synonyms, ``_index`` is the BM25F index, ``_results``
+what a search returns, ``_lazy`` the handle that builds the index on first use, and
+``_compiled`` stores the index's postings in the compiled catalog artifact.
 """
 
-from stream_mcp.search._index import MAX_LIMIT, SearchIndex, SearchResult
+from stream_mcp.search._compiled import compile_index
+from stream_mcp.search._lazy import SearchIndex
+from stream_mcp.search._results import MAX_LIMIT, SearchResult
 
-__all__ = ["MAX_LIMIT", "SearchIndex", "SearchResult"]
+__all__ = ["MAX_LIMIT", "SearchIndex", "SearchResult", "compile_index"]

@@ -1,9 +1,11 @@
 """Intent search over the catalog: from "kick bob out of #general" to ``UpdateChannel``.
 
-The index is built once at start-up and is read-only afterwards. Ranking is BM25F: each field
-of an operation (its id split at camelCase, summary, curated intents, description, path, the
-names of its parameters and body fields) has its own weight and length normalisation, and the
-per-document term scores are precomputed, so a query costs a few dictionary look-ups.
+The index is built on its first search (see ``_lazy``) and is read-only afterwards; for the
+built-in catalog its postings come precomputed in the compiled artifact (see ``_compiled``).
+Ranking is BM25F: each field of an operation (its id split at camelCase, summary, curated
+intents, description, path, the names of its parameters and body fields) has its own weight and
+length normalisation, and the per-document term scores are precomputed, so a query costs a few
+dictionary look-ups.
 
 Why not ``rank_bm25``: it scores one flat token list per document, so field weights would have
 to be faked by repeating tokens (which also breaks length normalisation), and it cannot weight
@@ -21,16 +23,16 @@ from __future__ import annotations
 
 import difflib
 import heapq
-import json
 import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.errors import ValidationError
+from stream_mcp.search._compiled import Postings
+from stream_mcp.search._lazy import SearchIndex
 from stream_mcp.search._query import (
     BULK,
     PLURAL,
@@ -41,6 +43,15 @@ from stream_mcp.search._query import (
     is_bulk,
     operation_actions,
     split_id,
+)
+from stream_mcp.search._results import (
+    MAX_HIT_TOKENS,
+    MAX_LIMIT,
+    Hit,
+    SearchResult,
+    fit_summary,
+    hit_tokens,
+    make_hit,
 )
 from stream_mcp.search._text import (
     ID_WORD,
@@ -62,6 +73,7 @@ __all__ = [
     "SearchIndex",
     "SearchResult",
     "analyze",
+    "build_postings",
     "hit_tokens",
     "id_words",
     "make_hit",
@@ -71,8 +83,6 @@ __all__ = [
     "stem",
 ]
 
-MAX_LIMIT = 20
-MAX_HIT_TOKENS = 80  # a hit as compact JSON, at about 4 bytes per token
 OVERVIEW_EXAMPLES = 3
 
 # BM25F field weights and length-normalisation strengths. Curated text (summary, intents) is
@@ -126,85 +136,6 @@ def _route_matches(route: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
     )
 
 
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One ranked operation, small enough to list many of in an agent's context."""
-
-    operation_id: str
-    summary: str
-    auth: str  # "user" when a user token may call it, else "server"
-    read_only: bool
-    destructive: bool
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation_id": self.operation_id,
-            "summary": self.summary,
-            "auth": self.auth,
-            "read_only": self.read_only,
-            "destructive": self.destructive,
-            "score": self.score,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """Ranked hits; or a ``message`` when nothing matched; or an ``overview`` for no query.
-
-    Weak hits (``weak``) come with a ``message`` too, so an agent does not act on a guess.
-    """
-
-    query: str
-    hits: list[Hit] = field(default_factory=list)
-    message: str | None = None
-    overview: list[dict[str, Any]] | None = None
-    weak: bool = False  # the hits share only incidental words with the request; see message
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": self.query, "hits": [h.to_dict() for h in self.hits]}
-        if self.weak:
-            data["weak"] = True
-        if self.message is not None:
-            data["message"] = self.message
-        if self.overview is not None:
-            data["overview"] = self.overview
-        return data
-
-
-def compact_json(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def hit_tokens(hit: Hit) -> int:
-    """The size budget measure: bytes of the compact JSON, four to a token."""
-    return math.ceil(len(compact_json(hit.to_dict()).encode()) / 4)
-
-
-def make_hit(op: Operation, score: float) -> Hit:
-    """A hit whose summary is cut, on a word boundary, to keep it within the token budget."""
-    auth = "user" if op.user_token else "server"
-    return Hit(
-        op.operation_id, fit_summary(op), auth, op.read_only, op.destructive, round(score, 2)
-    )
-
-
-def fit_summary(op: Operation) -> str:
-    """The one-line summary, cut so that a hit with any score up to 999999.99 fits the budget."""
-    summary = " ".join(op.summary.split())
-    widest = Hit(op.operation_id, summary, "server", False, False, 999999.99)
-    excess = len(compact_json(widest.to_dict()).encode()) - MAX_HIT_TOKENS * 4
-    if excess <= 0:
-        return summary
-    raw = summary.encode()
-    keep = raw[: max(0, len(raw) - excess - len(b"..."))].decode(errors="ignore")
-    cut = keep.rsplit(" ", 1)[0] if " " in keep else keep
-    return cut.rstrip(" ,;:") + "..."
-
-
 # --------------------------------------------------------------------------- documents
 
 
@@ -255,7 +186,7 @@ def document_terms(fields: Mapping[str, str]) -> dict[str, Counter[str]]:
     return terms
 
 
-def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> dict[str, dict[int, float]]:
+def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> Postings:
     """term → {doc: BM25F score}, precomputed because the documents never change."""
     n = len(docs)
     avg_len = {
@@ -265,7 +196,7 @@ def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> dict[str, dic
     df: Counter[str] = Counter()
     for doc in docs:
         df.update(set().union(*(set(terms) for terms in doc.values())))
-    postings: dict[str, dict[int, float]] = {}
+    postings: Postings = {}
     for i, doc in enumerate(docs):
         pseudo: dict[str, float] = {}
         for name, terms in doc.items():
@@ -279,13 +210,18 @@ def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> dict[str, dic
     return postings
 
 
+def build_postings(catalog: Catalog) -> Postings:
+    """The BM25F postings of ``catalog``, from its text: the slow part of building an index."""
+    return _bm25f_postings([document_terms(operation_fields(catalog, op)) for op in catalog])
+
+
 # --------------------------------------------------------------------------- the index
 
 
-class SearchIndex:
-    """BM25F index over a catalog's operations. Immutable once built; safe to share."""
+class _Engine:
+    """The built index: BM25F postings plus the per-operation facts ranking uses."""
 
-    def __init__(self, catalog: Catalog, postings: dict[str, dict[int, float]]) -> None:
+    def __init__(self, catalog: Catalog, postings: Postings) -> None:
         self._catalog = catalog
         self._postings = postings
         self._ops = list(catalog)
@@ -308,13 +244,7 @@ class SearchIndex:
         self._routes = [(op.method, _route(op.path)) for op in self._ops]
         self._groups = ", ".join(sorted(catalog.groups()))
 
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> SearchIndex:
-        docs = [document_terms(operation_fields(catalog, op)) for op in catalog]
-        return cls(catalog, _bm25f_postings(docs))
-
     def search(self, query: str, limit: int = 5) -> SearchResult:
-        """Rank operations for a natural-language request."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValidationError(
                 f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}", field="limit"

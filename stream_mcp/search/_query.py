@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Any
 
 from stream_mcp.search._text import (
@@ -53,6 +54,9 @@ BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over sc
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
+
+# An id's verb → the actions it implies; read-only, built once rather than per id.
+_ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42").
 _COUNT = re.compile(
@@ -322,8 +326,7 @@ def split_id(operation_id: str) -> tuple[str, list[str]]:
     """An id's verb and its nouns. The verb comes first ("GetBlockedUsers" → get; blocked,
     users) unless the id only ends with a known verb ("ChannelBatchUpdate" → update)."""
     words = split_words(operation_id)
-    verbs = dict(OPERATION_ACTIONS)
-    if len(words) > 1 and words[0] not in verbs and words[-1] in verbs:
+    if len(words) > 1 and words[0] not in _ID_VERBS and words[-1] in _ID_VERBS:
         return words[-1], words[:-1]
     return words[0], words[1:]
 
@@ -365,7 +368,7 @@ def operation_actions(operation_id: str) -> frozenset[str]:
     """What an operation does, from the verb of its id (GetReactions reads a list)."""
     verb, _ = split_id(operation_id)
     head = id_head(operation_id)
-    actions = {verb_action(stem(verb)), *dict(OPERATION_ACTIONS).get(verb, ())}
+    actions = {verb_action(stem(verb)), *_ID_VERBS.get(verb, ())}
     if "read" in actions and head.endswith("s") and not head.endswith("ss"):
         actions.add("list")
     return frozenset(actions)

@@ -33,58 +33,114 @@ The modules, read top-down:
 | ``_principals`` | HTTP API keys: ``Principal``, ``ApiKeyIndex``, ``ApiKeyVerifier`` |
 | ``_file`` | ``VaultFile``: profiles, API keys, key rotation |
 | ``_resolve`` | ``open_credentials`` and ``api_key_verifier``, what start-up calls |
+
+Names are imported from their module on first use: a server whose credentials come from the
+environment never loads the vault file's cryptography, and no command pays for the keyring
+until a key is looked up there.
 """
 
 from __future__ import annotations
 
-from stream_mcp.vault._backend import CredentialBackend, ProfileRecord
-from stream_mcp.vault._env import (
-    ENV_PROFILE,
-    EnvBackend,
-    EnvCredentialSettings,
-    EnvPolicySettings,
-)
-from stream_mcp.vault._errors import (
-    ProfileNotFound,
-    VaultCorrupt,
-    VaultError,
-    VaultKeyMissing,
-    VaultNotFound,
-    VaultTampered,
-    VaultTruncated,
-    VaultWrongKey,
-)
-from stream_mcp.vault._file import VaultFile
-from stream_mcp.vault._keys import (
-    DEFAULT_SCRYPT_N,
-    DETECT,
-    KEY_VAR,
-    KEYRING_SERVICE,
-    MIN_PASSPHRASE,
-    NEW_KEY_VAR,
-    KeyKind,
-    KeyOrigin,
-    KeySource,
-    KeySpec,
-    Prompt,
-    VaultKeySettings,
-    decode_raw_key,
-    detect_keyring,
-    generate_key,
-    keyring_usable,
-)
-from stream_mcp.vault._names import check_name
-from stream_mcp.vault._principals import (
-    API_KEY_PREFIX,
-    ApiKeyIndex,
-    ApiKeyVerifier,
-    Mode,
-    Principal,
-    verify_api_key,
-)
-from stream_mcp.vault._resolve import api_key_verifier, open_credentials
-from stream_mcp.vault._sealing import FORMAT, FORMAT_VERSION
-from stream_mcp.vault._settings import load_settings
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stream_mcp.vault._backend import CredentialBackend, ProfileRecord
+    from stream_mcp.vault._env import (
+        ENV_PROFILE,
+        EnvBackend,
+        EnvCredentialSettings,
+        EnvPolicySettings,
+    )
+    from stream_mcp.vault._errors import (
+        ProfileNotFound,
+        VaultCorrupt,
+        VaultError,
+        VaultKeyMissing,
+        VaultNotFound,
+        VaultTampered,
+        VaultTruncated,
+        VaultWrongKey,
+    )
+    from stream_mcp.vault._file import VaultFile
+    from stream_mcp.vault._keys import (
+        DEFAULT_SCRYPT_N,
+        DETECT,
+        KEY_VAR,
+        KEYRING_SERVICE,
+        MIN_PASSPHRASE,
+        NEW_KEY_VAR,
+        KeyKind,
+        KeyOrigin,
+        KeySource,
+        KeySpec,
+        Prompt,
+        VaultKeySettings,
+        decode_raw_key,
+        detect_keyring,
+        generate_key,
+        keyring_usable,
+    )
+    from stream_mcp.vault._names import check_name
+    from stream_mcp.vault._principals import (
+        API_KEY_PREFIX,
+        ApiKeyIndex,
+        ApiKeyVerifier,
+        Mode,
+        Principal,
+        verify_api_key,
+    )
+    from stream_mcp.vault._resolve import api_key_verifier, open_credentials
+    from stream_mcp.vault._sealing import FORMAT, FORMAT_VERSION
+    from stream_mcp.vault._settings import load_settings
+
+# Each module and the names it exports.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "_backend": ("CredentialBackend", "ProfileRecord"),
+    "_env": ("ENV_PROFILE", "EnvBackend", "EnvCredentialSettings", "EnvPolicySettings"),
+    "_errors": (
+        "ProfileNotFound",
+        "VaultCorrupt",
+        "VaultError",
+        "VaultKeyMissing",
+        "VaultNotFound",
+        "VaultTampered",
+        "VaultTruncated",
+        "VaultWrongKey",
+    ),
+    "_file": ("VaultFile",),
+    "_keys": (
+        "DEFAULT_SCRYPT_N",
+        "DETECT",
+        "KEY_VAR",
+        "KEYRING_SERVICE",
+        "MIN_PASSPHRASE",
+        "NEW_KEY_VAR",
+        "KeyKind",
+        "KeyOrigin",
+        "KeySource",
+        "KeySpec",
+        "Prompt",
+        "VaultKeySettings",
+        "decode_raw_key",
+        "detect_keyring",
+        "generate_key",
+        "keyring_usable",
+    ),
+    "_names": ("check_name",),
+    "_principals": (
+        "API_KEY_PREFIX",
+        "ApiKeyIndex",
+        "ApiKeyVerifier",
+        "Mode",
+        "Principal",
+        "verify_api_key",
+    ),
+    "_resolve": ("api_key_verifier", "open_credentials"),
+    "_sealing": ("FORMAT", "FORMAT_VERSION"),
+    "_settings": ("load_settings",),
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -131,3 +187,15 @@ __all__ = [
     "open_credentials",
     "verify_api_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

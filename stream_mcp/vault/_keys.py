@@ -12,6 +12,10 @@ For a vault whose key id was made from:
 
 Rotation takes the new key from ``STREAM_MCP_VAULT_NEW_KEY`` if set, else from the same
 kind of source as the old one (a fresh keyring entry, or a new passphrase at the prompt).
+
+The OS keyring is looked for only when a key is first needed from it: probing it loads every
+keyring backend (~0.2 s), which a server with no vault file, or with the key in
+``STREAM_MCP_VAULT_KEY``, must not pay at start-up; keyring itself is imported only then.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ import binascii
 import getpass
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import keyring
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -135,6 +138,8 @@ def keyring_usable(backend: Any) -> bool:
 
 def detect_keyring() -> Any | None:
     """The OS keyring backend if a usable one is configured, else ``None``."""
+    import keyring
+
     try:
         backend = keyring.get_keyring()
     except Exception:
@@ -146,8 +151,10 @@ class KeySource:
     """Finds (or makes) master keys: environment variable > OS keyring > passphrase prompt.
 
     Holds the environment values as :class:`~pydantic.SecretStr`; its repr shows only which
-    sources are available. ``scrypt_n`` is the cost for *new* passphrase keys (existing key
-    ids keep the parameters stored with them); tests pass a small value.
+    sources are available. ``keyring_backend`` is a backend, ``None`` (no keyring), or
+    ``DETECT``: look for the OS keyring the first time a key could come from it. ``scrypt_n``
+    is the cost for *new* passphrase keys (existing key ids keep the parameters stored with
+    them); tests pass a small value.
     """
 
     def __init__(
@@ -163,7 +170,8 @@ class KeySource:
     ) -> None:
         self._key = _secret(vault_key)
         self._new_key = _secret(new_vault_key)
-        self._keyring = keyring_backend
+        self._keyring_backend = keyring_backend
+        self._keyring_lock = threading.Lock()
         self._prompt = prompt
         self._scrypt = (scrypt_n, scrypt_r, scrypt_p)
 
@@ -177,17 +185,24 @@ class KeySource:
         scrypt_n: int = DEFAULT_SCRYPT_N,
     ) -> KeySource:
         """The usual source: ``STREAM_MCP_VAULT_KEY``/``_NEW_KEY``, the OS keyring (detected
-        unless ``keyring_backend`` is given; ``None`` disables it), and ``getpass`` only when
-        ``interactive``."""
+        on first need unless ``keyring_backend`` is given; ``None`` disables it), and
+        ``getpass`` only when ``interactive``."""
         settings = settings or load_settings(VaultKeySettings)
-        backend = detect_keyring() if keyring_backend is DETECT else keyring_backend
         return cls(
             vault_key=settings.vault_key,
             new_vault_key=settings.vault_new_key,
-            keyring_backend=backend,
+            keyring_backend=keyring_backend,
             prompt=_getpass if interactive else None,
             scrypt_n=scrypt_n,
         )
+
+    @property
+    def _keyring(self) -> Any | None:
+        """The keyring backend, detected on first use if it was left to ``DETECT``."""
+        with self._keyring_lock:
+            if self._keyring_backend is DETECT:
+                self._keyring_backend = detect_keyring()
+            return self._keyring_backend
 
     # -- opening an existing key
 
@@ -319,10 +334,10 @@ class KeySource:
             ) from None
 
     def __repr__(self) -> str:
-        return (
-            f"KeySource(env={self._key is not None}, keyring={self._keyring is not None}, "
-            f"prompt={self._prompt is not None})"
-        )
+        backend = self._keyring_backend  # a repr must not probe the keyring
+        ring = "detect" if backend is DETECT else backend is not None
+        prompt = self._prompt is not None
+        return f"KeySource(env={self._key is not None}, keyring={ring}, prompt={prompt})"
 
 
 def _getpass(label: str) -> str:
@@ -352,6 +367,8 @@ def _check_passphrase(value: str, field_name: str) -> str:
 
 
 def _derive(passphrase: str, spec: KeySpec) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     kdf = Scrypt(salt=spec.salt, length=32, n=spec.n, r=spec.r, p=spec.p)
     return kdf.derive(passphrase.encode("utf-8"))
 

@@ -1,0 +1,107 @@
+"""The index's postings, computed ahead of time into the compiled catalog artifact.
+
+Computing them stems some 20,000 words; a server answers ``tools/list`` long before anyone
+searches, and should not pay for that at start-up. ``scripts/compile_catalog.py`` stores them
+in ``_catalog.json`` under ``"search"``, and the index decodes them on its first search.
+
+They hold only for the catalog and the search code they came from, so they carry a digest of
+the operation ids (in order) and of this package's sources. Anything else (a ``--spec``
+catalog, an edited stemmer, a catalog changed in code) gets ``None`` and builds the postings
+from the catalog instead; ``tests/test_startup.py`` fails when the artifact's copy is stale.
+
+Encoding: the terms as a JSON list; each term's posting count and documents as uint16, and the
+scores as float64 (exact, so rankings are identical), little-endian in base64. Scores written
+as JSON numbers would add ~12 ms to parsing the artifact at every start.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+from array import array
+from collections.abc import Iterable, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stream_mcp.catalog import Catalog
+
+Postings = dict[str, dict[int, float]]
+
+FORMAT = 1
+_SOURCES = Path(__file__).resolve().parent
+
+
+def code_digest(sources: Path = _SOURCES) -> str:
+    """A digest of the search package's sources: any change may change the postings."""
+    digest = hashlib.sha256()
+    for path in sorted(sources.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def operations_digest(operation_ids: Iterable[str]) -> str:
+    """Postings name documents by position, so the ids and their order must match."""
+    return hashlib.sha256("\n".join(operation_ids).encode()).hexdigest()
+
+
+def compile_index(catalog: Catalog) -> dict[str, Any]:
+    """What the compiled catalog artifact stores under ``"search"``, for ``catalog``."""
+    from stream_mcp.search._index import build_postings
+
+    return encode(catalog.operations, build_postings(catalog))
+
+
+def encode(operation_ids: Iterable[str], postings: Mapping[str, Mapping[int, float]]) -> dict:
+    """The artifact's ``"search"`` section for ``postings`` over these operations."""
+    terms = list(postings)
+    counts = array("H", [len(postings[t]) for t in terms])
+    docs = array("H", [doc for t in terms for doc in postings[t]])
+    scores = array("d", [score for t in terms for score in postings[t].values()])
+    return {
+        "format": FORMAT,
+        "code": code_digest(),
+        "operations": operations_digest(operation_ids),
+        "terms": terms,
+        "counts": _pack(counts),
+        "docs": _pack(docs),
+        "scores": _pack(scores),
+    }
+
+
+def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Postings | None:
+    """The postings in ``data``, or ``None`` if absent, malformed, or made for other inputs."""
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        return None
+    if data.get("operations") != operations_digest(operation_ids):
+        return None
+    if data.get("code") != code_digest():
+        return None
+    try:
+        counts = _unpack("H", data["counts"])
+        docs = _unpack("H", data["docs"])
+        scores = _unpack("d", data["scores"])
+        terms = data["terms"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (len(terms) == len(counts) and len(docs) == len(scores) == sum(counts)):
+        return None
+    pairs = zip(docs, scores, strict=True)  # consumed term by term, each taking its count
+    return {term: dict(islice(pairs, count)) for term, count in zip(terms, counts, strict=True)}
+
+
+def _pack(values: array) -> str:
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _unpack(typecode: str, text: str) -> list[Any]:
+    values = array(typecode)
+    values.frombytes(base64.b64decode(text, validate=True))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()  # Python ints and floats: faster to slice and hash than an array's

@@ -1,0 +1,71 @@
+"""The search index handle: free to make, built on its first search, immutable after.
+
+A server lists its tools long before anyone searches, so start-up must not build the index;
+nor even import the text analysis behind it. For the built-in catalog the first search decodes
+the postings precomputed in the compiled artifact (see ``_compiled``); any other catalog, such
+as one read with ``--spec``, has them computed then.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from stream_mcp.search import _compiled
+from stream_mcp.search._compiled import Postings
+
+if TYPE_CHECKING:
+    from stream_mcp.catalog import Catalog
+    from stream_mcp.search._index import _Engine
+    from stream_mcp.search._query import QueryPlan
+    from stream_mcp.search._results import SearchResult
+
+
+class SearchIndex:
+    """BM25F index over a catalog's operations, built on first use; then immutable.
+
+    The first search builds it under a lock, so concurrent first searches build it once.
+    Safe to share. ``postings``, if given, are used instead of the catalog's.
+    """
+
+    def __init__(self, catalog: Catalog, postings: Postings | None = None) -> None:
+        self._catalog = catalog
+        self._postings = postings
+        self._engine: _Engine | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> SearchIndex:
+        return cls(catalog)
+
+    def _built(self) -> _Engine:
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = _build(self._catalog, self._postings)
+                engine = self._engine
+        return engine
+
+    def search(self, query: str, limit: int = 5) -> SearchResult:
+        """Rank operations for a natural-language request."""
+        return self._built().search(query, limit)
+
+    def is_strong(self, plan: QueryPlan, doc: int) -> bool:
+        return self._built().is_strong(plan, doc)
+
+    def scores(self, plan: QueryPlan) -> dict[int, float]:
+        return self._built().scores(plan)
+
+    def overview(self) -> list[dict[str, Any]]:
+        return self._built().overview()
+
+
+def _build(catalog: Catalog, postings: Postings | None) -> _Engine:
+    from stream_mcp.search._index import _Engine, build_postings
+
+    if postings is None:
+        postings = _compiled.decode(catalog.operations, catalog.precomputed.get("search"))
+    if postings is None:
+        postings = build_postings(catalog)
+    return _Engine(catalog, postings)
