@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from stream_mcp.catalog._build import ARTIFACT, SPEC_DIR, build_catalog, load_catalog
 from stream_mcp.catalog._spec import load_spec_dir, source_hash
+from stream_mcp.catalog.lint import lint_schema
+from stream_mcp.catalog.schemas import compile_input, validation_schema
 from stream_mcp.errors import SpecError, UnknownOperation
 from tests.conftest import SHARED_TSV
 
@@ -184,6 +187,66 @@ def test_official_openapi_file_is_loaded_with_curated_overlay(tmp_path):
     assert not new.curated and not new.read_only and new.destructive and not new.user_token
     assert "description" not in json.dumps(catalog.components)
     assert "x-vendor-order" not in json.dumps(catalog.components)
+
+
+def _truncate_spec(prefix: str, date_time: dict) -> dict:
+    """A one-operation spec in Stream's v1 layout (prefix "", date-times as strings) or its
+    v2 layout (prefix /api/v2/chat, date-times as numbers)."""
+    path_param = {"in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "v999"},
+        "paths": {
+            f"{prefix}/channels/{{type}}/{{id}}/truncate": {
+                "post": {
+                    "operationId": "TruncateChannel",
+                    "parameters": [{**path_param, "name": "type"}, {**path_param, "name": "id"}],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/TruncateRequest"}
+                            }
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "TruncateRequest": {
+                    "type": "object",
+                    "properties": {
+                        "hard_delete": {"type": "boolean"},
+                        "truncated_at": {**date_time, "format": "date-time", "title": "At"},
+                    },
+                }
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("prefix", "date_time", "numbers"),
+    [
+        ("", {"type": "string"}, False),
+        ("/api/v2/chat", {"type": "number", "x-vendor-order": "006"}, True),
+    ],
+    ids=["v1", "v2"],
+)
+def test_official_spec_loads_in_either_layout(tmp_path, prefix, date_time, numbers):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(_truncate_spec(prefix, date_time)))
+    catalog = load_catalog(path)
+    op = catalog.get("TruncateChannel")
+    assert op.path == f"{prefix}/channels/{{type}}/{{id}}/truncate"
+    assert op.curated and op.destructive
+    assert lint_schema(compile_input(catalog, op, "full").schema) == []
+    validator = Draft202012Validator(validation_schema(catalog, op))
+    call = {"type": "messaging", "id": "general", "hard_delete": True}
+    # Agents write RFC 3339 dates; v2's numbers (nanoseconds) are accepted where v2 has them.
+    assert validator.is_valid({**call, "truncated_at": "2026-01-02T03:04:05Z"})
+    assert validator.is_valid({**call, "truncated_at": 1767323045000000000}) is numbers
+    assert not validator.is_valid({**call, "truncated_at": True})
 
 
 @pytest.mark.parametrize(
