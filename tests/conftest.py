@@ -17,7 +17,24 @@ settings.register_profile("stream-mcp", deadline=None)
 settings.load_profile("stream-mcp")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_TSV = ROOT.parent / "shared" / "stream-chat-operations.tsv"
+SHARED = ROOT.parent / "shared"
+OPERATION_LISTS = {"v1": "stream-chat-operations.tsv", "v2": "stream-chat-operations-v2.tsv"}
+
+
+def operation_lists(version: str) -> list[Path]:
+    """Stream's operation list for ``version`` ("v1" or "v2"): our committed snapshot, then
+    the shared original when it is beside the checkout, so a clean clone tests it too."""
+    shared = SHARED / OPERATION_LISTS[version]
+    snapshot = ROOT / "tests" / "data" / f"operations-{version}.tsv"
+    return [snapshot, *([shared] if shared.is_file() else [])]
+
+
+def read_operation_list(path: Path) -> dict[str, dict[str, str]]:
+    """Rows by operation id, each keyed by the header's column names; ``#`` lines are notes."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    header = rows[0]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
 
 
 @pytest.fixture(scope="session")

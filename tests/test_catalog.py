@@ -14,7 +14,7 @@ from stream_mcp.catalog._spec import load_spec_dir, source_hash
 from stream_mcp.catalog.lint import lint_schema
 from stream_mcp.catalog.schemas import compile_input, validation_schema
 from stream_mcp.errors import SpecError, UnknownOperation
-from tests.conftest import SHARED_TSV
+from tests.conftest import operation_lists, read_operation_list
 
 JSON_QUERY_OPS = {
     "Search",
@@ -27,25 +27,21 @@ JSON_QUERY_OPS = {
 UPLOADS = {"UploadFile", "UploadImage", "UploadChannelFile", "UploadChannelImage"}
 
 
-def _tsv_rows() -> dict[str, tuple[str, str, bool]]:
-    if not SHARED_TSV.is_file():
-        pytest.skip("../shared/stream-chat-operations.tsv is not beside the checkout")
-    rows = {}
-    for line in SHARED_TSV.read_text().splitlines()[2:]:
-        if line.strip():
-            op_id, method, path, user_token = line.split("\t")
-            rows[op_id] = (method, path, user_token.strip() == "yes")
-    return rows
-
-
-def test_catalog_matches_the_shared_operation_list_exactly(catalog):
-    rows = _tsv_rows()
-    assert len(rows) == 195
+def test_catalog_matches_the_operation_list_exactly(catalog):
+    """Stream's v2 list: the committed snapshot, and ../shared's original when present."""
+    lists = [read_operation_list(path) for path in operation_lists("v2")]
+    for rows in lists:
+        assert rows == lists[0], "tests/data/operations-v2.tsv differs from ../shared's"
+    rows = lists[0]
+    assert len(rows) == 247
     assert set(catalog.operations) == set(rows)
     for op in catalog:
-        method, path, user_token = rows[op.operation_id]
-        assert (op.method, op.path) == (method, path), op.operation_id
-        assert op.user_token is user_token, op.operation_id
+        row = rows[op.operation_id]
+        assert (op.method, op.path) == (row["method"], row["path"]), op.operation_id
+        assert op.user_token is (row["user_token"] == "yes"), op.operation_id
+        assert op.path.startswith("/api/v2/"), op.operation_id
+    moderation = {op_id for op_id, row in rows.items() if row["area"] == "moderation"}
+    assert moderation <= set(catalog.groups()["moderation"])
 
 
 def test_compiled_artifact_is_fresh():
