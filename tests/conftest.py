@@ -37,6 +37,28 @@ def read_operation_list(path: Path) -> dict[str, dict[str, str]]:
     return {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
 
 
+# v2 operations that take over a v1 call whose request they accept unchanged at a new path.
+# The v2 list gives them no v1 column, because the v1 operation itself is gone.
+SAME_REQUEST_AS_V1 = {
+    "ban": "POST /moderation/ban",
+    "mute": "POST /moderation/mute",
+    "unmute": "POST /moderation/unmute",
+}
+
+
+def v1_routes() -> dict[str, tuple[str, str]]:
+    """The v1 method and path of each v2 operation that has one, for comparing our requests
+    with the official ``stream-chat`` SDK, which still speaks v1."""
+    rows = read_operation_list(operation_lists("v2")[0])
+    known = {op_id: row["v1_method_path"] for op_id, row in rows.items()}
+    known.update(SAME_REQUEST_AS_V1)
+    return {
+        op_id: (route.split(" ")[0], route.split(" ")[1])
+        for op_id, route in known.items()
+        if route != "-"
+    }
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()

@@ -96,7 +96,9 @@ async def test_request_line_headers_and_json_body(offline: Executor, catalog: Ca
         op, {"type": "messaging", "id": "general", "message": {"text": "hi"}}, SERVER
     )
     assert request.method == "POST"
-    assert request.url.raw_path == b"/channels/messaging/general/message?api_key=key-abc"
+    assert (
+        request.url.raw_path == b"/api/v2/chat/channels/messaging/general/message?api_key=key-abc"
+    )
     assert request.headers["authorization"] == TOKEN  # raw JWT, no "Bearer"
     assert request.headers["stream-auth-type"] == "jwt"
     assert request.headers["x-stream-client"] == f"stream-mcp-{__version__}"
@@ -133,8 +135,8 @@ async def test_path_values_are_one_encoded_segment(
 ) -> None:
     request = offline.build_request(catalog.get("GetMessage"), {"id": value}, USER)
     path = request.url.raw_path.split(b"?")[0].decode()
-    assert path == f"/messages/{encoded}"
-    assert unquote(path.split("/")[2]) == value
+    assert path == f"/api/v2/chat/messages/{encoded}"
+    assert unquote(path.split("/")[5]) == value
 
 
 @pytest.mark.parametrize(
