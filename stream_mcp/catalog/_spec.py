@@ -8,7 +8,7 @@ Format of ``tool_specs/operations/<group>.yaml``::
 
     GetOrCreateChannel:
       method: POST
-      path: /channels/{type}/{id}/query
+      path: /api/v2/chat/channels/{type}/{id}/query
       summary: One line, in our own words.
       description: A few sentences for an agent.
       user_token: true          # may a user token call it (else server-side auth only)
