@@ -52,11 +52,8 @@ def v1_routes() -> dict[str, tuple[str, str]]:
     rows = read_operation_list(operation_lists("v2")[0])
     known = {op_id: row["v1_method_path"] for op_id, row in rows.items()}
     known.update(SAME_REQUEST_AS_V1)
-    return {
-        op_id: (route.split(" ")[0], route.split(" ")[1])
-        for op_id, route in known.items()
-        if route != "-"
-    }
+    pairs = {op_id: route.split(" ", 1) for op_id, route in known.items() if route != "-"}
+    return {op_id: (method, path) for op_id, (method, path) in pairs.items()}
 
 
 @pytest.fixture(scope="session")
