@@ -17,7 +17,43 @@ settings.register_profile("stream-mcp", deadline=None)
 settings.load_profile("stream-mcp")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_TSV = ROOT.parent / "shared" / "stream-chat-operations.tsv"
+SHARED = ROOT.parent / "shared"
+OPERATION_LISTS = {"v1": "stream-chat-operations.tsv", "v2": "stream-chat-operations-v2.tsv"}
+
+
+def operation_lists(version: str) -> list[Path]:
+    """Stream's operation list for ``version`` ("v1" or "v2"): our committed snapshot, then
+    the shared original when it is beside the checkout, so a clean clone tests it too."""
+    shared = SHARED / OPERATION_LISTS[version]
+    snapshot = ROOT / "tests" / "data" / f"operations-{version}.tsv"
+    return [snapshot, *([shared] if shared.is_file() else [])]
+
+
+def read_operation_list(path: Path) -> dict[str, dict[str, str]]:
+    """Rows by operation id, each keyed by the header's column names; ``#`` lines are notes."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    header = rows[0]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+
+
+# v2 operations that take over a v1 call whose request they accept unchanged at a new path.
+# The v2 list gives them no v1 column, because the v1 operation itself is gone.
+SAME_REQUEST_AS_V1 = {
+    "ban": "POST /moderation/ban",
+    "mute": "POST /moderation/mute",
+    "unmute": "POST /moderation/unmute",
+}
+
+
+def v1_routes() -> dict[str, tuple[str, str]]:
+    """The v1 method and path of each v2 operation that has one, for comparing our requests
+    with the official ``stream-chat`` SDK, which still speaks v1."""
+    rows = read_operation_list(operation_lists("v2")[0])
+    known = {op_id: row["v1_method_path"] for op_id, row in rows.items()}
+    known.update(SAME_REQUEST_AS_V1)
+    pairs = {op_id: route.split(" ", 1) for op_id, route in known.items() if route != "-"}
+    return {op_id: (method, path) for op_id, (method, path) in pairs.items()}
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from stream_mcp.catalog._build import ARTIFACT, SPEC_DIR, build_catalog, load_catalog
 from stream_mcp.catalog._spec import load_spec_dir, source_hash
+from stream_mcp.catalog.lint import lint_schema
+from stream_mcp.catalog.schemas import compile_input, validation_schema
 from stream_mcp.errors import SpecError, UnknownOperation
-from tests.conftest import SHARED_TSV
+from tests.conftest import operation_lists, read_operation_list
 
 JSON_QUERY_OPS = {
     "Search",
@@ -24,25 +27,21 @@ JSON_QUERY_OPS = {
 UPLOADS = {"UploadFile", "UploadImage", "UploadChannelFile", "UploadChannelImage"}
 
 
-def _tsv_rows() -> dict[str, tuple[str, str, bool]]:
-    if not SHARED_TSV.is_file():
-        pytest.skip("../shared/stream-chat-operations.tsv is not beside the checkout")
-    rows = {}
-    for line in SHARED_TSV.read_text().splitlines()[2:]:
-        if line.strip():
-            op_id, method, path, user_token = line.split("\t")
-            rows[op_id] = (method, path, user_token.strip() == "yes")
-    return rows
-
-
-def test_catalog_matches_the_shared_operation_list_exactly(catalog):
-    rows = _tsv_rows()
-    assert len(rows) == 195
+def test_catalog_matches_the_operation_list_exactly(catalog):
+    """Stream's v2 list: the committed snapshot, and ../shared's original when present."""
+    lists = [read_operation_list(path) for path in operation_lists("v2")]
+    for rows in lists:
+        assert rows == lists[0], "tests/data/operations-v2.tsv differs from ../shared's"
+    rows = lists[0]
+    assert len(rows) == 247
     assert set(catalog.operations) == set(rows)
     for op in catalog:
-        method, path, user_token = rows[op.operation_id]
-        assert (op.method, op.path) == (method, path), op.operation_id
-        assert op.user_token is user_token, op.operation_id
+        row = rows[op.operation_id]
+        assert (op.method, op.path) == (row["method"], row["path"]), op.operation_id
+        assert op.user_token is (row["user_token"] == "yes"), op.operation_id
+        assert op.path.startswith("/api/v2/"), op.operation_id
+    moderation = {op_id for op_id, row in rows.items() if row["area"] == "moderation"}
+    assert moderation <= set(catalog.groups()["moderation"])
 
 
 def test_compiled_artifact_is_fresh():
@@ -184,6 +183,66 @@ def test_official_openapi_file_is_loaded_with_curated_overlay(tmp_path):
     assert not new.curated and not new.read_only and new.destructive and not new.user_token
     assert "description" not in json.dumps(catalog.components)
     assert "x-vendor-order" not in json.dumps(catalog.components)
+
+
+def _truncate_spec(prefix: str, date_time: dict) -> dict:
+    """A one-operation spec in Stream's v1 layout (prefix "", date-times as strings) or its
+    v2 layout (prefix /api/v2/chat, date-times as numbers)."""
+    path_param = {"in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "v999"},
+        "paths": {
+            f"{prefix}/channels/{{type}}/{{id}}/truncate": {
+                "post": {
+                    "operationId": "TruncateChannel",
+                    "parameters": [{**path_param, "name": "type"}, {**path_param, "name": "id"}],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/TruncateRequest"}
+                            }
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "TruncateRequest": {
+                    "type": "object",
+                    "properties": {
+                        "hard_delete": {"type": "boolean"},
+                        "truncated_at": {**date_time, "format": "date-time", "title": "At"},
+                    },
+                }
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("prefix", "date_time", "numbers"),
+    [
+        ("", {"type": "string"}, False),
+        ("/api/v2/chat", {"type": "number", "x-vendor-order": "006"}, True),
+    ],
+    ids=["v1", "v2"],
+)
+def test_official_spec_loads_in_either_layout(tmp_path, prefix, date_time, numbers):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(_truncate_spec(prefix, date_time)))
+    catalog = load_catalog(path)
+    op = catalog.get("TruncateChannel")
+    assert op.path == f"{prefix}/channels/{{type}}/{{id}}/truncate"
+    assert op.curated and op.destructive
+    assert lint_schema(compile_input(catalog, op, "full").schema) == []
+    validator = Draft202012Validator(validation_schema(catalog, op))
+    call = {"type": "messaging", "id": "general", "hard_delete": True}
+    # Agents write RFC 3339 dates; v2's numbers (nanoseconds) are accepted where v2 has them.
+    assert validator.is_valid({**call, "truncated_at": "2026-01-02T03:04:05Z"})
+    assert validator.is_valid({**call, "truncated_at": 1767323045000000000}) is numbers
+    assert not validator.is_valid({**call, "truncated_at": True})
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from stream_mcp.cli import main
+from tests.conftest import operation_lists, read_operation_list
 
 REQUIRED_KEYS = {
     "operation_id",
@@ -20,9 +21,16 @@ REQUIRED_KEYS = {
 def test_ops_json_lists_every_operation_with_its_flags(capsys):
     assert main(["ops", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 195
+    assert len(rows) == 247
     assert all(row.keys() >= REQUIRED_KEYS for row in rows)
     by_id = {row["operation_id"]: row for row in rows}
+    for path in operation_lists("v2"):
+        listed = {
+            op_id: (r["method"], r["path"], r["user_token"] == "yes")
+            for op_id, r in read_operation_list(path).items()
+        }
+        ours = {i: (r["method"], r["path"], r["user_token"]) for i, r in by_id.items()}
+        assert ours == listed, path
     assert by_id["QueryChannels"]["read_only"] and by_id["QueryChannels"]["method"] == "POST"
     assert by_id["DeleteChannel"]["destructive"]
 
@@ -30,7 +38,7 @@ def test_ops_json_lists_every_operation_with_its_flags(capsys):
 def test_ops_table_is_readable(capsys):
     assert main(["ops"]) == 0
     out = capsys.readouterr().out
-    assert "SendMessage" in out and "195 operations" in out
+    assert "SendMessage" in out and "247 operations" in out
 
 
 def test_describe_one_operation_in_both_details(capsys):
@@ -48,7 +56,7 @@ def test_describe_one_operation_in_both_details(capsys):
 def test_describe_all_returns_an_array(capsys):
     assert main(["describe", "--all", "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
-    assert len(described) == 195
+    assert len(described) == 247
     assert all("input_schema" in d for d in described)
 
 

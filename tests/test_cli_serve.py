@@ -173,7 +173,7 @@ async def test_a_stream_timeout_is_a_tool_error_not_a_protocol_error():
 async def test_static_tool_names_are_unique_and_valid_for_every_client():
     async with open_service(Settings(), _credentials()) as service:
         names = [t.tool.name for t in static_tools(service)]
-    assert len(names) == len(set(names)) == 195
+    assert len(names) == len(set(names)) == 247
     assert all(re.fullmatch(r"[a-z0-9_]{1,40}", name) for name in names)
 
 

@@ -104,7 +104,9 @@ async def test_request_line_headers_and_json_body(
         op, {"type": "messaging", "id": "general", "message": {"text": "hi"}}, SERVER
     )
     assert request.method == "POST"
-    assert request.url.raw_path == b"/channels/messaging/general/message?api_key=key-abc"
+    assert (
+        request.url.raw_path == b"/api/v2/chat/channels/messaging/general/message?api_key=key-abc"
+    )
     assert request.headers["authorization"] == TOKEN  # raw JWT, no "Bearer"
     assert request.headers["stream-auth-type"] == "jwt"
     assert request.headers["x-stream-client"] == f"stream-mcp-{__version__}"
@@ -141,8 +143,8 @@ async def test_path_values_are_one_encoded_segment(
 ) -> None:
     request = offline.build_request(catalog.get("GetMessage"), {"id": value}, USER)
     path = request.url.raw_path.split(b"?")[0].decode()
-    assert path == f"/messages/{encoded}"
-    assert unquote(path.split("/")[2]) == value
+    assert path == f"/api/v2/chat/messages/{encoded}"
+    assert unquote(path.split("/")[5]) == value
 
 
 @pytest.mark.parametrize(
@@ -677,7 +679,7 @@ def test_plans_compile_each_operation_once_and_follow_a_new_catalog(catalog: Cat
     op = catalog.get("SendMessage")
     first = plans.get(op)
     assert plans.get(op) is first and first.op is op
-    assert first.paging == () and first.where == "SendMessage (POST /channels/{type}/{id}/message)"
+    assert first.paging == () and first.where == f"SendMessage (POST {op.path})"
     reloaded = Operation.from_dict(op.to_dict())  # the same id, a new catalog's operation
     assert plans.get(reloaded) is not first and plans.get(reloaded).op is reloaded
 

@@ -245,15 +245,16 @@ async def test_campaign_without_create_channels_uses_existing_channels_only(
 def test_routes_match_streams_operation_table() -> None:
     """Every emulated route uses Stream's method and path, and server-only marks agree."""
     from stream_mcp.sandbox.routes import ROUTES
-    from tests.conftest import SHARED_TSV
+    from tests.conftest import operation_lists, read_operation_list
 
-    if not SHARED_TSV.exists():
-        pytest.skip(f"{SHARED_TSV} is not available")
-    table: dict[str, tuple[str, str, bool]] = {}
-    for line in SHARED_TSV.read_text().splitlines():
-        fields = line.split("\t")
-        if len(fields) == 4 and not line.startswith(("#", "operation_id")):
-            table[fields[0]] = (fields[1], fields[2], fields[3] == "no")
-    for route in ROUTES:
-        if route.in_spec:
+    # The sandbox speaks v1: its table is the v1 list (our snapshot, and ../shared's if there).
+    for path in operation_lists("v1"):
+        table = {
+            op_id: (row["method"], row["path"], row["user_token"] == "no")
+            for op_id, row in read_operation_list(path).items()
+        }
+        assert len(table) == 195, path
+        for route in ROUTES:
+            if not route.in_spec:
+                continue  # paths Stream's SDKs call that its spec does not list
             assert table[route.operation] == (route.method, route.path, route.server_only), route

@@ -133,7 +133,7 @@ print(json.dumps({"before": before, "after": "stream_mcp.search._index" in sys.m
                   "top": top}))
 """
     report = _python(code, env=_clean_env(tmp_path))
-    assert report == {"before": False, "after": True, "top": "Ban"}
+    assert report == {"before": False, "after": True, "top": "ban"}
 
 
 # --------------------------------------------------------------------------- the command line

@@ -8,7 +8,7 @@ Format of ``tool_specs/operations/<group>.yaml``::
 
     GetOrCreateChannel:
       method: POST
-      path: /channels/{type}/{id}/query
+      path: /api/v2/chat/channels/{type}/{id}/query
       summary: One line, in our own words.
       description: A few sentences for an agent.
       user_token: true          # may a user token call it (else server-side auth only)
@@ -214,6 +214,8 @@ def clean_schema(schema: Any) -> Any:
         return [clean_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    if schema.get("format") == "date-time" and schema.get("type") in ("number", "integer"):
+        return _date_time(schema["type"])
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key not in _SCHEMA_KEEP:
@@ -229,16 +231,26 @@ def clean_schema(schema: Any) -> Any:
     return out
 
 
-def _refs(schema: Any, found: set[str]) -> None:
+def _date_time(kind: str) -> dict[str, Any]:
+    """A date-time field of Stream's v2 spec, which types it as a number (nanoseconds).
+
+    Stream takes an RFC 3339 string there too, as its v1 spec typed it and as agents write
+    dates, so both are accepted, the string first.
+    """
+    return {"anyOf": [{"type": "string", "format": "date-time"}, {"type": kind}]}
+
+
+def collect_refs(schema: Any, found: set[str]) -> None:
+    """Add the names of the schemas ``schema`` references to ``found``."""
     if isinstance(schema, dict):
         ref = schema.get("$ref")
         if isinstance(ref, str):
             found.add(ref.rsplit("/", 1)[-1])
         for value in schema.values():
-            _refs(value, found)
+            collect_refs(value, found)
     elif isinstance(schema, list):
         for value in schema:
-            _refs(value, found)
+            collect_refs(value, found)
 
 
 def load_openapi(path: Path) -> RawSpec:
@@ -277,7 +289,7 @@ def load_openapi(path: Path) -> RawSpec:
             check_operation(op_id, op, where=f"{path.name}: {op_id}")
             spec.operations[op_id] = op
             spec.groups[op_id] = "imported"
-            _refs(op, wanted)
+            collect_refs(op, wanted)
     done: set[str] = set()
     while wanted - done:
         name = (wanted - done).pop()
@@ -285,7 +297,7 @@ def load_openapi(path: Path) -> RawSpec:
         if name not in schemas:
             raise SpecError(f"{path}: components.schemas.{name} is referenced but not defined")
         spec.components[name] = clean_schema(schemas[name])
-        _refs(spec.components[name], wanted)
+        collect_refs(spec.components[name], wanted)
     return spec
 
 

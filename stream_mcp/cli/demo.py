@@ -165,19 +165,24 @@ async def run_tour(client: Client, out: TextIO) -> None:
     issued = await tour.call("issue_user_token", {"user_id": "alice", "ttl_seconds": 600})
     print(f"    token for {issued['user_id']} expires at {issued['expires_at']}", file=out)
 
-    tour.say("Bob flags alice's message")
+    tour.say("Bob flags alice's message for the moderators")
     await tour.call(
         "execute_operation",
         {
-            "operation_id": "Flag",
-            "arguments": {"target_message_id": message_id, "reason": "demo"},
+            "operation_id": "flag",
+            "arguments": {
+                "entity_type": "stream:chat:v1:message",
+                "entity_id": message_id,
+                "entity_creator_id": "alice",
+                "reason": "demo",
+            },
             "as_user": "bob",
         },
     )
 
     tour.say("The agent bans carol: refused until confirmed, then done")
     ban = {
-        "operation_id": "Ban",
+        "operation_id": "ban",
         "arguments": {"target_user_id": "carol", "reason": "demo", "timeout": 60},
     }
     await tour.call("execute_operation", ban, expect_error=True)

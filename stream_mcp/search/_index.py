@@ -9,7 +9,7 @@ dictionary look-ups.
 
 Why not ``rank_bm25``: it scores one flat token list per document, so field weights would have
 to be faked by repeating tokens (which also breaks length normalisation), and it cannot weight
-query terms, which the synonym expansion needs. BM25F over 195 short documents is a few lines.
+query terms, which the synonym expansion needs. BM25F over 247 short documents is a few lines.
 
 On top of BM25F, two pieces of chat-domain knowledge from :mod:`stream_mcp.search._vocabulary`:
 

@@ -258,7 +258,7 @@ class QueryAnalyzer:
         return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
 
     def _leading_verb(self, query: str) -> frozenset[str]:
-        """The request's first word as a verb ("ban bob" → Ban), or its alias ("report" → Flag).
+        """The request's first word as a verb ("ban bob" → ban), or its alias ("report" → flag).
 
         Small words before it are skipped ("please ban bob"), except verbs like "like".
         """
@@ -333,7 +333,7 @@ def split_id(operation_id: str) -> tuple[str, list[str]]:
 
 def id_head(operation_id: str) -> str:
     """The head noun of an id, its last noun ("GetBlockedUsers" → users); a one-word id
-    ("Ban") is its own head. Singular or plural is a property of the head."""
+    ("ban") is its own head. Singular or plural is a property of the head."""
     verb, nouns = split_id(operation_id)
     return nouns[-1] if nouns else verb
 

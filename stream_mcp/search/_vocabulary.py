@@ -258,7 +258,7 @@ OPERATION_ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exists", ("read",)),
 )
 
-# A request's leading verb, as the verb Stream's ids use for it ("report this" → Flag).
+# A request's leading verb, as the verb Stream's ids use for it ("report this" → flag).
 VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("vote", "cast"),
     ("report", "flag"),
