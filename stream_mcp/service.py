@@ -213,6 +213,7 @@ class StreamService:
         *,
         as_user: str | None = None,
         select: str | None = None,
+        detail: Any = "compact",
         caller: Caller = LOCAL,
         confirm: Callable[[Operation], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
@@ -237,7 +238,12 @@ class StreamService:
             size = measure(arguments, field="arguments", max_bytes=cap).size
             decision = self.authorize(op, as_user, caller, arguments)
             prepare = functools.partial(
-                self.executor.prepare, self.plans.get(op), arguments, decision, select=select
+                self.executor.prepare,
+                self.plans.get(op),
+                arguments,
+                decision,
+                select=select,
+                detail=detail or "compact",
             )
             # Validating a large argument object could hold the event loop for tens of ms.
             call = (

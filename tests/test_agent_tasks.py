@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -154,3 +155,25 @@ async def _campaign_task(agent: Agent) -> None:
     assert campaign["status"] == "completed"
     assert campaign["stats"]["stats_messages_sent"] == 2
     assert campaign["stats"]["stats_completed_at"]
+
+
+async def test_results_are_compact_by_default_and_raw_on_request(settings: Settings) -> None:
+    async with sandbox_agent(settings) as agent:
+        await _channel(agent, "chat-1", ["alice", "bob", "carol"])
+        for who in ("alice", "bob", "alice", "carol"):
+            await agent.ok(
+                "SendMessage",
+                {"type": "messaging", "id": "chat-1", "message": {"text": f"hello from {who}"}},
+                as_user=who,
+            )
+        args = {"type": "messaging", "id": "chat-1"}
+        compact = await agent.ok("GetOrCreateChannel", args, as_user="alice")
+        raw = await agent.ok("GetOrCreateChannel", args, as_user="alice", detail="raw")
+        picked = await agent.ok(
+            "GetOrCreateChannel", args, as_user="alice", select="messages[].user.id"
+        )
+    assert len(json.dumps(compact)) <= 0.6 * len(json.dumps(raw))
+    assert [m["user"]["id"] for m in compact["messages"]] == picked
+    assert (
+        [m["user"]["id"] for m in raw["messages"]] == picked == ["alice", "bob", "alice", "carol"]
+    )

@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio.to_thread
 import httpx2
@@ -41,9 +41,11 @@ from stream_mcp.errors import (
     StreamConnectionError,
     StreamResponseError,
     StreamTimeout,
+    ValidationError,
 )
 from stream_mcp.execution._arguments import check_arguments
 from stream_mcp.execution._budget import CallBudget
+from stream_mcp.execution._compact import compact
 from stream_mcp.execution._plan import OperationPlan
 from stream_mcp.execution._retry import (
     DEFAULT_BACKOFF_BASE,
@@ -65,6 +67,8 @@ DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 # Compiled plans for explicit tool inputs are keyed by id(); the cache is cleared above this.
 # Answers larger than this are parsed, redacted and shaped in a worker thread.
 OFFLOOP_BODY_BYTES = 256 * 1024
+Detail = Literal["compact", "raw"]
+DETAILS: tuple[Detail, ...] = ("compact", "raw")
 
 
 # --------------------------------------------------------------------------- contracts
@@ -104,6 +108,7 @@ class PreparedCall:
     auth: AuthContext = field(repr=False)
     arguments: dict[str, Any] = field(repr=False)
     select: str | None = None
+    detail: Detail = "compact"
 
     @property
     def operation(self) -> Operation:
@@ -241,9 +246,10 @@ class Executor:
         auth: AuthContext,
         *,
         select: str | None = None,
+        detail: Detail = "compact",
     ) -> ExecutionResult:
         """Validate, send (with retries) and shape one call; raises a StreamMCPError."""
-        return await self.send(self.prepare(plan, arguments, auth, select=select))
+        return await self.send(self.prepare(plan, arguments, auth, select=select, detail=detail))
 
     def prepare(
         self,
@@ -252,6 +258,7 @@ class Executor:
         auth: AuthContext,
         *,
         select: str | None = None,
+        detail: Detail = "compact",
     ) -> PreparedCall:
         """Check everything that can be checked before sending: arguments, ``select``.
 
@@ -260,10 +267,14 @@ class Executor:
         """
         if select is not None:
             self._shaper.compile(select)
+        if detail not in DETAILS:
+            raise ValidationError(
+                f"detail: expected 'compact' or 'raw', got {str(detail)[:40]!r}", field="detail"
+            )
         acting_user = auth.acting_user if auth.mode == "server" else None
         args = check_arguments(plan, arguments, acting_user, self._redactor)
         request = self._requests.build(plan, args, auth.token)
-        return PreparedCall(plan, request, auth, args, select)
+        return PreparedCall(plan, request, auth, args, select, detail)
 
     async def send(self, call: PreparedCall) -> ExecutionResult:
         """Send a prepared call (with retries) and shape the answer."""
@@ -278,6 +289,7 @@ class Executor:
             call.arguments,
             call.select,
             call.auth.token,
+            call.detail,
         )
         if len(attempt.body) > OFFLOOP_BODY_BYTES:
             # Parsing, redacting and projecting a large answer would stall every other call.
@@ -407,6 +419,7 @@ class Executor:
         arguments: Mapping[str, Any],
         select: str | None,
         token: str,
+        detail: Detail = "compact",
     ) -> ExecutionResult:
         body = attempt.body
         try:
@@ -431,6 +444,8 @@ class Executor:
             data = redactor.value(data)
         if needs_normalising(text):
             data = normalise_timestamps(data)
+        if detail == "compact" and select is None:
+            data = compact(data)
         shaped = self._shaper.shape(
             data,
             select=select,

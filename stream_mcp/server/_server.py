@@ -99,6 +99,7 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
                 "arguments": {"type": "object"},
                 "as_user": _STR,
                 "select": _STR,
+                "detail": {"type": "string", "enum": ["compact", "raw"]},
                 "confirm": {"type": "boolean"},
             },
             "required": ["operation_id"],
@@ -131,6 +132,11 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
 _CONTROL_ARGS = {
     "as_user": {"type": "string", "description": "act as this user"},
     "select": {"type": "string", "description": "JMESPath projection of the response"},
+    "detail": {
+        "type": "string",
+        "enum": ["compact", "raw"],
+        "description": "raw: Stream's body as sent (compact drops empties, repeats users by id)",
+    },
     "confirm": {"type": "boolean", "description": "confirm a destructive call"},
 }
 
@@ -263,6 +269,7 @@ def build_server(
         as_user: Any,
         select: Any,
         confirm: Any,
+        detail: Any = None,
     ) -> dict[str, Any]:
         caller = _caller(ctx)
 
@@ -274,6 +281,7 @@ def build_server(
             arguments,
             as_user=as_user,
             select=select,
+            detail=detail,
             caller=caller,
             confirm=confirmation,
         )
@@ -307,6 +315,7 @@ def build_server(
                 _optional(args, "as_user"),
                 _optional(args, "select"),
                 _optional(args, "confirm"),
+                _optional(args, "detail"),
             ), True
         if name == "issue_user_token":
             ttl = _optional(args, "ttl_seconds")
@@ -335,6 +344,7 @@ def build_server(
             controls.get("as_user"),
             controls.get("select"),
             controls.get("confirm"),
+            controls.get("detail"),
         )
         return result, True
 
