@@ -20,7 +20,7 @@ from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import compile_input
 from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
-from stream_mcp.execution import Executor, Plans
+from stream_mcp.execution import Executor, Plans, PreparedCall
 from stream_mcp.limits import (
     MAX_ARGUMENT_BYTES,
     MAX_QUERY_CHARS,
@@ -65,6 +65,9 @@ class LocalCaller:
 
 LOCAL = LocalCaller()
 INLINE_ARGUMENT_BYTES = 64 * 1024  # larger arguments are validated in a worker thread
+# Full upserts that need confirmation only when they would replace an existing record, and
+# the read that tells.
+_CONFIRM_ONLY_IF_EXISTING = {"UpdateUsers": "QueryUsers"}
 
 
 class StreamService:
@@ -251,7 +254,7 @@ class StreamService:
                 if size > INLINE_ARGUMENT_BYTES
                 else prepare()
             )
-            if op.destructive and confirm is not None:
+            if op.destructive and confirm is not None and await self._overwrites(op, call):
                 await confirm(op)
                 started = time.perf_counter()  # a person's time to answer is not latency
             result = await self.executor.send(call)
@@ -280,6 +283,30 @@ class StreamService:
                     request_id=_request_id(result, error),
                 )
             )
+
+    async def _overwrites(self, op: Operation, call: PreparedCall) -> bool:
+        """False only when a full upsert provably creates new records and replaces none.
+
+        UpdateUsers replaces each named user whole: overwriting one who exists can drop
+        fields, creating new ones loses nothing. A cheap read decides; if it fails, the call
+        counts as overwriting (confirmation fails closed).
+        """
+        if op.operation_id not in _CONFIRM_ONLY_IF_EXISTING:
+            return True
+        named = sorted({user for _, user in find_subjects(("users{}",), call.arguments).named})
+        if not named or len(named) > 100:
+            return True
+        read = self.catalog.get(_CONFIRM_ONLY_IF_EXISTING[op.operation_id])
+        try:
+            found = await self.executor.execute(
+                self.plans.get(read),
+                {"filter_conditions": {"id": {"$in": named}}, "limit": len(named)},
+                call.auth,
+                select="users[].id",
+            )
+        except StreamMCPError:
+            return True
+        return bool(found.data)
 
     def issue_user_token(
         self, user_id: Any, ttl_seconds: int | None = None, *, caller: Caller = LOCAL

@@ -177,3 +177,16 @@ async def test_results_are_compact_by_default_and_raw_on_request(settings: Setti
     assert (
         [m["user"]["id"] for m in raw["messages"]] == picked == ["alice", "bob", "alice", "carol"]
     )
+
+
+async def test_creating_users_needs_no_confirmation_overwriting_one_does(
+    settings: Settings,
+) -> None:
+    async with sandbox_agent(settings) as agent:
+        fresh = {u: {"id": u, "name": u} for u in ("dora", "eve", "finn")}
+        created = await agent.ok("UpdateUsers", {"users": fresh})  # no confirm: nothing lost
+        assert set(created["users"]) == {"dora", "eve", "finn"}
+        mixed = {"gus": {"id": "gus"}, "alice": {"id": "alice"}}  # alice exists: replaced
+        refused = await agent.run("UpdateUsers", {"users": mixed})
+        assert refused["is_error"] and refused["error"] == "not_confirmed"
+        assert (await agent.run("UpdateUsers", {"users": mixed}, confirm=True))["is_error"] is False
