@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -189,3 +190,29 @@ def test_sandbox_mode_persists_in_the_data_directory_unless_in_memory(tmp_path, 
     with embedded_sandbox(Settings(data_dir=tmp_path / "other"), ":memory:"):
         pass
     assert not (tmp_path / "other" / "sandbox.db").exists()
+
+
+def test_config_picks_the_vaults_only_profile_or_names_the_choices(capsys, monkeypatch, tmp_path):
+    vault_env = {
+        "STREAM_MCP_VAULT_PATH": str(tmp_path / "vault.json"),
+        "STREAM_MCP_VAULT_KEY": "a-long-enough-passphrase-for-tests",
+    }
+    for name, value in vault_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STREAM_MCP_PROFILE", raising=False)
+    assert main(["vault", "init"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("prod-secret-0123456789abcdef\n"))
+    assert main(["vault", "add", "prod", "--api-key", "k1", "--default-user", "bot"]) == 0
+    capsys.readouterr()
+    assert main(["config", "claude"]) == 0
+    entry = json.loads(capsys.readouterr().out)["mcpServers"]["stream-chat"]
+    assert entry["env"]["STREAM_MCP_PROFILE"] == "prod"  # the only one, not "default"
+    monkeypatch.setattr("sys.stdin", io.StringIO("stage-secret-0123456789abcdef\n"))
+    assert main(["vault", "add", "stage", "--api-key", "k2", "--default-user", "bot"]) == 0
+    capsys.readouterr()
+    assert main(["config", "claude"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["mcpServers"]["stream-chat"]["env"]["STREAM_MCP_PROFILE"] == (
+        "default"
+    )
+    assert "no profile 'default'" in captured.err and "prod, stage" in captured.err

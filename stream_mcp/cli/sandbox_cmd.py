@@ -20,7 +20,7 @@ from typing import Any
 from stream_mcp.errors import ConfigError
 from stream_mcp.observability import Redactor
 
-DEFAULT_PORT = 8765
+DEFAULT_PORT = 8766  # serve --transport http takes 8765: both can run side by side
 
 
 def register(subparsers: Any) -> None:

@@ -193,6 +193,31 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _default_profile(settings: Settings) -> str:
+    """The profile a snippet should serve when none was named: the vault's only profile, or
+    the configured one with a warning that names the choices."""
+    from stream_mcp.vault import KeySource, VaultFile
+
+    chosen = settings.profile
+    try:
+        # Listing names opens nothing: no master key is asked for.
+        profiles = VaultFile(settings.vault_path, KeySource.from_environment()).list_profiles()
+    except ConfigError:
+        print(
+            f"note: no readable vault at {settings.vault_path}; using {chosen!r}", file=sys.stderr
+        )
+        return chosen
+    if len(profiles) == 1 and chosen not in profiles:
+        return profiles[0]
+    if chosen not in profiles:
+        known = ", ".join(profiles) or "none yet"
+        print(
+            f"warning: the vault has no profile {chosen!r} (profiles: {known}); pass --profile",
+            file=sys.stderr,
+        )
+    return chosen
+
+
 def run_config(args: argparse.Namespace) -> int:
     """A ready ``mcpServers`` entry: absolute command path, and the env it needs."""
     command = shutil.which("stream-mcp") or str(Path(sys.argv[0]).resolve())
@@ -202,7 +227,7 @@ def run_config(args: argparse.Namespace) -> int:
         server_args.append("--sandbox")
     else:
         settings = load_settings(Settings)
-        env["STREAM_MCP_PROFILE"] = args.profile or settings.profile
+        env["STREAM_MCP_PROFILE"] = args.profile or _default_profile(settings)
         env["STREAM_MCP_VAULT_PATH"] = str(settings.vault_path)
         if os.environ.get("STREAM_MCP_VAULT_KEY"):
             # Never print the key itself: the snippet ends up in files and screenshots.

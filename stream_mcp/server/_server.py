@@ -111,8 +111,9 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
     types.Tool(
         name="issue_user_token",
         description=(
-            "Mint a Stream user token for a frontend to connect as user_id, within the "
-            "profile's allowed users and TTL cap."
+            "Mint a user token for a frontend (web/mobile chat client) to connect as user_id. "
+            "Not needed for execute_operation, which signs each call itself. ttl_seconds "
+            "defaults to the profile's cap (3600)."
         ),
         input_schema={
             "type": "object",
