@@ -67,6 +67,12 @@ class PolicyError(StreamMCPError):
     kind = "policy_denied"
 
 
+class UnknownUser(StreamMCPError):
+    """The acting user does not exist in the Stream app."""
+
+    kind = "unknown_user"
+
+
 class NotConfirmed(PolicyError):
     """A destructive call that no one confirmed: declined, cancelled, unanswered or unaskable."""
 

@@ -19,7 +19,13 @@ from stream_mcp.auth import AuthDecision, Credentials, check_user_id
 from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import compile_input
-from stream_mcp.errors import PolicyError, StreamMCPError, ValidationError
+from stream_mcp.errors import (
+    PolicyError,
+    StreamAPIError,
+    StreamMCPError,
+    UnknownUser,
+    ValidationError,
+)
 from stream_mcp.execution import Executor, Plans, PreparedCall
 from stream_mcp.limits import (
     MAX_ARGUMENT_BYTES,
@@ -64,6 +70,7 @@ class LocalCaller:
 
 
 LOCAL = LocalCaller()
+NOT_ALLOWED = 17  # Stream's code for a user token that may not do this (or an unknown user)
 INLINE_ARGUMENT_BYTES = 64 * 1024  # larger arguments are validated in a worker thread
 # Full upserts that need confirmation only when they would replace an existing record, and
 # the read that tells.
@@ -257,7 +264,12 @@ class StreamService:
             if op.destructive and confirm is not None and await self._overwrites(op, call):
                 await confirm(op)
                 started = time.perf_counter()  # a person's time to answer is not latency
-            result = await self.executor.send(call)
+            try:
+                result = await self.executor.send(call)
+            except StreamAPIError as refused:
+                if refused.code == NOT_ALLOWED and decision.mode == "user":
+                    await self._explain_unknown_user(call, refused)
+                raise
             return {
                 "operation_id": op.operation_id,
                 "acting_user": decision.acting_user,
@@ -283,6 +295,31 @@ class StreamService:
                     request_id=_request_id(result, error),
                 )
             )
+
+    async def _explain_unknown_user(self, call: PreparedCall, refused: StreamAPIError) -> None:
+        """Stream answers "not allowed" for a user token of a user it does not know; say so.
+
+        One read (QueryUsers as the same user) tells a missing user from a missing
+        permission; when it cannot tell, the original error stands.
+        """
+        user = call.auth.acting_user
+        read = self.plans.get(self.catalog.get("QueryUsers"))
+        try:
+            found = await self.executor.execute(
+                read, {"filter_conditions": {"id": {"$eq": user}}}, call.auth, select="users[].id"
+            )
+        except StreamAPIError as again:
+            if again.code != NOT_ALLOWED:
+                return
+        else:
+            if found.data:
+                return  # the user exists: it really lacks the permission
+        raise UnknownUser(
+            f"user {_short(user)} does not exist in this Stream app (Stream answered "
+            f"{refused.code}, not allowed, to {call.operation.operation_id})",
+            field="as_user",
+            hint="create the user first (UpdateUsers), or act as a user that exists",
+        ) from None
 
     async def _overwrites(self, op: Operation, call: PreparedCall) -> bool:
         """False only when a full upsert provably creates new records and replaces none.
