@@ -1173,12 +1173,6 @@ def upload_cases(files: Path) -> list[Case]:
             lambda c: c.upload_file(txt, user=u1),
             "UploadFile",
             {"file": text64, "filename": "notes.txt", "user": {"id": "u1"}},
-            xfail=(
-                "content_type is documented to default 'from the data URL or filename', but "
-                "the executor ignores the filename (stream_mcp/execution/_uploads.py "
-                "_upload_content_type): notes.txt goes out as application/octet-stream "
-                "where the SDK sends text/plain"
-            ),
         ),
         Case(
             "upload_image",

@@ -38,7 +38,9 @@ def multipart(
 ) -> Form:
     """The form fields and the file part of an upload; ``body`` loses its ``file`` entry."""
     payload, declared = decode_file(body.pop("file", None), max_bytes)
-    content_type = _upload_content_type(args.get("content_type"), declared, payload)
+    content_type = _upload_content_type(
+        args.get("content_type"), declared, payload, args.get("filename")
+    )
     filename = _upload_filename(args.get("filename"), content_type)
     if image and not content_type.startswith("image/"):
         raise ValidationError(
@@ -108,7 +110,8 @@ def decode_file(value: Any, max_bytes: int) -> tuple[bytes, str | None]:
     return data, declared
 
 
-def _upload_content_type(given: Any, declared: str | None, data: bytes) -> str:
+def _upload_content_type(given: Any, declared: str | None, data: bytes, filename: Any) -> str:
+    """The part's type: as given, else the data URL's, else the filename's, else sniffed."""
     if given is not None:
         if not isinstance(given, str) or not _MIME.match(given.strip()):
             raise ValidationError(
@@ -122,6 +125,10 @@ def _upload_content_type(given: Any, declared: str | None, data: bytes) -> str:
                 f"file: the data URL's MIME type {declared!r} is not valid", field="file"
             )
         return declared
+    if isinstance(filename, str):
+        guessed, _ = mimetypes.guess_type(filename, strict=False)
+        if guessed is not None:
+            return guessed
     for magic, mime in _IMAGE_MAGIC:
         if data.startswith(magic):
             return mime
