@@ -70,6 +70,7 @@ class LocalCaller:
 
 
 LOCAL = LocalCaller()
+RETURNED_KEYS = 10  # top-level answer keys shown by describe (the outline stays ~150 tokens)
 NOT_ALLOWED = 17  # Stream's code for a user token that may not do this (or an unknown user)
 INLINE_ARGUMENT_BYTES = 64 * 1024  # larger arguments are validated in a worker thread
 # Full upserts that need confirmation only when they would replace an existing record, and
@@ -78,6 +79,14 @@ _CONFIRM_ONLY_IF_EXISTING = {"UpdateUsers": "QueryUsers"}
 
 
 class StreamService:
+    """Everything a front end can do, with the checks in one place.
+
+    search and describe read the catalog; execute runs authorize (acting user, named users,
+    server-auth grants) → prepare (limits, validation) → confirm (destructive calls) → send,
+    and writes one audit record whatever happens; issue_user_token signs for a frontend. The
+    MCP server and the CLI call only this.
+    """
+
     def __init__(
         self,
         *,
@@ -131,6 +140,13 @@ class StreamService:
             "input_schema": tool_input.schema,
             "results": "date-times are RFC 3339 strings in UTC, whatever the wire carried",
         }
+        if op.returns:
+            # The answer's layout, so a select can be written without reading a whole answer.
+            described["returns"] = {
+                "keys": list(op.returns.get("keys", ()))[:RETURNED_KEYS],
+                "paths": list(op.returns.get("paths", ())),
+                "example_select": op.returns.get("example_select"),
+            }
         if tool_input.paging:
             described["paging"] = list(tool_input.paging)
         if op.destructive:

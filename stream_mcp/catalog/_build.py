@@ -15,7 +15,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from stream_mcp.catalog._spec import RawSpec, load_openapi, load_spec_dir, source_hash
+from stream_mcp.catalog._spec import (
+    CURATED_KEYS,
+    RawSpec,
+    load_openapi,
+    load_spec_dir,
+    source_hash,
+)
 from stream_mcp.errors import SpecError, UnknownOperation
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -36,6 +42,10 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
+    """One Stream operation: its wire facts (method, path, params, body) and our curated
+    metadata (text, safety flags, actor and subject fields, intents, brief fields, outline).
+    Immutable: a new catalog makes new operations."""
+
     operation_id: str
     method: str
     path: str
@@ -53,6 +63,8 @@ class Operation:
     unbounded: bool = False
     intents: tuple[str, ...] = ()
     brief: tuple[str, ...] = ()
+    # What the answer holds: top-level keys, the paths people project, one example select.
+    returns: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     params: tuple[Param, ...] = ()
     body: dict[str, Any] | None = None
     body_required: bool = False
@@ -170,6 +182,7 @@ def _operation(op_id: str, raw: dict[str, Any], group: str, curated: bool) -> Op
         unbounded=bool(raw.get("unbounded", False)),
         intents=tuple(raw.get("intents", ())),
         brief=tuple(raw.get("brief", ())),
+        returns=raw.get("returns"),
         params=params,
         body=raw.get("body"),
         body_required=bool(raw.get("body_required")),
@@ -193,10 +206,7 @@ def build_catalog(spec: RawSpec, overlay: RawSpec | None = None) -> Catalog:
     return Catalog(operations=operations, components=spec.components, source=spec.source)
 
 
-_CURATED = frozenset(
-    {"summary", "description", "user_token", "read_only", "destructive", "idempotent"}
-    | {"actors", "subjects", "unbounded", "intents", "brief"}
-)
+_CURATED = frozenset(CURATED_KEYS)
 
 
 _OWN_KEYS = frozenset({"source_hash", "components", "operations"})

@@ -51,9 +51,10 @@ CURATED_KEYS = (
     "unbounded",
     "intents",
     "brief",
+    "returns",
 )
 _OP_KEYS = frozenset(
-    {"method", "path", "params", "body", "body_required", "content", "paging", *CURATED_KEYS}
+    {"method", "path", "params", "body", "body_required", "content", *CURATED_KEYS}
 )
 _SCHEMA_KEEP = frozenset(
     {
@@ -92,8 +93,14 @@ class RawSpec:
 # --------------------------------------------------------------------------- our format
 
 
+RETURNS_FILE = "returns.yaml"  # what each operation answers (scripts/import_returns.py)
+
+
 def spec_files(spec_dir: Path) -> list[Path]:
-    return [spec_dir / "components.yaml", *sorted((spec_dir / "operations").glob("*.yaml"))]
+    """components.yaml, then the operation files, then returns.yaml if there is one."""
+    files = [spec_dir / "components.yaml", *sorted((spec_dir / "operations").glob("*.yaml"))]
+    returns = spec_dir / RETURNS_FILE
+    return [*files, returns] if returns.is_file() else files
 
 
 def source_hash(spec_dir: Path) -> str:
@@ -140,6 +147,8 @@ def load_spec_dir(spec_dir: Path) -> RawSpec:
         raise SpecError(f"{spec_dir / 'components.yaml'}: expected a mapping of schema names")
     spec = RawSpec(components=components, source=str(spec_dir))
     for path in spec_files(spec_dir)[1:]:
+        if path.name == RETURNS_FILE:
+            continue
         data = _load_yaml(path) or {}
         if not isinstance(data, dict):
             raise SpecError(f"{path}: expected a mapping of operation ids to operations")
@@ -150,6 +159,14 @@ def load_spec_dir(spec_dir: Path) -> RawSpec:
             check_operation(op_id, op, where=where)
             spec.operations[op_id] = op
             spec.groups[op_id] = path.stem
+    returns_path = spec_dir / RETURNS_FILE
+    outlines = (_load_yaml(returns_path) or {}) if returns_path.is_file() else {}
+    if not isinstance(outlines, dict):
+        raise SpecError(f"{returns_path}: expected a mapping of operation ids")
+    for op_id, outline in outlines.items():
+        if op_id in spec.operations:
+            spec.operations[op_id]["returns"] = outline
+            check_operation(op_id, spec.operations[op_id], where=f"{RETURNS_FILE}: {op_id}")
     return spec
 
 
@@ -171,7 +188,14 @@ def check_operation(op_id: Any, op: Any, *, where: str) -> None:
     for flag in ("user_token", "read_only", "destructive", "idempotent", "unbounded"):
         if flag in op and not isinstance(op[flag], bool):
             raise SpecError(f"{where}.{flag}: expected true or false")
-    for key in ("actors", "subjects", "intents", "brief", "paging"):
+    returns = op.get("returns")
+    if returns is not None and not (
+        isinstance(returns, dict)
+        and all(isinstance(v, list | str) for v in returns.values())
+        and set(returns) <= {"keys", "paths", "example_select"}
+    ):
+        raise SpecError(f"{where}.returns: expected keys, paths and example_select")
+    for key in ("actors", "subjects", "intents", "brief"):
         value = op.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SpecError(f"{where}.{key}: expected a list of strings")
