@@ -337,7 +337,7 @@ def _openapi_operation(raw: dict[str, Any], method: str, route: str) -> dict[str
             continue
         entry: dict[str, Any] = {"in": param["in"]}
         if "content" in param:
-            media = next(iter(param["content"].values()), {})
+            media: dict[str, Any] = next(iter(param["content"].values()), {})
             entry["json"] = True
             entry["schema"] = clean_schema(media.get("schema", {"type": "object"}))
         else:

@@ -13,7 +13,7 @@ from stream_mcp.catalog.schemas import DETAILS, compile_input
 from stream_mcp.errors import ValidationError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ops = subparsers.add_parser("ops", help="list every operation in the catalog")
     ops.add_argument("--json", action="store_true", help="print a JSON array")
     _spec_option(ops)

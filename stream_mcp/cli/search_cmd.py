@@ -11,7 +11,7 @@ from stream_mcp.catalog import load_catalog
 from stream_mcp.search import MAX_LIMIT, SearchIndex, SearchResult
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "search",
         help="find operations for a task in plain words",
