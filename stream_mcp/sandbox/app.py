@@ -5,7 +5,8 @@ order Stream uses: authenticate first, then find the operation (anything unknown
 Stream-format 501 carrying the ``sandbox_not_emulated`` marker, never a fake success), count
 the call against the rate limits, refuse server-only operations to user tokens, and run the
 handler inside one SQLite transaction. Responses carry Stream's ``duration`` field and
-``X-RateLimit-*`` headers. Stream's v2 paths (``/api/v2/...``) reach the same handlers.
+``X-RateLimit-*`` headers. Stream's v2 paths (``/api/v2/...``) reach the same handlers, with
+date-times converted to and from v2's numbers at this edge (:mod:`stream_mcp.sandbox.wire`).
 
 Paths under ``/_sandbox/`` are the sandbox's stand-ins for Stream's CDN and its presigned
 upload URLs; they are checked by signature instead of by JWT.
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from stream_mcp.sandbox import blobs, records
+from stream_mcp.sandbox import blobs, records, wire
 from stream_mcp.sandbox.auth import Caller, Credentials, authenticate
 from stream_mcp.sandbox.clock import Clock, parse_time
 from stream_mcp.sandbox.context import Call, Upload
@@ -80,6 +81,7 @@ class Dispatcher:
             return await self._blob(request, method, path)
         operation: str | None = None
         headers: dict[str, str] = {}
+        version = wire.version_of(path)
         try:
             caller = authenticate(self.credentials, request.query_params, request.headers)
             matched = self.router.match(method, v1_path(path))
@@ -102,15 +104,15 @@ class Dispatcher:
                 store=self.store,
                 clock=self.clock,
                 path=params,
-                query=request.query_params,
-                body=body,
+                query=wire.decode_query(request.query_params, version),
+                body=wire.decode_request(body, version),
                 base_url=str(request.base_url).rstrip("/"),
                 files=files,
                 services=self.services,
             )
             with self.store.transaction():
                 self._admit(call)
-                result = route.handler(call)
+                result = wire.encode_response(route.handler(call), version)
             result["duration"] = _duration(started)
             self._log(method, path, route.status, operation, None)
             return JSONResponse(result, status_code=route.status, headers=headers)
