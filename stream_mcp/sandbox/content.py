@@ -72,6 +72,15 @@ def _hit(doc: Mapping[str, Any], text: str, words: set[str]) -> str | None:
     return None
 
 
+def blocklist_hit(doc: Mapping[str, Any], text: str, *, substring: bool = False) -> str | None:
+    """The entry of blocklist ``doc`` that ``text`` matches (whole words, or anywhere in the
+    text with ``substring``, as v2's ``match_substring`` asks), or ``None``."""
+    if substring and (doc.get("type") or "word") == "word":
+        lowered = text.lower()
+        return next((str(w) for w in doc.get("words") or [] if w.lower() in lowered), None)
+    return _hit(doc, text, _words(text))
+
+
 _RANK = {"ok": 0, "flag": 1, "shadow_block": 2, "block": 3}
 
 

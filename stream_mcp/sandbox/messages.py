@@ -509,18 +509,25 @@ def delete_message(call: Call) -> dict[str, Any]:
     channel = _channel_of(call, doc)
     if not call.is_server:
         permissions.require_author_or_moderator(call, doc, channel, "DeleteMessage")
+    return {"message": erase_message(call, doc, hard=call.query_bool("hard"))}
+
+
+def erase_message(call: Call, doc: dict[str, Any], *, hard: bool) -> dict[str, Any]:
+    """Delete a message (soft: kept as type ``deleted``; hard: it, its replies and reactions
+    are purged) and return its view. Permissions are the caller's business; DeleteMessage
+    and v2's submit_action ``delete_message`` share this."""
     now = call.stamp()
     doc.update({"type": "deleted", "deleted_at": now, "updated_at": now})
-    if call.query_bool("hard"):
-        view = Renderer(call).message(doc)
+    view = Renderer(call).message(doc)
+    if hard:
         for reply in call.store.select(MESSAGES, parent_id=doc["id"]):
             call.store.delete_where(REACTIONS, message_id=reply["id"])
             call.store.delete(MESSAGES, reply["id"])
         call.store.delete_where(REACTIONS, message_id=doc["id"])
         call.store.delete(MESSAGES, doc["id"])
-        return {"message": view}
+        return view
     call.store.put(MESSAGES, doc)
-    return {"message": Renderer(call).message(doc)}
+    return view
 
 
 def _delete_for_me(call: Call, doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,10 @@
 """Moderation: Ban/Unban (app-wide or per channel, shadow bans), QueryBannedUsers,
-MuteUser/UnmuteUser, Flag and QueryMessageFlags."""
+MuteUser/UnmuteUser, Flag and QueryMessageFlags.
+
+v2's moderation API reuses this module's state: its ``ban``, ``mute`` and ``unmute`` are these
+handlers, and its ``flag`` goes through :func:`create_flag`, so a ban or a flag made through
+either version is seen by both (and flags land in the review queue of
+:mod:`stream_mcp.sandbox.review_queue`)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox import permissions, records, review_queue
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
@@ -44,7 +49,8 @@ def _ban_channel(call: Call, source: Mapping[str, Any]) -> dict[str, Any] | None
 
 
 def ban(call: Call) -> dict[str, Any]:
-    """Ban (POST /moderation/ban)."""
+    """Ban (POST /moderation/ban), and v2's ``ban`` (POST /api/v2/moderation/ban), which
+    takes the same body: both write the one ban table SendMessage checks."""
     body = call.body
     target = opt_str(body, "target_user_id")
     if not target:
@@ -60,10 +66,24 @@ def ban(call: Call) -> dict[str, Any]:
     if banned_by is not None and call.is_server:
         records.ensure_user(call, banned_by, body.get("banned_by") or body.get("user"))
     permissions.require_moderator(call, channel, "BanChannelMember" if channel else "BanUser")
+    apply_ban(call, target, channel, banned_by, body)
+    return {}
+
+
+def apply_ban(
+    call: Call,
+    target: str,
+    channel: Mapping[str, Any] | None,
+    banned_by: str | None,
+    options: Mapping[str, Any],
+) -> None:
+    """Store a ban of ``target`` (app-wide, or in ``channel``) with the options of Stream's
+    ban request (shadow, reason, timeout, ip_ban, delete_messages …); permissions are the
+    caller's business. Shared by v1 Ban, v2 ban and v2 submit_action."""
     if banned_by == target:
         raise input_error("a user cannot ban themselves", field="target_user_id")
-    shadow = bool(opt_bool(body, "shadow"))
-    delete_messages = body.get("delete_messages")
+    shadow = bool(opt_bool(options, "shadow"))
+    delete_messages = options.get("delete_messages")
     if delete_messages not in (None, "", *_DELETE_MODES):
         raise input_error(f"delete_messages must be one of {list(_DELETE_MODES)}")
     cid = channel["cid"] if channel else ""
@@ -74,20 +94,19 @@ def ban(call: Call) -> dict[str, Any]:
         "created_at": now,
         "shadow": shadow,
         "banned_by_id": banned_by,
-        "reason": opt_str(body, "reason"),
-        "expires": _expires(call, _timeout(body.get("timeout"), "timeout")),
-        "ip_ban": bool(opt_bool(body, "ip_ban")),
-        "ban_from_future_channels": bool(opt_bool(body, "ban_from_future_channels")),
+        "reason": opt_str(options, "reason"),
+        "expires": _expires(call, _timeout(options.get("timeout"), "timeout")),
+        "ip_ban": bool(opt_bool(options, "ip_ban")),
+        "ban_from_future_channels": bool(opt_bool(options, "ban_from_future_channels")),
     }
     call.store.put(BANS, {k: v for k, v in doc.items() if v is not None})
     if delete_messages:
         _delete_messages(call, target, cid, str(delete_messages), now)
-    if opt_bool(body, "delete_reactions"):
+    if opt_bool(options, "delete_reactions"):
         for reaction in call.store.select(REACTIONS, user_id=target):
             message = call.store.get(MESSAGES, reaction["message_id"])
             if message is not None and (not cid or message["cid"] == cid):
                 call.store.delete(REACTIONS, reaction["message_id"], target, reaction["type"])
-    return {}
 
 
 def _delete_messages(call: Call, user_id: str, cid: str, mode: str, now: str) -> None:
@@ -247,38 +266,16 @@ def flag(call: Call) -> dict[str, Any]:
     )
     assert user_id is not None
     records.ensure_user(call, user_id, body.get("user"))
-    message = None
-    if message_id:
-        message = records.require_message(call, message_id)
-        channel = call.store.get(CHANNELS, message["cid"])
-        if channel is None:
-            raise not_found(f"Message with id {message_id} doesn't exist")
-        permissions.require_read(call, channel, "FlagMessage")
-    else:
+    message = flaggable_message(call, message_id) if message_id else None
+    if message is None:
         records.require_user(call, str(target_user))
-    flag_id = f"{user_id}:{message_id or ''}:{target_user or ''}"
-    if call.store.get(FLAGS, flag_id) is not None:
-        raise input_error("this flag already exists")
-    now = call.stamp()
-    custom = body.get("custom") or {}
-    if not isinstance(custom, Mapping):
-        raise input_error("custom must be an object", field="custom")
-    doc: dict[str, Any] = {
-        "id": flag_id,
-        "user_id": user_id,
-        "target_message_id": message_id,
-        "target_user_id": target_user or (message or {}).get("user_id"),
-        "channel_cid": (message or {}).get("cid"),
-        "reason": opt_str(body, "reason"),
-        "custom": dict(custom),
-        "created_at": now,
-        "updated_at": now,
-    }
-    call.store.put(FLAGS, doc)
+    doc, item_id = create_flag(
+        call, user_id, message, target_user, opt_str(body, "reason"), body.get("custom")
+    )
     render = Renderer(call)
     view: dict[str, Any] = {
-        "created_at": now,
-        "updated_at": now,
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
         "created_by_automod": False,
         "user": render.user(user_id),
         "custom": doc["custom"],
@@ -290,7 +287,65 @@ def flag(call: Call) -> dict[str, Any]:
         view["target_message"] = render.message(message)
     else:
         view["target_user"] = render.user(target_user)
-    return {"flag": view, "review_queue_item_id": flag_id}
+    return {"flag": view, "review_queue_item_id": item_id}
+
+
+def flaggable_message(call: Call, message_id: str) -> dict[str, Any]:
+    """The message a user may flag: it exists and, under a user token, they can read it."""
+    message = records.require_message(call, message_id)
+    channel = call.store.get(CHANNELS, message["cid"])
+    if channel is None:
+        raise not_found(f"Message with id {message_id} doesn't exist")
+    permissions.require_read(call, channel, "FlagMessage")
+    return message
+
+
+def create_flag(
+    call: Call,
+    user_id: str,
+    message: Mapping[str, Any] | None,
+    target_user: str | None,
+    reason: str | None,
+    custom: Any,
+    payload: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Record ``user_id``'s flag of a message or a user, for v1 Flag and v2 flag alike.
+
+    The flag is stored where QueryMessageFlags and flag reports read it and added to the
+    entity's review-queue item; returns the flag and that item's id. A second flag of the
+    same target by the same user is an input error.
+    """
+    message_id = message["id"] if message is not None else None
+    flag_id = f"{user_id}:{message_id or ''}:{target_user or ''}"
+    if call.store.get(FLAGS, flag_id) is not None:
+        raise input_error("this flag already exists")
+    custom = custom or {}
+    if not isinstance(custom, Mapping):
+        raise input_error("custom must be an object", field="custom")
+    now = call.stamp()
+    creator = (message or {}).get("user_id") or target_user
+    doc: dict[str, Any] = {
+        "id": flag_id,
+        "user_id": user_id,
+        "target_message_id": message_id,
+        "target_user_id": creator,
+        "channel_cid": (message or {}).get("cid"),
+        "reason": reason,
+        "custom": dict(custom),
+        "created_at": now,
+        "updated_at": now,
+    }
+    call.store.put(FLAGS, doc)
+    entity = (
+        (review_queue.MESSAGE_ENTITY, str(message_id))
+        if message_id
+        else (review_queue.USER_ENTITY, str(target_user))
+    )
+    item = review_queue.ensure_item(call, *entity, creator_id=creator, payload=payload)
+    review_queue.add_flag(
+        call, item, kind="user", user_id=user_id, reason=reason, custom=doc["custom"]
+    )
+    return doc, str(item["id"])
 
 
 def query_message_flags(call: Call) -> dict[str, Any]:
@@ -366,6 +421,10 @@ def unflag(call: Call) -> dict[str, Any]:
     if doc is None:
         raise not_found("the flag does not exist")
     call.store.delete(FLAGS, flag_id)
+    if message_id:
+        review_queue.withdraw_flag(call, review_queue.MESSAGE_ENTITY, message_id, user_id)
+    else:
+        review_queue.withdraw_flag(call, review_queue.USER_ENTITY, str(target_user), user_id)
     render = Renderer(call)
     view: dict[str, Any] = {
         "created_at": doc["created_at"],
@@ -398,6 +457,14 @@ def automod_flag(call: Call, message: Mapping[str, Any], reason: str) -> None:
             "updated_at": now,
         },
     )
+    item = review_queue.ensure_item(
+        call,
+        review_queue.MESSAGE_ENTITY,
+        str(message["id"]),
+        creator_id=message.get("user_id"),
+        payload={"texts": [message.get("text") or ""]},
+    )
+    review_queue.add_flag(call, item, kind="automod", user_id=None, reason=reason, custom={})
 
 
 def query_future_channel_bans(call: Call) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """The operations the sandbox emulates: Stream's operation id, method and path for each.
 
+``ROUTES`` is Stream's v1 table (also served under ``/api/v2/...`` by :func:`v1_path`);
+``V2_ROUTES`` is the part of the v2 moderation API that has no v1 form, with v2's ids.
+
 Paths and methods are Stream's (from its OpenAPI spec). ``server_only`` marks the operations
 Stream does not offer to user tokens; they are hard-coded here so the sandbox never depends on
 files outside the package. Successful POST/PUT calls answer 201 and the rest 200, as in the spec.
@@ -33,10 +36,14 @@ from stream_mcp.sandbox import (
     message_ops,
     messages,
     moderation,
+    moderation_actions,
+    moderation_configs,
+    moderation_v2,
     polls,
     reactions,
     reads,
     reminders,
+    review_queue,
     search,
     stats,
     tasks,
@@ -367,7 +374,45 @@ ROUTES: tuple[Route, ...] = (
     _r("ListImports", "GET", "/imports", imports.list_imports, True),
 )
 
-OPERATIONS = frozenset(route.operation for route in ROUTES)
+# Stream's v2 moderation API, which has no v1 form: full paths, v2 operation ids (their
+# server-only marks are the v2 operation table's). ban, mute and unmute take v1's bodies.
+V2_ROUTES: tuple[Route, ...] = (
+    _r("ban", "POST", "/api/v2/moderation/ban", moderation.ban),
+    _r("unban", "POST", "/api/v2/moderation/unban", moderation_v2.unban, True),
+    _r("mute", "POST", "/api/v2/moderation/mute", moderation.mute_user),
+    _r("unmute", "POST", "/api/v2/moderation/unmute", moderation.unmute_user),
+    _r("flag", "POST", "/api/v2/moderation/flag", moderation_v2.flag),
+    _r("check", "POST", "/api/v2/moderation/check", moderation_configs.check, True),
+    _r("upsert_config", "POST", "/api/v2/moderation/config", moderation_configs.upsert_config),
+    _r("get_config", "GET", "/api/v2/moderation/config/{key}", moderation_configs.get_config),
+    _r(
+        "delete_config",
+        "DELETE",
+        "/api/v2/moderation/config/{key}",
+        moderation_configs.delete_config,
+    ),
+    _r(
+        "query_review_queue",
+        "POST",
+        "/api/v2/moderation/review_queue",
+        review_queue.query_review_queue,
+    ),
+    _r(
+        "get_review_queue_item",
+        "GET",
+        "/api/v2/moderation/review_queue/{id}",
+        review_queue.get_review_queue_item,
+        True,
+    ),
+    _r(
+        "submit_action",
+        "POST",
+        "/api/v2/moderation/submit_action",
+        moderation_actions.submit_action,
+    ),
+)
+
+OPERATIONS = frozenset(route.operation for route in (*ROUTES, *V2_ROUTES))
 
 # Stream's v2 API serves the same operations under /api/v2/chat/... or, for these first path
 # segments, /api/v2/... (the v1 moderation endpoints have no v2 chat counterpart).
@@ -423,7 +468,7 @@ def v1_path(path: str) -> str:
 class Router:
     """Match (method, path) to a route; literal segments beat parameters."""
 
-    def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
+    def __init__(self, routes: tuple[Route, ...] = (*ROUTES, *V2_ROUTES)) -> None:
         ordered = sorted(routes, key=lambda r: -r.literal_segments)
         self._compiled = [(route, route.pattern) for route in ordered]
 

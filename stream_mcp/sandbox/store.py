@@ -67,6 +67,9 @@ SEGMENT_TARGETS = Table("segment_targets", ("segment_id", "target_id"))
 PREDEFINED_FILTERS = Table("predefined_filters", ("name",))
 PUSH_PROVIDERS = Table("push_providers", ("key",))
 USER_GROUPS = Table("user_groups", ("id",), ("created_at",))
+# v2 moderation: one review item per flagged or checked entity, and the policies (configs).
+REVIEW_ITEMS = Table("review_items", ("id",), ("entity_type", "entity_id", "created_at"))
+MODERATION_CONFIGS = Table("moderation_configs", ("id",), ("created_at",))
 
 TABLES = (
     USERS,
@@ -103,6 +106,8 @@ TABLES = (
     PREDEFINED_FILTERS,
     PUSH_PROVIDERS,
     USER_GROUPS,
+    REVIEW_ITEMS,
+    MODERATION_CONFIGS,
 )
 
 
