@@ -106,9 +106,11 @@ def thread_view(
     channel = call.store.get(CHANNELS, parent["cid"]) or {}
     thread = parent.get("thread") or {}
     reads = []
+    read_at: dict[str, str] = {}
     for uid in people:
         state = thread_unread(call, parent, uid)
         if state is not None:
+            read_at[uid] = state["last_read"]
             reads.append(
                 {
                     "user": render.user(uid),
@@ -132,9 +134,12 @@ def thread_view(
         "thread_participants": [
             {
                 "channel_cid": parent["cid"],
+                "thread_id": parent["id"],
                 "user_id": uid,
                 "user": render.user(uid),
                 "created_at": parent["created_at"],
+                "last_read_at": read_at.get(uid, parent["created_at"]),
+                "custom": {},
             }
             for uid in people[:participant_limit]
         ],
