@@ -29,8 +29,8 @@ from stream_mcp.sandbox.wire import (
 )
 from tests.sandbox_helpers import auth_headers, server_token, uid
 
-# What the product's normaliser does not yet recognise as a date-time key (see the xfail).
-PRODUCT_MISSES = frozenset({"last_read", "ban_expires", "scheduled_for"})
+# Numeric fields of the v2 spec that are durations, not instants: they stay numbers.
+DURATIONS = frozenset({"expiration"})
 
 
 @given(
@@ -229,15 +229,10 @@ async def test_the_product_reads_v2_date_times_back_as_the_same_instants(
     scene = await _scene(http)
     v1, v2 = await _both(http, "GET", f"/channels/messaging/{scene['channel']}")
     for where, key, old, new in _pairs(v1, normalise(v2)):
-        if key in RESPONSE_KEYS and isinstance(old, str) and key not in PRODUCT_MISSES:
+        if key in RESPONSE_KEYS and isinstance(old, str) and key not in DURATIONS:
             assert is_datetime_key(key)
             assert parse_time(new) == parse_time(old), (where, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: stream_mcp/execution/_timestamps.py does not know the v2 date-time "
-    "keys last_read, ban_expires and scheduled_for, so agents get them as nanoseconds",
-)
 def test_the_product_knows_every_v2_date_time_key_the_sandbox_sends() -> None:
-    assert all(is_datetime_key(key) for key in PRODUCT_MISSES)
+    assert sorted(k for k in RESPONSE_KEYS if not is_datetime_key(k)) == sorted(DURATIONS)

@@ -13,12 +13,35 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-_SUFFIXES = ("_at", "_before", "_after", "_since", "_until")
-_NAMES = frozenset({"last_active", "expires", "pin_expires", "timestamp", "last_sync_at"})
+_SUFFIXES = (
+    "_at",
+    "_before",
+    "_after",
+    "_since",
+    "_until",
+    "_expires",
+    "_before_or_equal",
+    "_after_or_equal",
+    "_around",
+    "_timestamp",
+)
+# Date-time fields of Stream's v2 spec whose names the suffixes do not tell.
+_NAMES = frozenset(
+    {
+        "last_active",
+        "last_read",
+        "last_seen",
+        "last_analyzed",
+        "expires",
+        "timestamp",
+        "scheduled_for",
+    }
+)
 # A date-time key followed by a bare number of at least 9 digits (seconds since 1973).
 _NUMERIC_PAIR = re.compile(
-    r'"(?:[a-z_]*(?:_at|_before|_after|_since|_until)|last_active|expires|pin_expires|'
-    r'timestamp)"\s*:\s*-?\d{9,}'
+    r'"(?:[a-z_]*(?:_at|_before|_after|_since|_until|_expires|_or_equal|_around|_timestamp)|'
+    r"last_active|last_read|last_seen|last_analyzed|expires|timestamp|scheduled_for)"
+    r'"\s*:\s*-?\d{9,}'
 )
 _MIN_SECONDS = 100_000_000  # 1973: smaller numbers are counts, not instants
 
