@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from stream_mcp.search._index import (
     split_words,
     stem,
 )
+from stream_mcp.search._spelling import Speller
 from stream_mcp.search._text import split_negated
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -192,6 +195,167 @@ def test_a_spelled_out_route_finds_its_operation(index: SearchIndex) -> None:
     assert top(index, "DELETE /api/v2/chat/messages/abc123")[0] == "DeleteMessage"
 
 
+# --------------------------------------------------------------------------- typos
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("delte message 42", "DeleteMessage"),  # a dropped letter
+        ("unbna bob", "unban"),  # swapped letters
+        ("sned a mesage to #general", "SendMessage"),  # two typos
+        ("list my chanels", "QueryChannels"),
+        ("regsiter a device for push notifications", "CreateDevice"),
+        ("moderaton queue", "query_review_queue"),
+        ("deactvate user bob", "DeactivateUser"),
+    ],
+)
+def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expected: str) -> None:
+    result = index.search(query)
+    assert result.hits[0].operation_id == expected
+    assert result.message is not None and result.message.startswith("Read '")
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("delte", "delete"),  # dropped letter
+        ("chanells", "channels"),  # doubled letter
+        ("sned", "send"),  # swapped letters
+        ("moderetion", "moderation"),  # a replaced letter, in a long word
+        ("germany", None),  # a replaced letter in a short word makes another word
+        ("john", None),  # not "join"
+        ("customer", None),  # a derivative of "custom", not a typo of it
+        ("elete", None),  # the first letter is kept
+        ("del", None),  # too short to tell
+        ("delete", None),  # known words are never corrected
+    ],
+)
+def test_the_speller_accepts_only_typing_slips(word: str, expected: str | None) -> None:
+    speller = Speller(
+        {"delete": 9, "channels": 4, "send": 7, "seed": 1, "moderation": 5, "getmany": 1,
+         "join": 2, "custom": 3}
+    )  # fmt: skip
+    assert speller.correct(word) == expected
+
+
+def test_corrected_words_count_less_than_typed_ones() -> None:
+    analyzer = QueryAnalyzer(frozenset({"delet", "messag"}), {"delete": 3, "message": 5})
+    plan = analyzer.plan("delte message")
+    weights = {terms: w for slot in plan.slots for terms, w in slot}
+    assert plan.corrections == (("delte", "delete"),)
+    assert 0 < weights[("delet",)] < weights[("messag",)] == 1.0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ban Jonh from #general",  # a capitalised word inside a request is a name
+        "add 'delte' to the blocklist",  # quoted text is meant as written
+        "mute bob",  # too short to correct
+    ],
+)
+def test_names_and_quoted_text_are_not_corrected(index: SearchIndex, query: str) -> None:
+    message = index.search(query).message
+    assert message is None or "Read '" not in message
+
+
+def test_rapidfuzz_loads_only_for_a_word_to_correct() -> None:
+    code = (
+        "import sys; from stream_mcp.catalog import load_catalog; "
+        "from stream_mcp.search import SearchIndex; i = SearchIndex.from_catalog(load_catalog()); "
+        "i.search('delete a message'); a = 'rapidfuzz' in sys.modules; "
+        "i.search('delte a message'); print(a, 'rapidfuzz' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+# --------------------------------------------------------------------------- what is asked
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # reading is not marking read
+        ("read the last 20 messages in #general", {"GetOrCreateChannel", "GetChannel"}),
+        ("read message m_77", {"GetMessage"}),
+        ("read the replies to message 12", {"GetReplies"}),
+        ("mark the channel as read", {"MarkRead"}),  # still a mark
+        ("send read receipts for #general", {"MarkRead"}),
+        # reported speech asks for a search
+        ("what did alice say about the launch?", {"Search"}),
+        ("did anyone mention refund", {"Search"}),
+        ("has anybody talked about the outage in any channel?", {"Search"}),
+        ("what did this message say before it was edited?", {"QueryMessageHistory"}),
+    ],
+)
+def test_reading_intents_read(index: SearchIndex, query: str, expected: set[str]) -> None:
+    assert top(index, query)[0] in expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("blocked users", "GetBlockedUsers"),
+        ("pinned messages", "GetPinnedMessages"),
+        ("push providers", "ListPushProviders"),
+        ("banned users in #general", "QueryBannedUsers"),
+        ("blocklists", "ListBlockLists"),
+        ("votes on poll p1", "QueryPollVotes"),
+        ("moderation rules", "query_moderation_rules"),
+        ("message reactions", "QueryReactions"),  # "message" names here, it does not send
+        ("message bob directly", "SendMessage"),  # and sends here
+    ],
+)
+def test_bare_noun_phrases_ask_to_see(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("make sure bob can't post for a day", {"ban"}),
+        ("make sure @troll can't write in #general until tomorrow", {"ban"}),
+        ("let carol post again after her timeout", {"unban"}),
+        ("stop bob from ever messaging me again", {"BlockUsers"}),
+        ("I don't want notifications from bob anymore", {"mute"}),
+        ("I don't want to see #random in my channel list", {"HideChannel"}),
+        (
+            "nobody should be able to send messages to #announcements anymore",
+            {"UpdateChannelPartial", "UpdateChannel"},
+        ),
+        ("ensure nobody can use the word 'crypto' in chat", {"CreateBlockList", "UpdateBlockList"}),
+        ("compliance archive of a channel", {"ExportChannels"}),
+        ("keep a copy of all messages in #legal for our records", {"ExportChannels"}),
+        ("make sure messages older than a year disappear", {"SetRetentionPolicy"}),
+        ("who banned carol?", {"query_moderation_logs"}),
+    ],
+)
+def test_outcomes_map_to_what_brings_them_about(
+    index: SearchIndex, query: str, expected: set[str]
+) -> None:
+    assert top(index, query)[0] in expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("watch a channel for new events", "GetOrCreateChannel"),  # not StopWatchingChannel
+        ("shadowban the spammer", "ban"),  # not unban
+        ("stop watching messaging:support", "StopWatchingChannel"),
+        ("lift the ban on carol", "unban"),
+        ("I want to hear from bob again", "unmute"),
+        ("delete the file bob uploaded to #support", "DeleteChannelFile"),  # "outside any channel"
+        ("create a channel called launch", "GetOrCreateChannel"),  # GetChannel "never creates"
+    ],
+)
+def test_undoing_and_denied_operations_need_asking_for(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query)[0] == expected
+
+
 # --------------------------------------------------------------------------- fallbacks
 
 
@@ -252,9 +416,15 @@ def test_few_real_requests_are_flagged_weak(index: SearchIndex) -> None:
     assert len(flagged) <= 0.03 * len(rows), flagged
 
 
-def test_a_misspelling_gets_a_did_you_mean(index: SearchIndex) -> None:
-    message = index.search("reactoin").message
-    assert message is not None and "reaction" in message
+def test_a_misspelling_is_read_as_the_word_meant_and_says_so(index: SearchIndex) -> None:
+    result = index.search("reactoin")
+    assert result.hits and "Reaction" in result.hits[0].operation_id
+    assert result.message == "Read 'reactoin' as 'reaction'."
+
+
+def test_an_uncorrectable_misspelling_gets_a_did_you_mean(index: SearchIndex) -> None:
+    message = index.search("chanl").message  # two letters short: no typo fix, a suggestion
+    assert message is not None and "No operation matches" in message and "channel" in message
 
 
 @pytest.mark.parametrize("limit", [0, 21, -1, "5", 2.5, True, None])

@@ -54,7 +54,9 @@ def compile_index(catalog: Catalog) -> dict[str, Any]:
     return encode(catalog.operations, build_postings(catalog))
 
 
-def encode(operation_ids: Iterable[str], postings: Mapping[str, Mapping[int, float]]) -> dict:
+def encode(
+    operation_ids: Iterable[str], postings: Mapping[str, Mapping[int, float]]
+) -> dict[str, Any]:
     """The artifact's ``"search"`` section for ``postings`` over these operations."""
     terms = list(postings)
     counts = array("H", [len(postings[t]) for t in terms])
@@ -92,7 +94,7 @@ def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Post
     return {term: dict(islice(pairs, count)) for term, count in zip(terms, counts, strict=True)}
 
 
-def _pack(values: array) -> str:
+def _pack(values: array[Any]) -> str:
     if sys.byteorder == "big":
         values = array(values.typecode, values)
         values.byteswap()

@@ -21,7 +21,6 @@ On top of BM25F, two pieces of chat-domain knowledge from :mod:`stream_mcp.searc
 
 from __future__ import annotations
 
-import difflib
 import heapq
 import math
 import re
@@ -61,9 +60,11 @@ from stream_mcp.search._text import (
     exact,
     field_name,
     field_terms,
+    split_negated,
     split_words,
     stem,
 )
+from stream_mcp.search._vocabulary import UNDOING_VERBS
 
 __all__ = [
     "MAX_HIT_TOKENS",
@@ -117,6 +118,19 @@ ID_MISS_PENALTY = 0.15  # per word of an operation's id that the request does no
 HEAD_MISS_PENALTY = 0.25
 BULK_BOOST = 1.25  # a bulk operation, for a request with a bulk cue
 BULK_MISS = 0.85  # a bulk operation, for a request without one
+# An operation that undoes another (unban, StopWatchingChannel), for a request that does not
+# say to undo anything: "shadowban the spammer" is not an unban (see UNDO_CUES).
+UNDO_MISS = 0.5
+# An operation whose summary says it is *not* about something the request names: "Delete a
+# file uploaded outside any channel" for "delete the file bob uploaded to #support", "never
+# creates one" for "create a channel".
+DENIED = 0.7
+# An operation that does the opposite of what the request asks: adding for "remove …".
+OPPOSITE = 0.7
+_OPPOSITES: Mapping[str, frozenset[str]] = {
+    "create": frozenset({"delete"}),
+    "delete": frozenset({"create"}),
+}
 PATH_BONUS = 10.0  # a request that spells out an operation's route
 MIN_SCORE = 1.0  # below this, a match is too weak to be worth showing
 MIN_COVERAGE = 0.5  # a strong top hit explains at least this share of the request's words
@@ -204,9 +218,9 @@ def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> Postings:
             norm = 1.0 - FIELD_B[name] + FIELD_B[name] * length / avg_len[name]
             for term, tf in terms.items():
                 pseudo[term] = pseudo.get(term, 0.0) + FIELD_WEIGHTS[name] * tf / norm
-        for term, tf in pseudo.items():
+        for term, weight in pseudo.items():
             idf = math.log(1.0 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            postings.setdefault(term, {})[i] = idf * tf / (K1 + tf)
+            postings.setdefault(term, {})[i] = idf * weight / (K1 + weight)
     return postings
 
 
@@ -226,7 +240,7 @@ class _Engine:
         self._postings = postings
         self._ops = list(catalog)
         self._vocabulary = frozenset(t for t in postings if " " not in t)
-        self._analyzer = QueryAnalyzer(self._vocabulary)
+        self._analyzer = QueryAnalyzer(self._vocabulary, self._spellings)
         self._op_actions = [
             operation_actions(op.operation_id) | self._analyzer.opening_actions(op.summary)
             for op in self._ops
@@ -234,6 +248,10 @@ class _Engine:
         self._id_words = [id_words(op.operation_id) for op in self._ops]
         self._bulk = [is_bulk(op.summary) for op in self._ops]
         self._id_verbs = [stem(split_id(op.operation_id)[0]) for op in self._ops]
+        verbs = set(self._id_verbs)
+        self._undoes = [
+            v in UNDOING_VERBS or (v.startswith("un") and v[2:] in verbs) for v in self._id_verbs
+        ]
         # term → (doc, index of the id word it stands for), to count covered id words fast
         self._id_word_index: dict[str, list[tuple[int, int]]] = {}
         for doc, words in enumerate(self._id_words):
@@ -241,8 +259,21 @@ class _Engine:
                 for term in alts:
                     self._id_word_index.setdefault(term, []).append((doc, i))
         self._summaries = [fit_summary(op) for op in self._ops]
+        self._denies = [
+            frozenset(t.removeprefix("!") for t in split_negated(op.summary)[1]) for op in self._ops
+        ]
         self._routes = [(op.method, _route(op.path)) for op in self._ops]
         self._groups = ", ".join(sorted(catalog.groups()))
+
+    def _spellings(self) -> Counter[str]:
+        """Words a typo may be read as, each with how many operations use it: the words of
+        the ids, summaries and curated intents (descriptions' rarer words are seldom meant),
+        to which the analyzer adds the words of its vocabulary tables."""
+        words: Counter[str] = Counter()
+        for op in self._ops:
+            text = " ".join((op.operation_id, op.summary, *op.intents))
+            words.update({w for w in split_words(text) if w not in STOPWORDS})
+        return words
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
@@ -262,11 +293,12 @@ class _Engine:
         hits = [self._hit(doc, score) for doc, score in best if score >= MIN_SCORE]
         if not hits:
             return SearchResult(query=query, message=self._no_match_message(query))
+        read_as = " ".join(f"Read {typed!r} as {fix!r}." for typed, fix in plan.corrections)
         top = best[0][0]
         if top not in routes and not self.is_strong(plan, top):
-            message = self._weak_message(query)
+            message = " ".join(filter(None, (read_as, self._weak_message(query))))
             return SearchResult(query=query, hits=hits, message=message, weak=True)
-        return SearchResult(query=query, hits=hits)
+        return SearchResult(query=query, hits=hits, message=read_as or None)
 
     def is_strong(self, plan: QueryPlan, doc: int) -> bool:
         """Whether ``doc`` answers the request rather than sharing a stray word with it.
@@ -307,6 +339,8 @@ class _Engine:
         for term in plan.terms:
             for doc, word in self._id_word_index.get(term, ()):
                 covered.setdefault(doc, set()).add(word)
+        wanted = plan.actions & _OPPOSITES.keys()
+        opposed = _OPPOSITES[min(wanted)] if len(wanted) == 1 else frozenset()
         for doc in total:
             if self._op_actions[doc] & plan.actions:
                 total[doc] *= ACTION_BOOST
@@ -319,6 +353,12 @@ class _Engine:
                 missing -= 1
                 total[doc] *= 1.0 - HEAD_MISS_PENALTY
             total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
+            if self._undoes[doc] and not plan.undo:
+                total[doc] *= UNDO_MISS
+            if self._denies[doc] & plan.said:
+                total[doc] *= DENIED
+            if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:
+                total[doc] *= OPPOSITE
         return total
 
     def _hit(self, doc: int, score: float) -> Hit:
@@ -384,6 +424,8 @@ class _Engine:
 
     def _no_match_message(self, query: str) -> str:
         """Say so, offer spellings close to unknown words, and name broader words to try."""
+        from rapidfuzz import fuzz, process
+
         words = sorted(
             {w for op in self._ops for w in split_words(f"{op.operation_id} {op.summary}")}
             - STOPWORDS
@@ -391,7 +433,8 @@ class _Engine:
         close: list[str] = []
         for word in content_words(query):
             if stem(word) not in self._vocabulary:
-                close += difflib.get_close_matches(word, words, n=2, cutoff=0.75)
+                matches = process.extract(word, words, scorer=fuzz.ratio, limit=2, score_cutoff=75)
+                close += [match for match, _, _ in matches]
         groups = ", ".join(sorted(self._catalog.groups()))
         parts = [f"No operation matches {query.strip()!r}."]
         if close:

@@ -8,12 +8,14 @@ count most; action words and question openings say what kind of operation is wan
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
+from stream_mcp.search._spelling import Speller
 from stream_mcp.search._text import (
     NAME,
     SNAKE,
@@ -32,18 +34,27 @@ from stream_mcp.search._text import (
 )
 from stream_mcp.search._vocabulary import (
     ACTION_WORDS,
+    ASPECTS,
     BULK_CUES,
     BULK_MARKERS,
     EQUIVALENTS,
+    ID_PREFIXES,
     ID_QUALIFIERS,
     IDIOMS,
     IMPLIES,
+    NOUN_VERBS,
     OPERATION_ACTIONS,
+    OTHER_VERBS,
+    OUTCOMES,
     POLITE_MODALS,
     POLITE_WORDS,
     QUANTIFIERS,
     QUESTION_ACTIONS,
     QUESTION_WORDS,
+    READ_NOUNS,
+    SPEECH_MEANS,
+    SPEECH_WORDS,
+    UNDO_CUES,
     VERB_ALIASES,
 )
 
@@ -52,16 +63,37 @@ IMPLIED_WEIGHT = 0.7  # each catalog term implied by a colloquial phrase ("kick"
 EXACT_WEIGHT = 0.5  # an id word in the same form, e.g. plural "channels" → DeleteChannels
 BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over scattered words
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
+CORRECTED_WEIGHT = 0.6  # a word read through a typo ("delte" → delete) counts less than typed
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
 
 # An id's verb → the actions it implies; read-only, built once rather than per id.
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
-# A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42").
+# A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
+# nor a page of them: "the last 20 messages").
 _COUNT = re.compile(
+    r"(?<!last )(?<!latest )(?<!recent )(?<!newest )(?<!first )(?<!top )(?<!past )"
     r"\b(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
     r"(?:[a-z]+\s+)?[a-z]+s\b"
+)
+# A word as typed, for spelling correction: not part of a #channel, @user, URL, email or
+# type:id, nor cut from a longer token ("don't", "half-written", "invoice.pdf").
+_TOKEN = re.compile(r"(?<![\w#@:/.'’-])[A-Za-z]+(?![\w@:/'’-]|\.\w)")
+_QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
+# "how many" and the like ask a question; "many" names nothing (GetManyMessages).
+_HOW = re.compile(r"\bhow\s+(many|much)\b", re.IGNORECASE)
+# After an unknown first word, these make it a verb: "message bob", "ping the team".
+_OBJECTS = frozenset(
+    {"a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "these",
+     "those", "all", "every", "me", "him", "them", "us", "it", "to", "for", "on", "in", "with",
+     "about", "at", "someone", "everyone"}
+)  # fmt: skip
+# "read" opening a request, after any polite opener ("please read …", "can you read …").
+_LEADING_READ = re.compile(
+    r"^(\W*(?:(?:please|pls|plz|kindly|hey|ok|okay|(?:can|could|would|will) you|i want to|"
+    r"i'd like to|let me)\W+)*)read\b(?!\W+(?:\w+\W+)?(?:" + "|".join(sorted(READ_NOUNS)) + r")\b)",
+    re.IGNORECASE,
 )
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
@@ -85,6 +117,9 @@ class QueryPlan:
     words: tuple[tuple[str, frozenset[str]], ...] = ()
     names: int = 0
     framed: bool = False
+    undo: bool = False  # whether it says to undo something (see UNDO_CUES)
+    said: frozenset[str] = frozenset()  # the request's own terms and the kinds it references
+    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +171,17 @@ class QueryAnalyzer:
     """Turns a request into a :class:`QueryPlan` using the chat-domain tables.
 
     ``vocabulary`` is every word stem the index knows; a request word outside it is most
-    likely a name ("unmute bob"), and in chat the named thing is most often a user.
+    likely a name ("unmute bob"), and in chat the named thing is most often a user. Unless it
+    is a typo: given ``spellings`` (the catalog's words, each with how many operations use
+    it, or a function giving them on the first typo), a word a typing slip away from one of
+    those or from a word of the vocabulary tables is read as that word ("delte" → delete).
     """
 
-    def __init__(self, vocabulary: frozenset[str]) -> None:
+    def __init__(
+        self,
+        vocabulary: frozenset[str],
+        spellings: Mapping[str, int] | Callable[[], Mapping[str, int]] | None = None,
+    ) -> None:
         self._vocabulary = vocabulary
         equivalents = []
         for group in EQUIVALENTS:
@@ -166,35 +208,75 @@ class QueryAnalyzer:
             if " " not in p
         )
         self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
-        self._known = frozenset(
-            s
-            for table in (self._equivalents, self._implied, self._verbs)
-            for s in table.trigger_words()
+        self._nouns = frozenset(stem(n) for n in NOUN_VERBS)
+        self._speech = _PhraseTable(
+            [_Rule(phrase_stems(w), tuple(analyze(SPEECH_MEANS))) for w in SPEECH_WORDS]
+        )
+        self._undo = _PhraseTable([_Rule(phrase_stems(c), True) for c in UNDO_CUES])
+        self._verb_words = frozenset(
+            {stem(p.split()[0]) for _, phrases in ACTION_WORDS for p in phrases}
+            | {stem(a) for a, _ in VERB_ALIASES}
+            | {stem(v) for v in OTHER_VERBS}
+            | {stem(c) for c in UNDO_CUES if " " not in c}
+        )
+        self._known = (
+            frozenset(
+                s
+                for table in (self._equivalents, self._implied, self._verbs, self._speech)
+                for s in table.trigger_words()
+            )
+            | self._verb_words
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
         self._idioms = tuple(
             (re.compile(rf"\b{re.escape(idiom)}\b", re.IGNORECASE), plain)
             for idiom, plain in IDIOMS
-        )
+        ) + tuple((re.compile(pattern, re.IGNORECASE), plain) for pattern, plain in OUTCOMES)
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
+        self._speller: Speller | None = None
+        if spellings is not None:
+            source = spellings
+
+            def words() -> dict[str, int]:
+                known = Counter(source() if callable(source) else source)
+                known.update(w for phrase in _vocabulary_phrases() for w in split_words(phrase))
+                return {w: n for w, n in known.items() if w not in STOPWORDS}
+
+            self._speller = Speller(words)
         self._questions = _PhraseTable(
             [_Rule(phrase_stems(q), frozenset(QUESTION_ACTIONS)) for q in QUESTION_WORDS]
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query, corrections = self._correct(query)
         query = self._rewrite_idioms(query)
+        undo = self._undoes(query)
         query, negated_terms = split_negated(query)
         query, kinds = replace_references(query)
         references = bool(kinds)
-        words = content_words(query)
+        # "how many" asks a number, it does not name GetManyMessages
+        asked = {m[1].lower() for m in _HOW.finditer(query)}
+        words = [w for w in content_words(query) if w not in asked]
         own = [stem(w) for w in words]
+        corrected = {stem(typed) for _, typed in corrections}
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
-        stems = [stem(NAME) if w in names else stem(w) for w in split_words(query) if useful(w)]
+        # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
+        said = [w for w in split_words(_QUOTED.sub(" it ", query)) if useful(w)]
+        stems = [stem(NAME) if w in names else stem(w) for w in said]
+        plain = self._plain(said, names)
+        question = self.question(stems, query)
+        # In a question, "say" and "mention" report what was said: search the messages. The
+        # reporting words then say how to find the answer, not what it is about.
+        speech = self._speech.matches(stems) if question else []
+        reported = {s for _, rule in speech for s in rule.trigger}
         slots: dict[Slot, None] = {}
         for word, term in zip(words, own, strict=True):
-            slots[(((term,), 1.0),)] = None
-            slots[(((exact(word),), EXACT_WEIGHT),)] = None
+            if term in reported:
+                continue
+            weight = CORRECTED_WEIGHT if term in corrected else 1.0
+            slots[(((term,), weight),)] = None
+            slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
         slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
         slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))
         for before, word in pairwise(split_words(query)):
@@ -207,30 +289,43 @@ class QueryAnalyzer:
             slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
             for trigger in rule.trigger:
                 expansions.setdefault(trigger, set()).update(t for p in rule.payload for t in p)
+        implications = [
+            r for _, r in self._implied.matches(stems) if not reported >= set(r.trigger)
+        ]
         implied: list[str] = []
-        for _, rule in self._implied.matches(stems):
+        for rule in [*implications, *(r for _, r in speech)]:
             implied += rule.payload
             for trigger in rule.trigger:
                 expansions.setdefault(trigger, set()).update(rule.payload)
+        meant = {t for _, rule in speech for t in rule.payload}  # what "say" stands for
         for term in dict.fromkeys(implied):
             if term not in own:
-                slots[(((term,), IMPLIED_WEIGHT),)] = None
-        if names:
-            kinds.add("user")  # an unknown word is most likely a name, and most names are users
+                weight = 1.0 if term in meant else IMPLIED_WEIGHT
+                slots[(((term,), weight),)] = None
+        if names and not speech:
+            # An unknown word is most likely a name, and most names are users; but in "did
+            # anyone mention refunds?" it is what was said.
+            kinds.add("user")
         if {"user", "channel"} <= kinds | set(own):
             kinds.add("member")  # "bob" and "#general" together: bob's membership
         for kind in sorted(kinds - set(own)):
             same_form = exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
             slots[(((kind,), NAME_WEIGHT), ((same_form,), NAME_WEIGHT))] = None
-        question = self.question(stems, query)
         if question and "who" in stems and "user" not in own:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        actions = question or self.actions(stems) | self._leading_verb(query)
+        actions = question or self.actions(stems, plain) | self._leading_verb(said, plain)
+        plural = any(
+            w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
+        )
+        if not question and not self._has_verb(said, stems, plain, names):
+            # No verb at all: "blocked users" asks to see them, a list if plural.
+            actions |= {"list"} if plural else frozenset(QUESTION_ACTIONS)
         bulk = NO_BULK
-        if self._bulk.matches(stems) or _COUNT.search(query.lower()):
+        cues = [i for i, _ in self._bulk.matches(stems) if stems[i - 1 : i] != ["how"]]
+        if cues or _COUNT.search(query.lower()):
             bulk = BULK
-        elif any(w != s and w.endswith("s") for w, s in zip(words, own, strict=True)):
+        elif plural:
             bulk = PLURAL  # "delete channels a and b": maybe many
         content = tuple(
             (term, frozenset(expansions.get(term, ())))
@@ -241,13 +336,96 @@ class QueryAnalyzer:
         # a question, or a known first word ("unmute bob"); not in "weather in paris".
         framed = references or bool(question) or bool(words and words[0] not in names)
         return QueryPlan(
-            tuple(slots), actions, terms, bulk, content, len(dict.fromkeys(names)), framed
+            tuple(slots),
+            actions,
+            terms,
+            bulk,
+            content,
+            len(dict.fromkeys(names)),
+            framed,
+            undo,
+            frozenset(own) | kinds,
+            corrections,
         )
 
+    def _has_verb(
+        self,
+        said: Sequence[str],
+        stems: Sequence[str],
+        plain: Sequence[bool],
+        names: Sequence[str],
+    ) -> bool:
+        """Whether a request has a verb: a known one in its plain form, or a first word used as
+        one, before a person or a determiner ("message bob", "ping the team")."""
+        if any(p and s in self._verb_words for s, p in zip(stems, plain, strict=True)):
+            return True
+        lead = [i for i, w in enumerate(said) if w not in STOPWORDS and w not in POLITE_WORDS][:1]
+        if not lead or _inflected(said[lead[0]]):
+            return False
+        after = said[lead[0] + 1 : lead[0] + 2]
+        return bool(after) and (after[0] in _OBJECTS or after[0] in names)
+
+    def _plain(self, said: Sequence[str], names: Sequence[str]) -> list[bool]:
+        """Which words of a request could be its verb: not names, not inflected ("blocked
+        users"), and not a noun after a noun ("compliance archive", "user export")."""
+        out = []
+        for i, word in enumerate(said):
+            before = said[i - 1] if i else ""
+            after_noun = bool(before) and not (
+                before in STOPWORDS
+                or before.endswith("ly")  # "automatically ban", "permanently delete"
+                or before in POLITE_WORDS
+                or before in names
+                or before.isdigit()
+                or stem(before) in self._verb_words
+            )
+            # A noun first is a verb only before what it acts on: "message bob", "draft a
+            # reply", but "message reactions" names reactions (see NOUN_VERBS).
+            after = said[i + 1] if i + 1 < len(said) else ""
+            noun = stem(word) in self._nouns and not (after in _OBJECTS or after in names)
+            out.append(word not in names and not _inflected(word) and not after_noun and not noun)
+        return out
+
+    def _correct(self, query: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """``query`` with its typos corrected, and the corrections (as typed, as read).
+
+        Only lower-case words (or a capitalised first word) that neither the index nor the
+        synonym tables know are candidates: a capitalised word inside a request is a name,
+        and quoted text, references and values are meant as written.
+        """
+        if self._speller is None:
+            return query, ()
+        quoted = [m.span() for m in _QUOTED.finditer(query)]
+        fixes: list[tuple[int, int, str, str]] = []
+        for i, m in enumerate(_TOKEN.finditer(query)):
+            token = m[0]
+            if not (token.islower() or (i == 0 and token[1:].islower())):
+                continue
+            if any(a <= m.start() < b for a, b in quoted):
+                continue
+            word = token.lower()
+            stemmed = stem(word)
+            if word in STOPWORDS or stemmed in self._vocabulary or stemmed in self._known:
+                continue
+            fix = self._speller.correct(word)
+            if fix is not None:
+                fixes.append((m.start(), m.end(), word, fix))
+        for start, end, _, fix in reversed(fixes):
+            query = query[:start] + fix + query[end:]
+        return query, tuple((word, fix) for _, _, word, fix in fixes)
+
+    def _undoes(self, query: str) -> bool:
+        """Whether the request says to undo something: "unban", "lift the ban", "stop …"."""
+        said = split_words(query)
+        if self._undo.matches([stem(w) for w in said]):
+            return True
+        return any(w.startswith("un") and stem(w[2:]) in self._vocabulary for w in said)
+
     def _rewrite_idioms(self, query: str) -> str:
+        """Idioms and outcomes in plain words; a leading "read" as the read it asks for."""
         for pattern, plain in self._idioms:
             query = pattern.sub(plain, query)
-        return query
+        return _LEADING_READ.sub(r"\1get", query)
 
     def _is_value(self, word: str, stemmed: str) -> bool:
         """A number or id the catalog does not know ("42", "m1"), unlike "v2"."""
@@ -257,17 +435,18 @@ class QueryAnalyzer:
         """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
         return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
 
-    def _leading_verb(self, query: str) -> frozenset[str]:
+    def _leading_verb(self, said: Sequence[str], plain: Sequence[bool]) -> frozenset[str]:
         """The request's first word as a verb ("ban bob" → ban), or its alias ("report" → flag).
 
-        Small words before it are skipped ("please ban bob"), except verbs like "like".
+        Small words before it are skipped ("please ban bob"), except verbs like "like". A
+        first word that cannot be the verb is none: "blocked users", "message reactions".
         """
         lead = [
-            w for w in split_words(query) if w not in STOPWORDS or stem(w) in self._verb_aliases
+            i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
-        if not lead:
+        if not lead or not plain[lead[0]]:
             return frozenset()
-        first = stem(lead[0])
+        first = stem(said[lead[0]])
         if first in self._read_words:  # "show bob's channels" reads; it is not ShowChannel
             return frozenset()
         return frozenset(verb_action(v) for v in (first, self._verb_aliases.get(first, first)))
@@ -286,21 +465,50 @@ class QueryAnalyzer:
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
         when no verb says what to do ("alice's unread count?")."""
         stems = _drop_polite(stems)
-        for position, rule in self._questions.matches(stems):
-            if position == 0:
-                return rule.payload
+        if any(position == 0 for position, _ in self._questions.matches(stems)):
+            return frozenset(QUESTION_ACTIONS)
         if query.rstrip().endswith("?") and not self._verbs.matches(stems):
             return frozenset(QUESTION_ACTIONS)
         return frozenset()
 
-    def actions(self, stems: Sequence[str]) -> frozenset[str]:
-        """The action of a request's first verb ("show every permission" reads a list)."""
-        stems = _drop_polite(stems)
-        found = sorted(self._verbs.matches(stems), key=lambda f: (f[0], -len(f[1].trigger)))
+    def actions(self, stems: Sequence[str], plain: Sequence[bool] = ()) -> frozenset[str]:
+        """The action of a request's first verb ("show every permission" reads a list).
+
+        ``plain`` says which words are in their plain form; an inflected word is no verb
+        ("pinned messages" does not pin).
+        """
+        skipped = len(stems) - len(_drop_polite(stems))
+        stems = stems[skipped:]
+        plain = plain[skipped:] if plain else [True] * len(stems)
+        found = sorted(
+            ((i, r) for i, r in self._verbs.matches(stems) if plain[i]),
+            key=lambda f: (f[0], -len(f[1].trigger)),
+        )
         actions = found[0][1].payload if found else frozenset()
         if "read" in actions and not self._quantifiers.isdisjoint(stems):
             actions |= {"list"}
         return actions
+
+
+def _vocabulary_phrases() -> list[str]:
+    """Every phrase of the vocabulary tables, as written."""
+    return [
+        *(p for group in EQUIVALENTS for p in group),
+        *(p for pair in IMPLIES for p in pair),
+        *(p for _, phrases in ACTION_WORDS for p in phrases),
+        *(p for pair in VERB_ALIASES for p in pair),
+        *OTHER_VERBS,
+        *SPEECH_WORDS,
+        *QUESTION_WORDS,
+    ]
+
+
+def _inflected(word: str) -> bool:
+    """A word with an inflection ending ("blocked", "pinned", "votes", "pending"), which makes
+    it no command verb."""
+    if len(word) <= 3 or word in STOPWORDS or word.endswith(("ss", "us", "is")):
+        return False
+    return word.endswith(("ed", "ing", "s")) and stem(word) != word
 
 
 def _drop_polite(stems: Sequence[str]) -> Sequence[str]:
@@ -324,8 +532,12 @@ def is_bulk(summary: str) -> bool:
 
 def split_id(operation_id: str) -> tuple[str, list[str]]:
     """An id's verb and its nouns. The verb comes first ("GetBlockedUsers" → get; blocked,
-    users) unless the id only ends with a known verb ("ChannelBatchUpdate" → update)."""
+    users) unless the id only ends with a known verb ("ChannelBatchUpdate" → update). A
+    qualifier before a verb is skipped ("bulk_delete_action_config" → delete; action, config;
+    "V2DeleteTemplate" → delete)."""
     words = split_words(operation_id)
+    if len(words) > 1 and words[0] in ID_PREFIXES and words[1] in _ID_VERBS:
+        words = words[1:]
     if len(words) > 1 and words[0] not in _ID_VERBS and words[-1] in _ID_VERBS:
         return words[-1], words[:-1]
     return words[0], words[1:]
@@ -339,7 +551,10 @@ def id_head(operation_id: str) -> str:
 
 
 def exact_nouns(operation_id: str) -> list[str]:
-    """The id words whose exact form counts (see EXACT_WEIGHT); a one-word id is its own."""
+    """The id words whose exact form counts (see EXACT_WEIGHT): its head noun, the one whose
+    number means something ("DeleteChannels"); a modifier is singular whatever it modifies
+    ("CreateUserGroup" is no more about one user than "UpdateUsers"). A one-word id is its
+    own head."""
     verb, nouns = split_id(operation_id)
     return nouns or [verb]
 

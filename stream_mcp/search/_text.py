@@ -27,6 +27,7 @@ _STOPWORD_TEXT = """
     must i me my mine we us our you your he him his she her it its they them their this that these
     those there here what which who whom whose when where why how please just also any some each
     every via per let lets want need like to too very s t endpoint api
+    anyone anybody someone somebody everyone everybody nobody
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Stopwords still count inside synonym and action triggers: "like" is filler in "something

@@ -36,6 +36,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("unfreeze", "freeze"),
     ("invite", "invitation"),
     ("moderator", "mod"),
+    ("review queue", "moderation queue", "mod queue"),
     ("archive", "archived"),
     ("pin", "pinned"),
     ("unpin", "pin"),
@@ -47,6 +48,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("detail", "info", "information"),
     ("edit history", "message history", "previous version"),
     ("undelete", "restore deleted", "recover deleted"),
+    ("recent", "latest", "newest", "last few"),
     # moderation
     ("ban", "banned", "timeout", "suspend from chat"),
     ("unban", "lift ban", "remove ban"),
@@ -95,7 +97,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("task", "job", "background task", "async task"),
     ("export", "download", "data dump"),
     # realtime: Stream calls subscribing to a channel's events "watching" it
-    ("watch", "subscribe", "listen for events", "realtime updates"),
+    ("watch", "subscribe", "listen for events", "realtime updates", "live updates", "live events"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -105,6 +107,91 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("get rid of", "delete"),
     ("fire off", "send"),
     ("sign up", "register"),
+)
+
+# Requests that describe an outcome rather than an action: "make sure bob can't post for a
+# day" asks for a ban, "nobody should be able to post in #news" for a frozen channel. Each
+# pattern (a case-insensitive regex) is replaced by the plain request that brings the outcome
+# about ("to …", so that it reads as a clause of its own); ``\1`` keeps the person named.
+# "make sure", "ensure" and "so that" only introduce the outcome, so they are dropped first
+# (else "make" would read as "create").
+_CANT = (
+    r"(?:can(?:no|['’])?t|could(?:n['’]t| not)|won['’]t|will not|should(?:n['’]t| not)"
+    r"|must(?:n['’]t| not)|(?:is|are)(?:n['’]t| not) able to|unable to|(?:not|never) be able to"
+    r"|may not|never)"
+)
+_MAY = r"(?:can|could|should|may|must|will|(?:is|are) allowed to|(?:should|will|can) be able to)"
+_THEY = r"(?<![\w@])(?!(?:i|we|you)\b)(@?\w+)"  # a person other than the one asking
+_POST = r"(?:post|write|send|messag|chat|talk|speak|comment|reply|say|type)\w*"
+_NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
+_AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
+_CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
+OUTCOMES: tuple[tuple[str, str], ...] = (
+    (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a word nobody may use: a blocklist
+    (
+        rf"\b(?:nobody|no one|no-one|users?|people|anyone|anybody)\s+(?:{_MAY}|{_CANT})\s+"
+        r"(?:use|say|write|post|type|send)\s+(?:the\s+|that\s+|this\s+)?"
+        r"(?:words?|terms?|phrases?|slurs?|swear\w*)\b",
+        " to add blocklist words ",
+    ),
+    # nobody may post in a channel: freeze it
+    (
+        rf"\b(?:nobody|no one|no-one)\s+(?:else\s+)?{_MAY}\s+(?:\w+\s+){{0,3}}?{_POST}"
+        r"(?:\s+(?:any\s+)?(?:messages?|anything))?",
+        " to freeze the channel ",
+    ),
+    # someone may not contact me: block them
+    (
+        rf"\b(?:stop|prevent|keep)\s+(@?\w+)\s+from\s+(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}",
+        r" to block \1 ",
+    ),
+    (rf"{_THEY}\s+{_CANT}\s+(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}", r" to block \1 "),
+    # someone may not post: ban them (for a while, if a time is given)
+    (rf"{_THEY}\s+{_CANT}\s+(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
+    (rf"\b(?:stop|prevent|keep)\s+(@?\w+)\s+from\s+(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
+    # someone may post again: lift the ban
+    (rf"\b(?:let|allow)\s+(@?\w+)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
+    # posts hidden from everyone but their author: a shadow ban
+    (r"\bhidden from (?:everyone|everybody|others|other users|the others)\b", " to shadow ban "),
+    # I no longer want to see a conversation, or hear from someone
+    (rf"\b{_NOT_WANT}\s+to\s+see\b", " to hide "),
+    (
+        rf"\b{_NOT_WANT}\s+(?:to\s+(?:get|receive|hear|see)\s+)?(?:any\s+)?(?:notifications?|"
+        r"pings?|alerts?|push(?:es)?|updates|anything)?\s*(?:from|about)\b",
+        " to mute ",
+    ),
+    # a device that should receive pushes: register it
+    (
+        r"\b(?:phone|device|iphone|android|tablet)\s+(?:gets?|receives?)\s+(?:push|notification)",
+        " to register a device for push notifications ",
+    ),
+    # old messages that should go away on their own: a retention policy
+    (
+        r"\b(?:disappear|vanish|expire|go away|get deleted|are deleted|be deleted)\b",
+        " to set a retention policy ",
+    ),
+    # a copy kept for the record: an export
+    (
+        r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
+        " to export ",
+    ),
+    (r"\bfor (?:our|the|my|your) records\b", " for export "),
+    # archiving for compliance, legal or the records is an export, not Stream's archiving
+    (
+        r"\barchiv(?:e|ing)\b(?=[^.;?!]*\b(?:complian\w*|legal|records?|regulat\w*|audit\w*)\b)",
+        " export ",
+    ),
+    # who took a moderation action, or what moderators did: the moderation log
+    (
+        r"\bwho (banned|unbanned|kicked|removed|deleted|suspended|shadow ?banned)\b",
+        r" moderation log of who \1 ",
+    ),
+    (
+        r"\bwhat (?:the\s+)?(?:other\s+)?(?:moderators?|mods|admins?)\s+"
+        r"(?:did|have done|have been doing)\b",
+        " show moderation log of moderator actions ",
+    ),
 )
 
 IMPLIES: tuple[tuple[str, str], ...] = (
@@ -125,6 +212,7 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("chat with someone", "distinct channel member"),
     ("clear unread", "mark read"),
     ("reply to", "send message"),
+    ("message someone", "send message"),
     ("direct message", "distinct channel member"),
     ("typing", "send event"),
     ("custom event", "send event"),
@@ -155,6 +243,17 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("write", "send message"),
     ("announce", "send message"),
     ("wipe", "truncate"),
+    ("for later", "reminder"),
+    ("how many", "count"),
+    ("how often", "count"),
+    ("number of", "count"),
+    ("bookmark", "reminder"),
+    ("compliance", "export"),
+    ("back up", "export"),
+    ("backup", "export"),
+    ("last message", "recent message"),
+    ("latest message", "recent message"),
+    ("newest message", "recent message"),
     # moderation
     ("timeout", "ban timeout"),
     ("shadow ban", "ban"),
@@ -169,6 +268,7 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("display name", "update user name"),
     ("avatar", "image"),
     ("make admin", "update user role"),
+    ("someone role", "user role"),
     ("admin", "role"),
     ("gdpr", "export user delete user"),
     ("sign up", "create user"),
@@ -195,7 +295,10 @@ IMPLIES: tuple[tuple[str, str], ...] = (
 # are all done in Stream by updating a message, membership or channel.
 ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # "start a poll" creates one; StartCampaign still agrees through its own verb "start"
-    (("create",), ("create", "add", "new", "make", "register", "define", "set up", "start")),
+    (
+        ("create",),
+        ("create", "add", "new", "make", "register", "define", "set up", "start", "save", "store"),
+    ),
     (
         ("delete",),
         ("delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge"),
@@ -237,10 +340,67 @@ BULK_CUES: tuple[str, ...] = (
     "bulk", "batch", "at once", "in one go", "in one call", "in one request", "in a single call",
     "several", "many", "multiple", "mass", "en masse", "every", "lots of",
 )  # fmt: skip
+# In a question, these words report what was said ("what did alice say about pricing?", "did
+# anyone mention a refund?"): the answer is a search of message text, not sending a message.
+SPEECH_WORDS: tuple[str, ...] = (
+    "say", "said", "mention", "talk", "discuss", "write", "wrote", "post", "ask", "complain",
+    "bring up", "brought up",
+)  # fmt: skip
+SPEECH_MEANS = "search message text"
+# "read" opening a request asks to read ("read the last 20 messages", "read message 42"), not
+# to mark something read, unless a noun follows that makes it one ("read receipts").
+READ_NOUNS: frozenset[str] = frozenset(
+    {"receipt", "receipts", "state", "status", "marker", "markers", "position", "positions",
+     "event", "events", "only", "access", "permission", "permissions", "count", "counts"}
+)  # fmt: skip
+# Operations that undo another (unban, unmute, StopWatchingChannel, CancelImportV2Task) are
+# wanted only when the request says to undo something: "watch a channel" does not mean "stop
+# watching" it, nor "shadowban the spammer" "unban" them. An id verb "un…" whose rest is
+# another id verb undoes it; so do these. A request undoes when it has one of UNDO_CUES, or a
+# word "un…" whose rest the catalog knows ("unsubscribe", "unwatch").
+UNDOING_VERBS: tuple[str, ...] = ("stop", "cancel")
+UNDO_CUES: tuple[str, ...] = (
+    "stop", "cancel", "halt", "end", "abort", "quit", "lift", "undo", "reverse", "revoke",
+    "remove", "delete", "drop", "restore", "reinstate", "again", "back", "allow", "let", "pause",
+    "revert", "no longer", "anymore", "any more", "finish", "terminate", "kill", "leave", "exit",
+    "opt out", "turn off", "switch off", "disable",
+)  # fmt: skip
+# Words that make a request a command, beyond the action words and aliases above. A request
+# with no verb at all ("blocked users", "push providers", "moderation rules") asks to see those
+# things. Inflected forms do not count: "blocked" and "pinned" describe, "votes" names.
+OTHER_VERBS: tuple[str, ...] = (
+    "analyze", "appeal", "ban", "block", "bypass", "cancel", "cast", "check", "commit",
+    "deactivate", "export", "flag", "hide", "insert", "mark", "mute", "reactivate", "restore",
+    "run", "send", "show", "start", "stop", "submit", "sync", "translate", "truncate", "unban",
+    "unblock", "undelete", "unmute", "upload", "validate", "read", "kick", "boot", "eject",
+    "leave", "join", "invite", "tell", "announce", "wipe", "silence", "report", "notify", "watch",
+    "subscribe", "unsubscribe", "keep", "prevent", "allow", "let", "test", "verify", "ping",
+    "remind", "bookmark", "approve", "reject", "settle", "escalate", "resolve", "classify",
+    "scan", "moderate", "record", "exempt", "whitelist", "promote", "demote", "reply", "react",
+    "vote", "catch", "load", "open", "close", "lock", "unlock", "clear", "reset", "revoke",
+    "assign", "import", "download", "attach", "unhide", "undo", "broadcast", "schedule",
+    "launch", "send", "say", "post", "write", "ask", "contest", "dispute", "track", "count",
+    "preview", "try", "label", "tag", "archive", "pin", "unpin", "freeze", "unfreeze", "mention",
+    "draft", "compose", "point", "onboard",
+)  # fmt: skip
+# Plural nouns that name aspects of one thing, not many things: "rule r_7 details" asks for
+# one rule, "test run 4 results" for one run.
+ASPECTS: frozenset[str] = frozenset(
+    {"details", "settings", "results", "contents", "stats", "statistics", "properties",
+     "fields", "metadata", "rows", "conditions", "filters", "specs", "options", "infos"}
+)  # fmt: skip
+# Nouns of the catalog that people also use as verbs: a verb only before what it acts on
+# ("message bob", "draft a reply", "vote for pizza"), else a noun ("message reactions").
+NOUN_VERBS: tuple[str, ...] = ("message", "draft", "vote", "reply")
 # After a read verb, these ask for a list ("show every permission").
 QUANTIFIERS: tuple[str, ...] = ("all", "every", "each")
 # Words of operation ids that say *how* rather than *what*; a request need not mention them.
-ID_QUALIFIERS: frozenset[str] = frozenset({"partial", "or", "create", "many", "batch", "v2"})
+ID_QUALIFIERS: frozenset[str] = frozenset(
+    {"partial", "or", "create", "many", "batch", "bulk", "v2"}
+)
+# Words that may come before an id's verb and say how, not what: "bulk_upsert_action_config"
+# upserts, "GroupedQueryChannels" queries.
+ID_PREFIXES: frozenset[str] = frozenset({"bulk", "batch", "v2", "grouped"})
 
 # An operation's action, from the first word of its id.
 OPERATION_ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -263,6 +423,8 @@ VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("vote", "cast"),
     ("report", "flag"),
     ("post", "send"),
+    ("message", "send"),
+    ("dm", "send"),
     ("say", "send"),
     ("write", "send"),
     ("reply", "send"),
@@ -278,4 +440,8 @@ VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("launch", "start"),
     ("halt", "stop"),
     ("recover", "restore"),
+    # a moderator's decision on a flagged item is an action submitted on it
+    ("resolve", "submit"),
+    ("escalate", "submit"),
+    ("dismiss", "submit"),
 )
