@@ -14,6 +14,7 @@ key, base URL, policy) with its signer and decides, for every call, which token 
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections import OrderedDict
@@ -146,8 +147,18 @@ class Signer:
         return hkdf.derive(self.__secret)
 
     def redactor(self, base: Redactor | None = None) -> Redactor:
-        """A redactor that also scrubs this secret, for logs and tool results."""
-        return (base or Redactor()).with_secrets(self.__secret.decode("utf-8"))
+        """A redactor that also scrubs this secret, for logs and tool results.
+
+        Its encodings too (reversed, base64 and base64url with or without padding, hex): an
+        upstream or a prompt-injected projection could hand back any of them.
+        """
+        raw = self.__secret
+        text = raw.decode("utf-8")
+        forms = {text, text[::-1], raw.hex()}
+        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            forms.add(encoded.decode())
+            forms.add(encoded.decode().rstrip("="))
+        return (base or Redactor()).with_secrets(*forms)
 
     def __repr__(self) -> str:
         return f"Signer(secret={MASK})"
