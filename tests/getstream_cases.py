@@ -77,7 +77,7 @@ WHEN_TEXT = "2025-01-02T03:04:05+00:00"
 # Ids that need percent-encoding in a path segment, as real ones do: moderation config keys
 # hold colons, blocklist names may hold spaces.
 CONFIG_KEY = "chat:messaging:general"
-BLOCKLIST = "rude words"
+BLOCKLIST = "rude-words@v1"
 
 
 def user_cases() -> list[Case]:

@@ -127,15 +127,11 @@ async def test_get_has_no_body_and_post_without_fields_sends_empty_object(
 @pytest.mark.parametrize(
     ("value", "encoded"),
     [
-        ("a/b", "a%2Fb"),
-        ("../../app", "..%2F..%2Fapp"),
-        ("x?api_key=evil#frag", "x%3Fapi_key%3Devil%23frag"),
-        ("100%", "100%25"),
-        ("%2e%2e", "%252e%252e"),
-        ("with space", "with%20space"),
         ("ünï", "%C3%BCn%C3%AF"),
         ("...", "..."),
         ("a.b-c_d~e", "a.b-c_d~e"),
+        ("messaging:general", "messaging%3Ageneral"),
+        ("u@example.com", "u%40example.com"),
     ],
 )
 async def test_path_values_are_one_encoded_segment(
@@ -145,6 +141,28 @@ async def test_path_values_are_one_encoded_segment(
     path = request.url.raw_path.split(b"?")[0].decode()
     assert path == f"/api/v2/chat/messages/{encoded}"
     assert unquote(path.split("/")[5]) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "bad"),
+    [
+        ("a/b", "/"),
+        ("../../app", "/"),
+        ("x?api_key=evil#frag", "?"),
+        ("100%", "%"),
+        ("%2e%2e", "%"),
+        ("with space", " "),
+        ("a\\b", "\\"),
+        ("ali\u202ece", "\u202e"),
+        ("zero\u200bwidth", "\u200b"),
+    ],
+)
+async def test_path_tricks_are_refused_before_anything_is_sent(
+    offline: PlannedExecutor, catalog: Catalog, value: str, bad: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        offline.build_request(catalog.get("GetMessage"), {"id": value}, USER)
+    assert caught.value.field == "id" and repr(bad) in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import string
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -109,7 +110,11 @@ def refused_reason(value: str) -> bool:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return True
-    return False
+    # URL syntax, whitespace, invisible and direction-changing characters: no Stream id has them.
+    return any(
+        ch in "/\\?#%" or ch.isspace() or unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Zs")
+        for ch in value
+    )
 
 
 @FAST

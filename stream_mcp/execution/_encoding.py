@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -52,7 +53,24 @@ def encode_path_value(name: str, value: Any) -> str:
         raise ValidationError(f"{name}: control characters are not allowed in an id", field=name)
     if not _encodable(text):
         raise ValidationError(f"{name}: {SURROGATE_MESSAGE}", field=name)
+    odd = next((ch for ch in text if ch in _URL_SYNTAX or _invisible(ch)), None)
+    if odd is not None:
+        raise ValidationError(
+            f"{name}: {odd!r} is not allowed in an id (no spaces, / \\ ? # %, or invisible "
+            "and direction-changing characters): Stream's ids never contain them",
+            field=name,
+        )
     return quote(text, safe="")
+
+
+# Characters that mean something in a URL (even encoded, they suggest a path trick), and
+# whitespace, invisible and direction-changing characters, which no Stream id contains and
+# which make one id look like another.
+_URL_SYNTAX = frozenset("/\\?#%")
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Zs")
 
 
 def query_value(value: Any, name: str = "query") -> str:

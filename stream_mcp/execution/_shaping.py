@@ -110,7 +110,7 @@ class Shaper:
         parsed = self.compile(select)
         try:
             return parsed.search(data)
-        except (jmespath_errors.JMESPathError, RecursionError) as exc:
+        except (jmespath_errors.JMESPathError, RecursionError, ValueError, TypeError) as exc:
             raise ValidationError(
                 f"select: the expression failed on this response: {_jmespath_reason(exc)}",
                 field="select",

@@ -206,9 +206,25 @@ def discovery_tokens() -> int:
 # --------------------------------------------------------------------------- results
 
 
+def _encodable(value: Any) -> Any:
+    """``value`` with lone surrogates replaced: a result echoing one could not be sent."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
 def _ok(payload: Any, redactor: Redactor | None) -> types.CallToolResult:
     if redactor is not None:
         payload = redactor.value(payload)
+    payload = _encodable(payload)
     structured = payload if isinstance(payload, dict) else {"result": payload}
     text = json.dumps(structured, separators=(",", ":"), default=str)
     return types.CallToolResult(
@@ -217,7 +233,7 @@ def _ok(payload: Any, redactor: Redactor | None) -> types.CallToolResult:
 
 
 def _error(payload: dict[str, Any], redactor: Redactor) -> types.CallToolResult:
-    payload = redactor.value(payload)
+    payload = _encodable(redactor.value(payload))
     text = json.dumps(payload, separators=(",", ":"), default=str)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],
@@ -305,7 +321,8 @@ def build_server(
                 return await anyio.to_thread.run_sync(search), True
             return search(), True
         if name == "load_operation":
-            detail = _optional(args, "detail") or "brief"
+            detail = _optional(args, "detail")
+            detail = "brief" if detail is None else detail
             return service.describe(args.get("operation_id"), detail), True
         if name == "execute_operation":
             return await execute(

@@ -32,6 +32,7 @@ MAX_WIRE_DEPTH = MAX_DEPTH + 16
 SCAN_INLINE_CHARS = 64 * 1024
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _ID = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 _METHOD = re.compile(r'"method"\s*:\s*"([^"\\]{1,100})"')
 _TOOL = re.compile(
@@ -99,6 +100,31 @@ def refusal_for(line: str, depth: int) -> types.JSONRPCMessage | None:
     )
 
 
+def _without_lone_surrogates(line: str) -> str:
+    """The line with lone UTF-16 surrogate escapes (``"\\ud800"``) replaced by U+FFFD.
+
+    JSON allows them, the SDK's parser refuses them and drops the message unanswered; the
+    tools then see a replacement character and refuse the value with a clear error.
+    """
+    if _SURROGATE_ESCAPE.search(line) is None:
+        return line
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return line  # the SDK answers what it cannot parse
+    return json.dumps(_replace_surrogates(message), ensure_ascii=False) + "\n"
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    return value
+
+
 class _GuardedLines:
     """Lines from stdin; too-deep requests are answered here and never reach the SDK."""
 
@@ -121,7 +147,7 @@ class _GuardedLines:
             else:
                 depth = nesting_depth(line)
             if depth <= MAX_WIRE_DEPTH:
-                yield line
+                yield _without_lone_surrogates(line)
                 continue
             answer = refusal_for(line, depth)
             log.warning("message_refused", reason="nesting", depth=depth, answered=bool(answer))
