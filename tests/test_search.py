@@ -222,9 +222,11 @@ def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expec
         ("delte", "delete"),  # dropped letter
         ("chanells", "channels"),  # doubled letter
         ("sned", "send"),  # swapped letters
-        ("moderetion", "moderation"),  # a replaced letter, in a long word
-        ("germany", None),  # a replaced letter in a short word makes another word
-        ("john", None),  # not "join"
+        ("sendd", "send"),  # a doubled letter
+        ("chsnnels", "channels"),  # a neighbouring key
+        ("modraton", "moderation"),  # two dropped letters in a long word
+        ("ready", None),  # any other extra letter makes another word: not "read"
+        ("john", None),  # nor does a letter far from the one meant: not "join"
         ("customer", None),  # a derivative of "custom", not a typo of it
         ("elete", None),  # the first letter is kept
         ("del", None),  # too short to tell
@@ -233,7 +235,7 @@ def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expec
 )
 def test_the_speller_accepts_only_typing_slips(word: str, expected: str | None) -> None:
     speller = Speller(
-        {"delete": 9, "channels": 4, "send": 7, "seed": 1, "moderation": 5, "getmany": 1,
+        {"delete": 9, "channels": 4, "send": 7, "seed": 1, "moderation": 5, "read": 6,
          "join": 2, "custom": 3}
     )  # fmt: skip
     assert speller.correct(word) == expected

@@ -125,6 +125,9 @@ UNDO_MISS = 0.5
 # file uploaded outside any channel" for "delete the file bob uploaded to #support", "never
 # creates one" for "create a channel".
 DENIED = 0.7
+# An operation on one channel (its path or id says so), for a request that names one
+# ("#general", "messaging:ops").
+IN_CHANNEL = 1.15
 # An operation that does the opposite of what the request asks: adding for "remove …".
 OPPOSITE = 0.7
 _OPPOSITES: Mapping[str, frozenset[str]] = {
@@ -259,6 +262,10 @@ class _Engine:
                 for term in alts:
                     self._id_word_index.setdefault(term, []).append((doc, i))
         self._summaries = [fit_summary(op) for op in self._ops]
+        self._in_channel = [
+            "/channels/{type}/{id}" in op.path or "channel" in split_words(op.operation_id)
+            for op in self._ops
+        ]
         self._denies = [
             frozenset(t.removeprefix("!") for t in split_negated(op.summary)[1]) for op in self._ops
         ]
@@ -355,6 +362,8 @@ class _Engine:
             total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
             if self._undoes[doc] and not plan.undo:
                 total[doc] *= UNDO_MISS
+            if self._in_channel[doc] and "channel" in plan.named:
+                total[doc] *= IN_CHANNEL
             if self._denies[doc] & plan.said:
                 total[doc] *= DENIED
             if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:

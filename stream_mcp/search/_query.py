@@ -71,16 +71,23 @@ PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
-# nor a page of them: "the last 20 messages").
+# nor a page of them: "the last 20 messages", nor a time: "for 2 hours").
 _COUNT = re.compile(
     r"(?<!last )(?<!latest )(?<!recent )(?<!newest )(?<!first )(?<!top )(?<!past )"
     r"\b(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
+    r"(?!(?:seconds|minutes|hours|days|weeks|months|years|mins|hrs|secs)\b)"
     r"(?:[a-z]+\s+)?[a-z]+s\b"
 )
 # A word as typed, for spelling correction: not part of a #channel, @user, URL, email or
 # type:id, nor cut from a longer token ("don't", "half-written", "invoice.pdf").
 _TOKEN = re.compile(r"(?<![\w#@:/.'’-])[A-Za-z]+(?![\w@:/'’-]|\.\w)")
 _QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
+# "add … to the blocklist": adding to something that exists, an update as much as a create.
+_ADD_TO = re.compile(
+    r"\b(?:add|append|insert|put)\b[^.;,?!]*?\b(?:to|into|onto)\s+(?:the|my|our|your|this|"
+    r"that|its|their|an existing|the existing)\b",
+    re.IGNORECASE,
+)
 # "how many" and the like ask a question; "many" names nothing (GetManyMessages).
 _HOW = re.compile(r"\bhow\s+(many|much)\b", re.IGNORECASE)
 # After an unknown first word, these make it a verb: "message bob", "ping the team".
@@ -119,6 +126,7 @@ class QueryPlan:
     framed: bool = False
     undo: bool = False  # whether it says to undo something (see UNDO_CUES)
     said: frozenset[str] = frozenset()  # the request's own terms and the kinds it references
+    named: frozenset[str] = frozenset()  # the kinds of thing it names: "#general", "@bob"
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
 
 
@@ -219,12 +227,9 @@ class QueryAnalyzer:
             | {stem(v) for v in OTHER_VERBS}
             | {stem(c) for c in UNDO_CUES if " " not in c}
         )
+        # every word of the vocabulary tables: never a name, nor a typo
         self._known = (
-            frozenset(
-                s
-                for table in (self._equivalents, self._implied, self._verbs, self._speech)
-                for s in table.trigger_words()
-            )
+            frozenset(stem(w) for phrase in _vocabulary_phrases() for w in split_words(phrase))
             | self._verb_words
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
@@ -252,8 +257,11 @@ class QueryAnalyzer:
         query = self._rewrite_idioms(query)
         undo = self._undoes(query)
         query, negated_terms = split_negated(query)
-        query, kinds = replace_references(query)
+        query, references_made = replace_references(query)
+        kinds = set(references_made)
         references = bool(kinds)
+        # one thing named ("#general") asks about that one, not a search over many
+        named = {kind for kind, count in references_made.items() if count == 1}
         # "how many" asks a number, it does not name GetManyMessages
         asked = {m[1].lower() for m in _HOW.finditer(query)}
         words = [w for w in content_words(query) if w not in asked]
@@ -315,6 +323,8 @@ class QueryAnalyzer:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
         actions = question or self.actions(stems, plain) | self._leading_verb(said, plain)
+        if "create" in actions and _ADD_TO.search(query):
+            actions |= {"update"}  # adding to something that exists changes it
         plural = any(
             w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
         )
@@ -345,6 +355,7 @@ class QueryAnalyzer:
             framed,
             undo,
             frozenset(own) | kinds,
+            frozenset(named),
             corrections,
         )
 
@@ -500,6 +511,11 @@ def _vocabulary_phrases() -> list[str]:
         *OTHER_VERBS,
         *SPEECH_WORDS,
         *QUESTION_WORDS,
+        *BULK_CUES,
+        *UNDO_CUES,
+        *QUANTIFIERS,
+        *POLITE_WORDS,
+        *NOUN_VERBS,
     ]
 
 

@@ -6,13 +6,14 @@ they do know (the catalog's ids, summaries and curated intents, and the trigger 
 vocabulary), so a known word is never "corrected" into another.
 
 Edit distances come from RapidFuzz, a maintained C++ library, rather than a hand-rolled
-loop. English words the catalog lacks ("lunch", "year", "germany") are a step from catalog
-words too, so only the edits typing makes are accepted:
+loop. English words the catalog lacks ("ready", "john", "world") are a step from catalog
+words too, so only the edits typing makes are accepted (see ``_slip``):
 
 * the first letter is kept, and the word has at least MIN_LENGTH letters;
-* one dropped, doubled or swapped letter ("delte", "chanells", "sned"); two for long words;
-* a replaced letter only in long words ("moderetion"): in short ones a replaced letter makes
-  another word far more often than a typo ("germany" is not "getmany", "john" not "join").
+* one dropped, doubled or swapped letter ("delte", "sendd", "sned"), or a letter replaced by
+  its neighbour on the keyboard ("chsnnel"); not any other added or replaced letter, which
+  makes another word far more often than a typo ("ready" is not "read", "john" not "join");
+* in long words, whose neighbours are rarer, one edit of any kind, or two slips.
 
 Ties go to the word most operations use. RapidFuzz is imported on the first word that needs
 correcting, so requests without unknown words never load it.
@@ -25,8 +26,17 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 MIN_LENGTH = 4  # "bob", "dav" and "pol" stay as they are: too many words are one step away
-LONG = 8  # from this length, two edits, or a replaced letter, still read as a typo
+LONG = 8  # from this length, any one edit, or two slips, still reads as a typo
+NEIGHBOURS = 5  # from this length, a letter replaced by its neighbour on the keyboard too
 _WORD = re.compile(r"[a-z]+")
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
+
+
+def _adjacent(a: str, b: str) -> bool:
+    """Keys next to each other on a QWERTY keyboard, in a row or between rows."""
+    (ra, ia), (rb, ib) = _KEYS.get(a, (9, 0)), _KEYS.get(b, (-9, 0))
+    return (ra == rb and abs(ia - ib) == 1) or (abs(ra - rb) == 1 and ia - ib in (0, 1, -1))
 
 
 class Speller:
@@ -64,7 +74,7 @@ class Speller:
         if word in weights:
             return None
         from rapidfuzz import process
-        from rapidfuzz.distance import OSA, Indel
+        from rapidfuzz.distance import OSA
 
         limit = 2 if len(word) >= LONG else 1
         candidates = process.extract(
@@ -76,14 +86,44 @@ class Speller:
         )
         best: tuple[int, int, str] | None = None
         for known, distance, _ in candidates:
-            # Only dropped, added or swapped letters (the same letters: a swap), unless the
-            # word is long enough for a replaced one.
-            typed = Indel.distance(word, known) == distance or sorted(word) == sorted(known)
-            if not (typed or len(word) >= LONG):
+            if not _slip(word, known, distance):
                 continue
-            if distance > 1 and (known.startswith(word) or word.startswith(known)):
-                continue  # a word and its derivative ("custom", "customer"), not a typo
             key = (distance, -weights[known], known)
             if best is None or key < best:
                 best = key
         return best[2] if best else None
+
+
+def _slip(word: str, known: str, distance: int) -> bool:
+    """Whether typing ``known`` could have produced ``word``, ``distance`` edits away.
+
+    Each edit must be a typing slip: a dropped letter ("delte"), two swapped ones ("sned"),
+    a doubled one ("sendd"), or a letter replaced by its neighbour on the keyboard
+    ("chsnnel"). Any other added or replaced letter makes another word far more often than a
+    typo ("ready" is not "read", "john" not "join"), except in a long word, which may have
+    one edit of any kind, or two slips, but not be another word's derivative ("customer" is
+    no typo of "custom").
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    if distance > (2 if len(word) >= LONG else 1):
+        return False
+    if distance > 1 and (known.startswith(word) or word.startswith(known)):
+        return False
+    if sorted(word) == sorted(known):
+        return True  # swapped letters
+    if len(word) >= LONG and distance == 1:
+        return True  # in a long word, one slip of any kind
+    ops = Levenshtein.editops(word, known)
+    if len(ops) > distance:
+        return False
+    for op in ops:
+        if op.tag == "delete":  # a letter too many: only a doubled one
+            i = op.src_pos
+            if word[i] not in word[max(0, i - 1) : i] + word[i + 1 : i + 2]:
+                return False
+        elif op.tag == "replace" and not (
+            len(word) >= NEIGHBOURS and _adjacent(word[op.src_pos], known[op.dest_pos])
+        ):
+            return False
+    return True  # and "insert": a dropped letter

@@ -102,16 +102,17 @@ _VALUES = (
 )
 
 
-def replace_references(query: str) -> tuple[str, set[str]]:
+def replace_references(query: str) -> tuple[str, Counter[str]]:
     """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing.
-    URLs and email addresses become "url" and "email" (before "@" can read as a user)."""
+    URLs and email addresses become "url" and "email" (before "@" can read as a user). Also
+    says how many of each kind there were."""
     for kind, pattern in _VALUES:
         query = pattern.sub(f" {kind} ", query)
-    kinds: set[str] = set()
+    kinds: Counter[str] = Counter()
     for kind, pattern in _REFERENCES:
         query, count = pattern.subn(f" {kind} ", query)
         if count:
-            kinds.add(kind)
+            kinds[kind] = count
     return query, kinds
 
 

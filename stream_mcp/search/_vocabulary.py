@@ -272,6 +272,11 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("admin", "role"),
     ("gdpr", "export user delete user"),
     ("sign up", "create user"),
+    # Stream creates users by upserting them
+    ("create user", "upsert users"),
+    ("new user", "upsert users"),
+    ("new account", "upsert users"),
+    ("onboard", "upsert users"),
     ("visitor", "guest"),
     # push
     ("ios", "apns"),
@@ -308,7 +313,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
             "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin",
-            "archive", "unarchive", "freeze", "unfreeze",
+            "archive", "unarchive", "freeze", "unfreeze", "point",
         ),
     ),
     (("read",), ("get", "fetch", "look up", "inspect", "detail")),
@@ -387,11 +392,12 @@ OTHER_VERBS: tuple[str, ...] = (
 # one rule, "test run 4 results" for one run.
 ASPECTS: frozenset[str] = frozenset(
     {"details", "settings", "results", "contents", "stats", "statistics", "properties",
-     "fields", "metadata", "rows", "conditions", "filters", "specs", "options", "infos"}
+     "fields", "metadata", "rows", "conditions", "filters", "specs", "options", "infos",
+     "entries"}
 )  # fmt: skip
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
-# ("message bob", "draft a reply", "vote for pizza"), else a noun ("message reactions").
-NOUN_VERBS: tuple[str, ...] = ("message", "draft", "vote", "reply")
+# ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
+NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
 # After a read verb, these ask for a list ("show every permission").
 QUANTIFIERS: tuple[str, ...] = ("all", "every", "each")
 # Words of operation ids that say *how* rather than *what*; a request need not mention them.
