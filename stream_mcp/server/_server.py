@@ -36,6 +36,7 @@ STATIC_NAME_LIMIT = 40
 CURSOR_TOOL_LIMIT = 40
 CALLER_SCOPE_KEY = "stream_mcp.caller"
 DEFAULT_CONFIRM_TIMEOUT = 120.0
+SEAL_GRACE = 300.0
 INLINE_QUERY_CHARS = 160  # longer search requests run in a worker thread
 
 log = get_logger("stream_mcp.server")
@@ -406,9 +407,11 @@ def build_server(
         on_call_tool=on_call_tool,
     )
     # Seals the confirmation round trip's state under a key every replica of this profile
-    # derives from the credential layer, and expires it with the confirmation timeout.
+    # derives from the credential layer.
+    # The seal outlives the confirmation timeout, so a late answer still opens and is refused
+    # by the confirmer as expired (not_confirmed) instead of as a protocol error.
     security = RequestStateSecurity(
-        keys=[service.sealing_key("mcp-request-state")], ttl=confirm_timeout
+        keys=[service.sealing_key("mcp-request-state")], ttl=confirm_timeout + SEAL_GRACE
     )
     server.middleware.append(RequestStateBoundary(security, default_audience="stream-mcp"))
     return server

@@ -30,7 +30,8 @@ from stream_mcp.observability import get_logger
 # to the arguments' own MAX_DEPTH; the SDK's parser gives up well beyond this.
 MAX_WIRE_DEPTH = MAX_DEPTH + 16
 SCAN_INLINE_CHARS = 64 * 1024
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string literal, written unrolled so a megabyte-long string is one fast scan.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _ID = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
@@ -142,7 +143,9 @@ class _GuardedLines:
 
     async def _lines(self) -> AsyncIterator[str]:
         async for line in self._source:
-            if len(line) > SCAN_INLINE_CHARS:
+            if line.count("{") + line.count("[") <= MAX_WIRE_DEPTH:
+                depth = 0  # too few brackets to nest that deep: nothing to scan
+            elif len(line) > SCAN_INLINE_CHARS:
                 depth = await anyio.to_thread.run_sync(nesting_depth, line)
             else:
                 depth = nesting_depth(line)
