@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
-import jwt
-
 from stream_mcp.auth.policy import Policy, check_user_id
 from stream_mcp.config import DEFAULT_BASE_URL
 from stream_mcp.errors import ConfigError, ValidationError
@@ -132,6 +130,8 @@ class Signer:
     def _sign(self, claims: dict[str, Any], ttl: int, now: float | None) -> str:
         iat = int(time.time() if now is None else now)
         payload = {**claims, "iat": iat, "exp": iat + _check_ttl(ttl)}
+        import jwt  # first signature, not start-up (it loads cryptography)
+
         return jwt.encode(payload, self.__secret, algorithm="HS256")
 
     def derive_key(self, purpose: str) -> bytes:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 ALLOWED_KEYS = frozenset(
     {
         "type",
@@ -41,6 +38,9 @@ def lint_schema(schema: Any) -> list[str]:
     for combinator in ("oneOf", "anyOf", "allOf", "not"):
         if combinator in schema:
             problems.append(f"$: top-level {combinator} is rejected by several clients")
+    from jsonschema import Draft202012Validator  # loaded only when linting
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:  # its text is long: keep the first line

@@ -13,8 +13,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
 from stream_mcp.catalog.schemas import UPLOAD_ARGUMENTS
 from stream_mcp.errors import ValidationError
 from stream_mcp.execution._encoding import json_type
@@ -47,6 +45,8 @@ def check_arguments(
         raise _unknown_argument(plan, unknown[0])
     error = next(plan.validator.iter_errors(args), None)
     if error is not None:
+        from jsonschema.exceptions import best_match  # only when there is an error
+
         error = best_match(plan.validator.iter_errors(args)) or error
         path, message = describe_schema_error(error)
         raise ValidationError(redactor.text(message), field=path)

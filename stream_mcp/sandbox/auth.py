@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
-
 from stream_mcp.sandbox.errors import (
     ACCESS_KEY_ERROR,
     TOKEN_EXPIRED,
@@ -111,6 +109,8 @@ def authenticate(
 
 
 def _decode(token: str, credentials: Credentials) -> dict[str, Any]:
+    import jwt  # first request, not import time
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError as exc:
