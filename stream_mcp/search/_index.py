@@ -64,7 +64,7 @@ from stream_mcp.search._text import (
     split_words,
     stem,
 )
-from stream_mcp.search._vocabulary import UNDOING_VERBS
+from stream_mcp.search._vocabulary import QUESTION_ACTIONS, UNDOING_VERBS
 
 __all__ = [
     "MAX_HIT_TOKENS",
@@ -128,6 +128,9 @@ DENIED = 0.7
 # An operation on one channel (its path or id says so), for a request that names one
 # ("#general", "messaging:ops").
 IN_CHANNEL = 1.15
+# An operation that changes things, for a request with no verb: "archived channels" lists
+# them, it does not archive one.
+BARE_WRITE = 0.7
 # An operation that does the opposite of what the request asks: adding for "remove …".
 OPPOSITE = 0.7
 _OPPOSITES: Mapping[str, frozenset[str]] = {
@@ -364,6 +367,8 @@ class _Engine:
                 total[doc] *= UNDO_MISS
             if self._in_channel[doc] and "channel" in plan.named:
                 total[doc] *= IN_CHANNEL
+            if plan.bare and self._op_actions[doc].isdisjoint(QUESTION_ACTIONS):
+                total[doc] *= BARE_WRITE
             if self._denies[doc] & plan.said:
                 total[doc] *= DENIED
             if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:

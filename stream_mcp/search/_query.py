@@ -42,6 +42,7 @@ from stream_mcp.search._vocabulary import (
     ID_QUALIFIERS,
     IDIOMS,
     IMPLIES,
+    MODIFIERS,
     NOUN_VERBS,
     OPERATION_ACTIONS,
     OTHER_VERBS,
@@ -63,6 +64,7 @@ IMPLIED_WEIGHT = 0.7  # each catalog term implied by a colloquial phrase ("kick"
 EXACT_WEIGHT = 0.5  # an id word in the same form, e.g. plural "channels" → DeleteChannels
 BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over scattered words
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
+BARE_WORDS = 3  # a request this short with no verb is a noun phrase, not a sentence
 CORRECTED_WEIGHT = 0.6  # a word read through a typo ("delte" → delete) counts less than typed
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
@@ -127,6 +129,7 @@ class QueryPlan:
     undo: bool = False  # whether it says to undo something (see UNDO_CUES)
     said: frozenset[str] = frozenset()  # the request's own terms and the kinds it references
     named: frozenset[str] = frozenset()  # the kinds of thing it names: "#general", "@bob"
+    bare: bool = False  # a short noun phrase, no verb nor question: "blocked users"
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
 
 
@@ -270,7 +273,7 @@ class QueryAnalyzer:
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
-        said = [w for w in split_words(_QUOTED.sub(" it ", query)) if useful(w)]
+        said = [w for w in split_words(_QUOTED.sub(" it ", query)) if useful(w) or w == "a"]
         stems = [stem(NAME) if w in names else stem(w) for w in said]
         plain = self._plain(said, names)
         question = self.question(stems, query)
@@ -280,8 +283,8 @@ class QueryAnalyzer:
         reported = {s for _, rule in speech for s in rule.trigger}
         slots: dict[Slot, None] = {}
         for word, term in zip(words, own, strict=True):
-            if term in reported:
-                continue
+            if term in reported or word.isdigit():
+                continue  # a number is a value ("the last 50", "message 42"), not a topic
             weight = CORRECTED_WEIGHT if term in corrected else 1.0
             slots[(((term,), weight),)] = None
             slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
@@ -328,7 +331,8 @@ class QueryAnalyzer:
         plural = any(
             w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
         )
-        if not question and not self._has_verb(said, stems, plain, names):
+        bare = not question and not self._has_verb(said, stems, plain, names)
+        if bare:
             # No verb at all: "blocked users" asks to see them, a list if plural.
             actions |= {"list"} if plural else frozenset(QUESTION_ACTIONS)
         bulk = NO_BULK
@@ -356,6 +360,7 @@ class QueryAnalyzer:
             undo,
             frozenset(own) | kinds,
             frozenset(named),
+            bare and len(words) <= BARE_WORDS,
             corrections,
         )
 
@@ -370,7 +375,11 @@ class QueryAnalyzer:
         one, before a person or a determiner ("message bob", "ping the team")."""
         if any(p and s in self._verb_words for s, p in zip(stems, plain, strict=True)):
             return True
-        lead = [i for i, w in enumerate(said) if w not in STOPWORDS and w not in POLITE_WORDS][:1]
+        lead = [
+            i
+            for i, w in enumerate(said)
+            if w not in STOPWORDS and w not in POLITE_WORDS and w not in MODIFIERS
+        ][:1]
         if not lead or _inflected(said[lead[0]]):
             return False
         after = said[lead[0] + 1 : lead[0] + 2]
@@ -384,6 +393,7 @@ class QueryAnalyzer:
             before = said[i - 1] if i else ""
             after_noun = bool(before) and not (
                 before in STOPWORDS
+                or before in MODIFIERS  # "bulk update", "soft delete", "only push"
                 or before.endswith("ly")  # "automatically ban", "permanently delete"
                 or before in POLITE_WORDS
                 or before in names

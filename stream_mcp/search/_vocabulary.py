@@ -107,6 +107,8 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("get rid of", "delete"),
     ("fire off", "send"),
     ("sign up", "register"),
+    ("take back", "remove"),
+    ("take down", "remove"),
 )
 
 # Requests that describe an outcome rather than an action: "make sure bob can't post for a
@@ -127,7 +129,16 @@ _NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
 OUTCOMES: tuple[tuple[str, str], ...] = (
+    # "make sure bob is a moderator": make him one
+    (
+        r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w+)\s+(?:is|becomes?|stays?)\s+"
+        r"(?:an?|the)\s+(?=\w)",
+        r" to make \1 ",
+    ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a channel nobody may write in: frozen
+    (r"\b(?:make|set|turn)\s+(\S+)\s+read[- ]only\b", r" to freeze \1 "),
+    (r"\bread[- ]only\b", " frozen "),
     # a word nobody may use: a blocklist
     (
         rf"\b(?:nobody|no one|no-one|users?|people|anyone|anybody)\s+(?:{_MAY}|{_CANT})\s+"
@@ -154,8 +165,24 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     (rf"\b(?:let|allow)\s+(@?\w+)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
     # posts hidden from everyone but their author: a shadow ban
     (r"\bhidden from (?:everyone|everybody|others|other users|the others)\b", " to shadow ban "),
-    # I no longer want to see a conversation, or hear from someone
+    # someone kept out of a channel for a while: banned from it
+    (r"\b(?:keep|lock)\s+(@?\w+)\s+out\s+of\b", r" to ban \1 from "),
+    # I no longer want to see someone's messages: block them; a conversation: hide it
+    (
+        rf"\b{_NOT_WANT}\s+to\s+(?:see|read|get)\s+(?:any\s+)?(?:messages?|posts?|dms?|anything)"
+        rf"\s+from\s+(@?\w+){_AGAIN}",
+        r" to block \1 ",
+    ),
     (rf"\b{_NOT_WANT}\s+to\s+see\b", " to hide "),
+    (
+        r"\b(?:doesn['’]t|does not|don['’]t|do not|won['’]t|never|no longer)\s+(?:show|appear)"
+        r"(?:\s+up)?\b",
+        " to hide ",
+    ),
+    (
+        r"\b(?:come|comes|coming)\s+back\b|\b(?:reappear|show up again|appear again)\b",
+        " to unhide ",
+    ),
     (
         rf"\b{_NOT_WANT}\s+(?:to\s+(?:get|receive|hear|see)\s+)?(?:any\s+)?(?:notifications?|"
         r"pings?|alerts?|push(?:es)?|updates|anything)?\s*(?:from|about)\b",
@@ -244,6 +271,8 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("announce", "send message"),
     ("wipe", "truncate"),
     ("for later", "reminder"),
+    ("record of", "export"),
+    ("transcript", "export"),
     ("how many", "count"),
     ("how often", "count"),
     ("number of", "count"),
@@ -395,6 +424,10 @@ ASPECTS: frozenset[str] = frozenset(
      "fields", "metadata", "rows", "conditions", "filters", "specs", "options", "infos",
      "entries"}
 )  # fmt: skip
+# Words that qualify the verb after them ("bulk update", "soft delete", "only push"): they
+# do not make it a noun, as "compliance" does in "compliance archive" (and "auto" in "auto
+# delete", which is a retention policy).
+MODIFIERS: frozenset[str] = frozenset({"bulk", "batch", "mass", "soft", "hard", "only"})
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
 # ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
 NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
