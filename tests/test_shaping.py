@@ -215,3 +215,19 @@ def test_truncation_always_gives_valid_json_within_the_cap(data: Any) -> None:
         assert out == data and omissions == []
     for omission in omissions:
         assert 0 < omission.kept < omission.total
+
+
+
+@pytest.mark.parametrize(
+    ("select", "message"),
+    [
+        ("nope(a)", "unknown function nope()"),
+        ("length(a, b)", "length() takes 1 argument(s), got 2"),
+        ("not_null()", "not_null() takes 1 or more argument(s), got 0"),
+        ("users[].{id: id, n: length(id, id)}", "length() takes 1"),
+    ],
+)
+def test_bad_functions_are_refused_before_anything_runs(select: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Shaper().compile(select)
+    assert caught.value.field == "select" and message in str(caught.value)

@@ -101,6 +101,7 @@ class Shaper:
                 field="select",
                 hint='e.g. select="messages[].{id: id, text: text}"',
             ) from None
+        _check_functions(parsed.parsed)
         if len(self._compiled) >= SELECT_CACHE:
             self._compiled.clear()
         self._compiled[select] = parsed
@@ -142,6 +143,37 @@ class Shaper:
             data, omissions, paging=paging, arguments=arguments or {}, token_cap=self.token_cap
         )
         return Shaped(data, True, tuple(omissions), hint, json_size(data))
+
+
+def _check_functions(node: Any) -> None:
+    """Refuse unknown functions and wrong argument counts before the call is sent.
+
+    JMESPath reports them only when the expression runs, which is after a write has
+    happened; an agent should learn that its select is wrong before anything is done.
+    """
+    from jmespath.functions import Functions
+
+    table = Functions().FUNCTION_TABLE
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, dict):
+            continue
+        if current.get("type") == "function_expression":
+            name = current.get("value")
+            spec = table.get(name)
+            if spec is None:
+                raise ValidationError(f"select: unknown function {name}()", field="select")
+            signature = spec["signature"]
+            count = len(current.get("children", ()))
+            variadic = bool(signature) and signature[-1].get("variadic", False)
+            if count < len(signature) or (not variadic and count != len(signature)):
+                raise ValidationError(
+                    f"select: {name}() takes {len(signature)}"
+                    f"{' or more' if variadic else ''} argument(s), got {count}",
+                    field="select",
+                )
+        stack.extend(current.get("children", ()))
 
 
 def _jmespath_reason(exc: Exception) -> str:
