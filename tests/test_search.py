@@ -184,6 +184,13 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
     assert top(index, query)[0] == expected
 
 
+def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> None:
+    # "50" in "up to 50 messages" of GetManyMessages' description is no match for a page size
+    assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"
+    # "chat:messaging" is a moderation policy's key, not a channel to open
+    assert top(index, "show the moderation policy chat:messaging")[0] == "get_config"
+
+
 def test_negated_words_become_their_own_terms() -> None:
     kept, negated_terms = split_negated("fetch the channel without creating it")
     assert "creat" not in analyze(kept) and negated_terms == ["!creat"]
@@ -308,6 +315,9 @@ def test_reading_intents_read(index: SearchIndex, query: str, expected: set[str]
         ("moderation rules", "query_moderation_rules"),
         ("message reactions", "QueryReactions"),  # "message" names here, it does not send
         ("message bob directly", "SendMessage"),  # and sends here
+        ("archived channels", "QueryChannels"),  # lists them, archives none
+        ("appeal ap_5 details", "get_appeal"),
+        ("temporary ban for @troll in #general", "ban"),  # a kind of ban: a verb after all
     ],
 )
 def test_bare_noun_phrases_ask_to_see(index: SearchIndex, query: str, expected: str) -> None:
@@ -332,6 +342,10 @@ def test_bare_noun_phrases_ask_to_see(index: SearchIndex, query: str, expected: 
         ("keep a copy of all messages in #legal for our records", {"ExportChannels"}),
         ("make sure messages older than a year disappear", {"SetRetentionPolicy"}),
         ("who banned carol?", {"query_moderation_logs"}),
+        ("make sure bob is a moderator in #support", {"UpdateChannel"}),
+        ("make #general read-only", {"UpdateChannelPartial", "UpdateChannel"}),
+        ("undo the ban on @troll", {"unban"}),
+        ("I never want to see messages from mallory again", {"BlockUsers"}),
     ],
 )
 def test_outcomes_map_to_what_brings_them_about(

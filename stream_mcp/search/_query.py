@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from types import MappingProxyType
 from typing import Any
 
@@ -89,6 +89,9 @@ _ADD_TO = re.compile(
     r"\b(?:add|append|insert|put)\b[^.;,?!]*?\b(?:to|into|onto)\s+(?:the|my|our|your|this|"
     r"that|its|their|an existing|the existing)\b",
     re.IGNORECASE,
+)
+_PREPOSITIONS = frozenset(
+    {"for", "of", "in", "on", "with", "from", "to", "about", "by", "at", "across", "into"}
 )
 # "how many" and the like ask a question; "many" names nothing (GetManyMessages).
 _HOW = re.compile(r"\bhow\s+(many|much)\b", re.IGNORECASE)
@@ -333,8 +336,11 @@ class QueryAnalyzer:
         )
         bare = not question and not self._has_verb(said, stems, plain, names)
         if bare:
-            # No verb at all: "blocked users" asks to see them, a list if plural.
-            actions |= {"list"} if plural else frozenset(QUESTION_ACTIONS)
+            # No verb at all: "blocked users" asks to see them, a list if the head is plural
+            # (not in "automod config for livestream channels").
+            head = list(takewhile(lambda w: w not in _PREPOSITIONS, said))
+            many = any(_inflected(w) and w.endswith("s") and w not in ASPECTS for w in head)
+            actions |= {"list"} if many else frozenset(QUESTION_ACTIONS)
         bulk = NO_BULK
         cues = [i for i, _ in self._bulk.matches(stems) if stems[i - 1 : i] != ["how"]]
         if cues or _COUNT.search(query.lower()):
@@ -404,7 +410,11 @@ class QueryAnalyzer:
             # reply", but "message reactions" names reactions (see NOUN_VERBS).
             after = said[i + 1] if i + 1 < len(said) else ""
             noun = stem(word) in self._nouns and not (after in _OBJECTS or after in names)
-            out.append(word not in names and not _inflected(word) and not after_noun and not noun)
+            # an inflected word is no verb, unless it asks to read ("rule r_7 details")
+            inflected = _inflected(word) and not (
+                word in ASPECTS and stem(word) in self._read_words
+            )
+            out.append(word not in names and not inflected and not after_noun and not noun)
         return out
 
     def _correct(self, query: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -163,6 +163,17 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     (rf"\b(?:stop|prevent|keep)\s+(@?\w+)\s+from\s+(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
     # someone may post again: lift the ban
     (rf"\b(?:let|allow)\s+(@?\w+)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
+    # undoing a ban, mute or block is its own operation
+    (
+        r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
+        r"this\s+|my\s+|his\s+|her\s+|their\s+)?(?:channel\s+|shadow\s*|ip\s+)?(ban|mute|block)\b",
+        r" to un\1 ",
+    ),
+    (
+        r"\b(?:undo|reverse|revert|lift|cancel|end)\s+(?:the\s+|a\s+|that\s+|this\s+|my\s+|"
+        r"his\s+|her\s+|their\s+)?(?:timeout|suspension)\b",
+        " to unban ",
+    ),
     # posts hidden from everyone but their author: a shadow ban
     (r"\bhidden from (?:everyone|everybody|others|other users|the others)\b", " to shadow ban "),
     # someone kept out of a channel for a while: banned from it
@@ -427,7 +438,10 @@ ASPECTS: frozenset[str] = frozenset(
 # Words that qualify the verb after them ("bulk update", "soft delete", "only push"): they
 # do not make it a noun, as "compliance" does in "compliance archive" (and "auto" in "auto
 # delete", which is a retention policy).
-MODIFIERS: frozenset[str] = frozenset({"bulk", "batch", "mass", "soft", "hard", "only"})
+MODIFIERS: frozenset[str] = frozenset(
+    {"bulk", "batch", "mass", "soft", "hard", "only", "temporary", "permanent", "global",
+     "shadow", "ip", "full", "partial"}
+)  # fmt: skip
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
 # ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
 NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
