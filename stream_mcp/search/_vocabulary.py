@@ -308,7 +308,12 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("display name", "update user name"),
     ("avatar", "image"),
     ("make admin", "update user role"),
+    # a person's attributes are their user's: "bob's role", "alice's name and avatar"
     ("someone role", "user role"),
+    ("someone name", "user name"),
+    ("someone avatar", "user image"),
+    ("someone profile", "user"),
+    ("someone email", "user"),
     ("admin", "role"),
     ("gdpr", "export user delete user"),
     ("sign up", "create user"),
