@@ -71,3 +71,27 @@ def restore_logging() -> Iterator[None]:
     structlog.configure(**config)
     logging.root.handlers[:] = handlers
     logging.root.setLevel(level)
+
+
+# Modules that spawn servers, drive whole SDK suites or run many property examples: the
+# `pytest -m "not slow"` inner loop leaves them out; CI and the README's command run them.
+SLOW_MODULES = (
+    "tests/security/",
+    "test_e2e_",
+    "test_http_load",
+    "test_executor_properties",
+    "test_sandbox_sdk",
+    "test_getstream_sdk",
+    "test_wire_compat",
+    "test_agent_tasks",
+    "test_startup",
+    "test_sandbox_cli",
+    "test_sandbox_persistence",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.as_posix()
+        if any(marker in path for marker in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)

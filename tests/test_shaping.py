@@ -217,7 +217,6 @@ def test_truncation_always_gives_valid_json_within_the_cap(data: Any) -> None:
         assert 0 < omission.kept < omission.total
 
 
-
 @pytest.mark.parametrize(
     ("select", "message"),
     [
