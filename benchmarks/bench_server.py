@@ -51,6 +51,39 @@ async def main():
 anyio.run(main)
 """
 
+# A bare server whose one tool makes the raw httpx2 call our GetApp execution makes.
+BARE_CALLER = """
+import json, os, sys, anyio, httpx2, mcp_types as types
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+
+BASE, KEY, TOKEN = os.environ["BENCH_BASE"], os.environ["BENCH_KEY"], os.environ["BENCH_TOKEN"]
+client = httpx2.AsyncClient(timeout=30, trust_env=False)
+
+async def list_tools(ctx, params):
+    tool = types.Tool(name="get_app", input_schema={"type": "object"})
+    return types.ListToolsResult(tools=[tool])
+
+async def call_tool(ctx, params):
+    response = await client.get(
+        f"{BASE}/api/v2/app",
+        params={"api_key": KEY},
+        headers={"Authorization": TOKEN, "Stream-Auth-Type": "jwt"},
+    )
+    data = response.json()
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data
+    )
+
+server = Server("bare-caller", on_list_tools=list_tools, on_call_tool=call_tool)
+
+async def main():
+    async with stdio_server() as (r, w):
+        await server.run(r, w, server.create_initialization_options())
+
+anyio.run(main)
+"""
+
 ENV = {"STREAM_MCP_LOG_LEVEL": "WARNING", "STREAM_MCP_BUDGET_PER_MINUTE": "1000000"}
 # Nothing listens there: listing tools never calls Stream. A closed loopback port fails fast
 # if something did.
@@ -144,6 +177,73 @@ async def round_trips(calls: int) -> list[float]:
     return timings
 
 
+async def against_bare_caller(calls: int, rounds: int) -> tuple[float, float]:
+    """Median seconds per GetApp round trip: (bare one-tool server, stream-mcp serve), both
+    on stdio, both reaching the same standalone sandbox, interleaved in rounds."""
+    import os
+
+    from stream_mcp.auth import Signer
+    from stream_mcp.sandbox import Sandbox
+    from stream_mcp.sandbox.ratelimit import RateLimits
+
+    with tempfile.TemporaryDirectory(prefix="bench-rt-") as tmp:
+        # Rate limits off: the comparison measures the servers, not Stream's 60-a-minute limit.
+        sandbox = Sandbox(db=":memory:", rate_limits=RateLimits(enabled=False)).start()
+        try:
+            token = Signer(sandbox.api_secret).sign_user("bench-user", 3600)
+            base_env = {**os.environ, **ENV}
+            bare_caller = StdioServerParameters(
+                command=sys.executable,
+                args=["-c", BARE_CALLER],
+                env={
+                    **base_env,
+                    "BENCH_BASE": sandbox.base_url,
+                    "BENCH_KEY": sandbox.api_key,
+                    "BENCH_TOKEN": token,
+                },
+            )
+            ours_env = StdioServerParameters(
+                command=sys.executable,
+                args=["-m", "stream_mcp", "serve"],
+                env={
+                    **base_env,
+                    "STREAM_API_KEY": sandbox.api_key,
+                    "STREAM_API_SECRET": sandbox.api_secret,
+                    "STREAM_BASE_URL": sandbox.base_url,
+                    "STREAM_MCP_DEFAULT_USER": "bench-user",
+                    "STREAM_MCP_VAULT_PATH": str(Path(tmp) / "none.json"),
+                    "STREAM_MCP_DATA_DIR": tmp,
+                },
+            )
+            per_round = max(1, calls // rounds)
+            medians: dict[str, list[float]] = {"bare": [], "ours": []}
+            async with (
+                Client(bare_caller, mode="legacy") as bare_client,
+                Client(ours_env, mode="legacy") as our_client,
+            ):
+                for _ in range(3):  # warm both paths
+                    await bare_client.call_tool("get_app", {})
+                    await our_client.call_tool("execute_operation", {"operation_id": "GetApp"})
+                for _ in range(rounds):
+                    for name in ("bare", "ours"):
+                        times = []
+                        for _ in range(per_round):
+                            started = time.perf_counter()
+                            if name == "bare":
+                                await bare_client.call_tool("get_app", {})
+                            else:
+                                result = await our_client.call_tool(
+                                    "execute_operation", {"operation_id": "GetApp"}
+                                )
+                                if result.is_error:
+                                    raise SystemExit(f"GetApp failed: {result.content}")
+                            times.append(time.perf_counter() - started)
+                        medians[name].append(statistics.median(times))
+        finally:
+            sandbox.stop()
+    return statistics.median(medians["bare"]), statistics.median(medians["ours"])
+
+
 async def main(rounds: int, warmup: int, calls: int) -> None:
     print(f"discovery tool list: {discovery_tokens()} tokens (bytes/4)")
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
@@ -174,6 +274,12 @@ async def main(rounds: int, warmup: int, calls: int) -> None:
         print(
             f"execute_operation round trips ({calls}, SendMessage/QueryChannels alternating): "
             f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
+        bare_rt, ours_rt = await against_bare_caller(calls, rounds)
+        print(
+            f"GetApp over stdio, median of {rounds} alternated rounds: bare one-tool server "
+            f"with a raw httpx2 call {bare_rt * 1000:.2f} ms, stream-mcp execute_operation "
+            f"{ours_rt * 1000:.2f} ms, ratio {ours_rt / bare_rt:.2f}x (goal <= 1.3x)"
         )
 
 

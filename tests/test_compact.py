@@ -41,3 +41,11 @@ def test_input_is_not_modified() -> None:
     before = json.dumps(body, sort_keys=True)
     compact(body)
     assert json.dumps(body, sort_keys=True) == before
+
+
+def test_numeric_date_times_become_rfc3339_in_the_same_walk() -> None:
+    body = {"message": {"id": "m1", "created_at": 1714566600 * 10**9, "reply_count": 3}}
+    assert compact(body, timestamps=True) == {
+        "message": {"id": "m1", "created_at": "2024-05-01T12:30:00Z", "reply_count": 3}
+    }
+    assert compact(body)["message"]["created_at"] == 1714566600 * 10**9

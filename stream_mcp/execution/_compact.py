@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stream_mcp.execution._timestamps import is_datetime_key, to_rfc3339
+
 # Keys whose object value is a user: the first occurrence of an id is kept in full.
 _USER_KEYS = frozenset(
     {
@@ -32,15 +34,26 @@ _USER_KEYS = frozenset(
 _MIN_USER_FIELDS = 3  # {"id": …} alone is already compact
 
 
-def compact(value: Any) -> Any:
-    """``value`` without empty values and with repeated user objects shortened (new containers)."""
+def compact(value: Any, *, timestamps: bool = False) -> Any:
+    """``value`` without empty values and with repeated user objects shortened (new containers).
+
+    With ``timestamps``, numeric date-times become RFC 3339 in the same walk.
+    """
     seen: set[str] = set()
-    return _compact(value, None, seen, 0)
+    return _compact(value, None, seen, 0, timestamps)
 
 
-def _compact(value: Any, key: str | None, seen: set[str], depth: int) -> Any:
+def _compact(value: Any, key: str | None, seen: set[str], depth: int, times: bool) -> Any:
     """Empties are dropped inside records; an answer's own top-level keys always stay, so an
     empty result (``{"channels": []}``) still says it is empty."""
+    if (
+        times
+        and key is not None
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and is_datetime_key(key)
+    ):
+        return to_rfc3339(value) or value
     if isinstance(value, dict):
         if key is not None and _is_user(key, value):
             user_id = value["id"]
@@ -49,12 +62,12 @@ def _compact(value: Any, key: str | None, seen: set[str], depth: int) -> Any:
             seen.add(user_id)
         out: dict[str, Any] = {}
         for name, item in value.items():
-            kept = _compact(item, str(name), seen, depth + 1)
+            kept = _compact(item, str(name), seen, depth + 1, times)
             if depth == 0 or not _empty(kept):
                 out[name] = kept
         return out
     if isinstance(value, list):
-        items = [_compact(item, _item_key(key), seen, depth + 1) for item in value]
+        items = [_compact(item, _item_key(key), seen, depth + 1, times) for item in value]
         return [item for item in items if not _empty(item)]
     return value
 

@@ -442,10 +442,11 @@ class Executor:
         text = body.decode("utf-8", errors="replace")
         if redactor.needs_redaction(text):
             data = redactor.value(data)
-        if needs_normalising(text):
-            data = normalise_timestamps(data)
+        timestamps = needs_normalising(text)
         if detail == "compact" and select is None:
-            data = compact(data)
+            data = compact(data, timestamps=timestamps)  # one walk for both
+        elif timestamps:
+            data = normalise_timestamps(data)
         shaped = self._shaper.shape(
             data,
             select=select,

@@ -18,6 +18,8 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 # stream-mcp's own HTTP API keys (vault add-key), shown once and never again.
 _HTTP_KEY = re.compile(r"smcp_[A-Za-z0-9_-]{16,}")
 _API_KEY = re.compile(r"(?i)(api_key[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
+# Every pattern below needs one of these anchors; most strings have none.
+_MAYBE = re.compile(r"eyJ|smcp_|(?i:api_key|authorization)")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+)?([^\s\"',}]+)")
 # Values under these keys are dropped whatever they look like: Stream's app settings carry
 # push credentials (APN auth keys, Firebase server keys and JSON credentials, Huawei and
@@ -67,6 +69,8 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
+        if _MAYBE.search(value) is None:
+            return value  # no pattern below can match: skip four substitutions
         value = _JWT.sub(REDACTED, value)
         value = _HTTP_KEY.sub(REDACTED, value)
         value = _API_KEY.sub(lambda m: m.group(1) + REDACTED, value)

@@ -225,12 +225,22 @@ def _encodable(value: Any) -> Any:
 def _ok(payload: Any, redactor: Redactor | None) -> types.CallToolResult:
     if redactor is not None:
         payload = redactor.value(payload)
-    payload = _encodable(payload)
     structured = payload if isinstance(payload, dict) else {"result": payload}
-    text = json.dumps(structured, separators=(",", ":"), default=str)
+    text = json.dumps(structured, separators=(",", ":"), default=str, ensure_ascii=False)
+    if not _sendable(text):
+        structured = _encodable(structured)
+        text = json.dumps(structured, separators=(",", ":"), default=str, ensure_ascii=False)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)], structured_content=structured
     )
+
+
+def _sendable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _error(payload: dict[str, Any], redactor: Redactor) -> types.CallToolResult:
@@ -335,7 +345,7 @@ def build_server(
                 _optional(args, "select"),
                 _optional(args, "confirm"),
                 _optional(args, "detail"),
-            ), True
+            ), False  # the executor redacted Stream's answer, the call's token included
         if name == "issue_user_token":
             ttl = _optional(args, "ttl_seconds")
             ttl = None if ttl is None else _int(ttl, "ttl_seconds")
@@ -365,7 +375,7 @@ def build_server(
             controls.get("confirm"),
             controls.get("detail"),
         )
-        return result, True
+        return result, False  # redacted by the executor, as in discovery mode
 
     dispatch: Callable[..., Awaitable[tuple[Any, bool]]] = (
         discovery_call if mode == "discovery" else static_call
