@@ -302,3 +302,19 @@ def test_tool_specs_dir_loads_like_the_artifact():
     assert [op.to_dict() for op in load_catalog(Path(SPEC_DIR))] == [
         op.to_dict() for op in load_catalog()
     ]
+
+
+def test_operations_we_have_not_curated_get_the_safe_side_of_every_flag() -> None:
+    from stream_mcp.catalog._build import build_catalog
+    from stream_mcp.catalog._spec import RawSpec
+
+    raw = RawSpec(
+        operations={
+            "BanLegacy": {"method": "POST", "path": "/moderation/ban"},
+            "PeekLegacy": {"method": "GET", "path": "/peek"},
+        }
+    )
+    catalog = build_catalog(raw, overlay=RawSpec())
+    ban, peek = catalog.get("BanLegacy"), catalog.get("PeekLegacy")
+    assert not ban.curated and ban.destructive and ban.unbounded and ban.server_only
+    assert not peek.destructive and peek.unbounded  # a read still reaches unnamed users

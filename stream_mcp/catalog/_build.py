@@ -171,15 +171,16 @@ def _operation(op_id: str, raw: dict[str, Any], group: str, curated: bool) -> Op
         group=group,
         summary=raw.get("summary") or op_id,
         description=raw.get("description") or raw.get("summary") or op_id,
-        # Unknown operations: assume server-only (needs an explicit grant), may write, and
-        # destroys data if it is a DELETE.
+        # Unknown operations (an official spec's, not curated here) get the safe side of every
+        # flag: server-only (needs an explicit grant), confirmed unless a GET, and unbounded
+        # (nothing says which users they reach, so a user-limited key needs app_wide).
         user_token=raw.get("user_token", False),
         read_only=raw.get("read_only", False),
-        destructive=raw.get("destructive", method == "DELETE"),
+        destructive=raw.get("destructive", method == "DELETE" if curated else method != "GET"),
         idempotent=raw.get("idempotent", method in ("GET", "PUT", "DELETE")),
         actors=tuple(raw.get("actors", ())),
         subjects=tuple(raw.get("subjects", ())),
-        unbounded=bool(raw.get("unbounded", False)),
+        unbounded=bool(raw.get("unbounded", not curated)),
         intents=tuple(raw.get("intents", ())),
         brief=tuple(raw.get("brief", ())),
         returns=raw.get("returns"),
