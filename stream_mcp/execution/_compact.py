@@ -62,7 +62,12 @@ def _compact(value: Any, key: str | None, seen: set[str], depth: int, times: boo
             seen.add(user_id)
         out: dict[str, Any] = {}
         for name, item in value.items():
-            kept = _compact(item, str(name), seen, depth + 1, times)
+            if isinstance(item, dict | list):
+                kept = _compact(item, str(name), seen, depth + 1, times)
+            elif times and type(item) in (int, float) and is_datetime_key(str(name)):
+                kept = to_rfc3339(item) or item  # scalars inline: no call per leaf
+            else:
+                kept = item
             if depth == 0 or not _empty(kept):
                 out[name] = kept
         return out
