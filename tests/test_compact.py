@@ -49,3 +49,7 @@ def test_numeric_date_times_become_rfc3339_in_the_same_walk() -> None:
         "message": {"id": "m1", "created_at": "2024-05-01T12:30:00Z", "reply_count": 3}
     }
     assert compact(body)["message"]["created_at"] == 1714566600 * 10**9
+
+
+def test_streams_own_timing_is_left_out() -> None:
+    assert compact({"duration": "1.2ms", "users": []}) == {"users": []}

@@ -62,6 +62,8 @@ def _compact(value: Any, key: str | None, seen: set[str], depth: int, times: boo
             seen.add(user_id)
         out: dict[str, Any] = {}
         for name, item in value.items():
+            if depth == 0 and name == "duration":
+                continue  # Stream's server-side timing, on every answer: nothing to act on
             if isinstance(item, dict | list):
                 kept = _compact(item, str(name), seen, depth + 1, times)
             elif times and type(item) in (int, float) and is_datetime_key(str(name)):
