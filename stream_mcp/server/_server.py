@@ -71,8 +71,8 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
     types.Tool(
         name="load_operation",
         description=(
-            "Get an operation's description and input schema. detail=brief shows the usual "
-            "fields; full shows every field."
+            "Get an operation's description, input schema and answer layout (paths to select). "
+            "detail=brief shows the usual fields; full shows every field."
         ),
         input_schema={
             "type": "object",
@@ -91,7 +91,8 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
         description=(
             "Run a Stream Chat operation with arguments matching its input schema, acting as "
             "as_user (default: the profile's user). select is a JMESPath projection of the "
-            "response. Destructive operations need confirm=true or the user's approval."
+            "response; results are compact unless detail=raw. Destructive operations need "
+            "confirm=true or the user's approval."
         ),
         input_schema={
             "type": "object",
