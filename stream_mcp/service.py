@@ -269,7 +269,7 @@ class StreamService:
                 arguments,
                 decision,
                 select=select,
-                detail=detail or "compact",
+                detail="compact" if detail is None else detail,
             )
             # Validating a large argument object could hold the event loop for tens of ms.
             call = (
