@@ -30,6 +30,7 @@ from stream_mcp.errors import ConfirmationPending, StreamMCPError, ValidationErr
 from stream_mcp.limits import estimate_tokens
 from stream_mcp.observability import Redactor, get_logger
 from stream_mcp.server._confirm import Confirmer
+from stream_mcp.server._unicode import encodable
 from stream_mcp.service import LOCAL, Caller, StreamService
 
 STATIC_NAME_LIMIT = 40
@@ -208,28 +209,13 @@ def discovery_tokens() -> int:
 # --------------------------------------------------------------------------- results
 
 
-def _encodable(value: Any) -> Any:
-    """``value`` with lone surrogates replaced: a result echoing one could not be sent."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8")
-        return value
-    if isinstance(value, dict):
-        return {_encodable(k): _encodable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encodable(v) for v in value]
-    return value
-
-
 def _ok(payload: Any, redactor: Redactor | None) -> types.CallToolResult:
     if redactor is not None:
         payload = redactor.value(payload)
     structured = payload if isinstance(payload, dict) else {"result": payload}
     text = json.dumps(structured, separators=(",", ":"), default=str, ensure_ascii=False)
     if not _sendable(text):
-        structured = _encodable(structured)
+        structured = encodable(structured)
         text = json.dumps(structured, separators=(",", ":"), default=str, ensure_ascii=False)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)], structured_content=structured
@@ -245,7 +231,7 @@ def _sendable(text: str) -> bool:
 
 
 def _error(payload: dict[str, Any], redactor: Redactor) -> types.CallToolResult:
-    payload = _encodable(redactor.value(payload))
+    payload = encodable(redactor.value(payload))
     text = json.dumps(payload, separators=(",", ":"), default=str)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],

@@ -25,6 +25,7 @@ from mcp.shared.message import SessionMessage
 
 from stream_mcp.limits import MAX_DEPTH
 from stream_mcp.observability import get_logger
+from stream_mcp.server._unicode import encodable
 
 # The JSON-RPC envelope adds a few levels (request, params, arguments, operation arguments)
 # to the arguments' own MAX_DEPTH; the SDK's parser gives up well beyond this.
@@ -113,17 +114,7 @@ def _without_lone_surrogates(line: str) -> str:
         message = json.loads(line)
     except (ValueError, RecursionError):
         return line  # the SDK answers what it cannot parse
-    return json.dumps(_replace_surrogates(message), ensure_ascii=False) + "\n"
-
-
-def _replace_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_surrogates(v) for v in value]
-    return value
+    return json.dumps(encodable(message), ensure_ascii=False) + "\n"
 
 
 class _GuardedLines:
