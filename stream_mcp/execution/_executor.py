@@ -67,6 +67,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 # Compiled plans for explicit tool inputs are keyed by id(); the cache is cleared above this.
 # Answers larger than this are parsed, redacted and shaped in a worker thread.
 OFFLOOP_BODY_BYTES = 256 * 1024
+CALL_REDACTORS = 256  # per-token redactors kept (cleared when full)
 Detail = Literal["compact", "raw"]
 DETAILS: tuple[Detail, ...] = ("compact", "raw")
 
@@ -184,6 +185,7 @@ class Executor:
         self._shaper = Shaper(config.response_token_cap)
         self._log = get_logger("stream_mcp.executor")
         self._http: httpx2.AsyncClient | None = None
+        self._redactors: dict[str, Redactor] = {}
         self._builder: RequestBuilder | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -295,6 +297,19 @@ class Executor:
             # Parsing, redacting and projecting a large answer would stall every other call.
             return await anyio.to_thread.run_sync(shape)
         return shape()
+
+    def _call_redactor(self, token: str) -> Redactor:
+        """The profile's redactor plus this call's token (and its reverse).
+
+        Tokens are reused from the token cache, so the few live ones keep their redactor
+        instead of building and sorting a new one per call.
+        """
+        redactor = self._redactors.get(token)
+        if redactor is None:
+            if len(self._redactors) >= CALL_REDACTORS:
+                self._redactors.clear()
+            redactor = self._redactors[token] = self._redactor.with_secrets(token, token[::-1])
+        return redactor
 
     # ------------------------------------------------------------------ sending
 
@@ -438,7 +453,7 @@ class Executor:
         # Redact first, then project: no JMESPath function (reverse, join, to_string, values,
         # slicing) can then recover a value that key or pattern redaction hides. The call's
         # own token, forwards and backwards, counts as a secret whatever the upstream echoes.
-        redactor = self._redactor.with_secrets(token, token[::-1])
+        redactor = self._call_redactor(token)
         text = body.decode("utf-8", errors="replace")
         if redactor.needs_redaction(text):
             data = redactor.value(data)
