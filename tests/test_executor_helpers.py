@@ -7,6 +7,7 @@ a handler is bounded and ends early when the server stops.
 
 from __future__ import annotations
 
+import email.parser
 import json
 import socket
 import threading
@@ -190,3 +191,47 @@ class Auth:
 
     def __repr__(self) -> str:
         return f"Auth(mode={self.mode!r}, acting_user={self.acting_user!r}, token=<hidden>)"
+
+
+# --------------------------------------------------------------------------- wire comparison
+
+
+def query_view(
+    request: Recorded, payload: Callable[[Any], Any] = lambda value: value
+) -> dict[str, Any]:
+    """A request's query as a mapping, the JSON ``payload`` parameter decoded (then mapped)."""
+    view: dict[str, Any] = {}
+    for name, value in request.query:
+        assert name not in view, f"query parameter {name} sent twice"
+        view[name] = payload(json.loads(value)) if name == "payload" else value
+    return view
+
+
+def body_view(request: Recorded) -> Any:
+    """A request's body as data: JSON, or multipart fields (files as name, type and bytes)."""
+    if not request.body:
+        return None
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
+        message = email.parser.BytesParser().parsebytes(raw)
+        parts: dict[str, Any] = {}
+        for part in message.get_payload():
+            name = part.get_param("name", header="content-disposition")
+            assert name not in parts, f"form field {name} sent twice"
+            data = part.get_payload(decode=True)
+            if part.get_filename() is not None:
+                parts[name] = {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "bytes": data,
+                }
+            else:
+                parts[name] = json.loads(data)
+        return {"multipart": parts}
+    return json.loads(request.body)
+
+
+def only_once(server: LoopbackServer, before: int) -> Recorded:
+    assert server.count == before + 1, "expected exactly one request"
+    return server.requests[before]

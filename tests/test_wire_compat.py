@@ -15,8 +15,6 @@ no v1 reference here.
 
 from __future__ import annotations
 
-import email.parser
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,14 @@ from stream_mcp.config import Settings
 from stream_mcp.observability.redact import Redactor
 from tests.conftest import v1_routes
 from tests.planned import planned_executor
-from tests.test_executor_helpers import LoopbackServer, Recorded, json_reply
+from tests.test_executor_helpers import (
+    LoopbackServer,
+    Recorded,
+    body_view,
+    json_reply,
+    only_once,
+    query_view,
+)
 
 API_KEY = "wirekey"
 SECRET = "wire-secret-for-tests-0123456789abcdef"
@@ -376,45 +381,11 @@ def capture() -> Iterator[LoopbackServer]:
 # --------------------------------------------------------------------------- comparison
 
 
-def query_view(request: Recorded) -> dict[str, Any]:
-    view: dict[str, Any] = {}
-    for name, value in request.query:
-        assert name not in view, f"query parameter {name} sent twice"
-        view[name] = json.loads(value) if name == "payload" else value
-    return view
-
-
-def body_view(request: Recorded) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
-        message = email.parser.BytesParser().parsebytes(raw)
-        parts: dict[str, Any] = {}
-        for part in message.get_payload():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if part.get_filename() is not None:
-                parts[name] = {
-                    "filename": part.get_filename(),
-                    "content_type": part.get_content_type(),
-                    "bytes": payload,
-                }
-            else:
-                parts[name] = json.loads(payload)
-        return {"multipart": parts}
-    return json.loads(request.body) if request.body else None
-
-
 def claims(request: Recorded) -> dict[str, Any]:
     token = request.headers["authorization"]
     assert not token.lower().startswith("bearer"), "Stream takes the raw JWT"
     assert token.count(".") == 2
     return jwt.decode(token, SECRET, algorithms=["HS256"])
-
-
-def only_once(server: LoopbackServer, before: int) -> Recorded:
-    assert server.count == before + 1, "expected exactly one request"
-    return server.requests[before]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)

@@ -22,8 +22,6 @@ Normalised, because Stream reads both forms the same way:
 
 from __future__ import annotations
 
-import email.parser
-import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +42,14 @@ from stream_mcp.config import Settings
 from stream_mcp.observability.redact import Redactor
 from tests.getstream_cases import Case, cases, write_uploads
 from tests.planned import planned_executor
-from tests.test_executor_helpers import LoopbackServer, Recorded, json_reply
+from tests.test_executor_helpers import (
+    LoopbackServer,
+    Recorded,
+    body_view,
+    json_reply,
+    only_once,
+)
+from tests.test_executor_helpers import query_view as shared_query_view
 
 # The SDK decodes our minimal answers into its models, warning about every missing field.
 pytestmark = pytest.mark.filterwarnings("ignore:Missing value of non-optional type")
@@ -111,36 +116,7 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def query_view(request: Recorded) -> dict[str, Any]:
-    view: dict[str, Any] = {}
-    for name, value in request.query:
-        assert name not in view, f"query parameter {name} sent twice"
-        view[name] = _drop_nulls(json.loads(value)) if name == "payload" else value
-    return view
-
-
-def body_view(request: Recorded) -> Any:
-    if not request.body:
-        return None
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
-        message = email.parser.BytesParser().parsebytes(raw)
-        parts: dict[str, Any] = {}
-        for part in message.get_payload():
-            name = part.get_param("name", header="content-disposition")
-            assert name not in parts, f"form field {name} sent twice"
-            payload = part.get_payload(decode=True)
-            if part.get_filename() is not None:
-                parts[name] = {
-                    "filename": part.get_filename(),
-                    "content_type": part.get_content_type(),
-                    "bytes": payload,
-                }
-            else:
-                parts[name] = json.loads(payload)
-        return {"multipart": parts}
-    assert content_type.startswith("application/json")
-    return json.loads(request.body)
+    return shared_query_view(request, _drop_nulls)
 
 
 def claims(request: Recorded) -> dict[str, Any]:
@@ -149,11 +125,6 @@ def claims(request: Recorded) -> dict[str, Any]:
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     decoded: dict[str, Any] = jwt.decode(token, SECRET, algorithms=["HS256"])
     return decoded
-
-
-def only_once(server: LoopbackServer, before: int) -> Recorded:
-    assert server.count == before + 1, "expected exactly one request"
-    return server.requests[before]
 
 
 async def ours_for(
