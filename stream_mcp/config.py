@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     # How long a person has to answer a confirmation prompt before the call is refused.
     confirm_timeout: float = Field(120.0, gt=0, le=3600)
     data_dir: Path = Field(default_factory=default_data_dir)
+    # The event feed (wait_for_events): where it is kept, what it follows, how long it keeps.
+    events: bool = True
+    events_db: Path | None = None  # default: <data_dir>/events/<profile>.db
+    events_channels: str = ""  # cids or cid globs, comma-separated; empty: allowed users' channels
+    events_sync_interval: float = Field(10.0, ge=0, le=3600)  # 0: webhooks only
+    events_retention_days: float = Field(7.0, gt=0, le=3650)
+    events_retention_count: int = Field(100_000, ge=100, le=100_000_000)
+    webhook_path: str = Field("/webhooks/stream", pattern=r"^/[A-Za-z0-9/_.-]{1,200}$")
+
+    def events_path(self, profile: str) -> Path:
+        """The embedded event store's file for ``profile``."""
+        return self.events_db or self.data_dir / "events" / f"{profile}.db"
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -145,6 +145,23 @@ class BudgetExhausted(StreamMCPError):
         return data
 
 
+class EventStoreError(StreamMCPError):
+    """The event store cannot be opened, read or written (disk, lock, newer schema)."""
+
+    kind = "event_store_error"
+    default_retryable = True
+
+
+class WebhookRejected(StreamMCPError):
+    """A webhook delivery that failed Stream's checks; ``status`` is the HTTP answer."""
+
+    kind = "webhook_rejected"
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # --------------------------------------------------------------------------- calls to Stream
 
 

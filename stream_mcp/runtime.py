@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
 
 from stream_mcp.auth import Credentials, Policy, Signer
 from stream_mcp.catalog import Catalog, load_catalog
@@ -21,6 +24,9 @@ from stream_mcp.execution import Executor, ExecutorConfig
 from stream_mcp.observability import AuditLog, get_logger
 from stream_mcp.search import SearchIndex
 from stream_mcp.service import StreamService
+
+if TYPE_CHECKING:
+    from stream_mcp.events import EventFeed
 
 SANDBOX_PROFILE = "sandbox"
 SANDBOX_USER = "agent-bot"
@@ -79,6 +85,39 @@ async def open_service(
         )
     finally:
         await executor.aclose()
+
+
+@asynccontextmanager
+async def open_feed(
+    settings: Settings, service: StreamService, *, store_path: str | None = None
+) -> AsyncIterator[EventFeed | None]:
+    """The profile's event feed with its background Sync running, or None when
+    ``STREAM_MCP_EVENTS`` is off. ``store_path`` overrides the store's file (``:memory:``)."""
+    if not settings.events:
+        yield None
+        return
+    from stream_mcp.events import EventFeed, FeedConfig, Retention, SQLiteEventStore, channel_list
+
+    path = store_path or str(settings.events_path(service.credentials.profile_name))
+    store = SQLiteEventStore(path)
+    config = FeedConfig(
+        channels=channel_list(settings.events_channels),
+        sync_interval=settings.events_sync_interval,
+        retention=Retention(
+            max_age_seconds=settings.events_retention_days * 86400,
+            max_count=settings.events_retention_count,
+        ),
+    )
+    feed = EventFeed(store, service, config)
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(feed.run)
+            try:
+                yield feed
+            finally:
+                tasks.cancel_scope.cancel()
+    finally:
+        await store.aclose()
 
 
 # --------------------------------------------------------------------------- sandbox

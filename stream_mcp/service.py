@@ -242,8 +242,12 @@ class StreamService:
         detail: Any = "compact",
         caller: Caller = LOCAL,
         confirm: Callable[[Operation], Awaitable[None]] | None = None,
+        capped: bool = True,
     ) -> dict[str, Any]:
         """Authorize, confirm (destructive operations), execute and audit one call.
+
+        ``capped=False`` skips the token cap: only for the server's own reads (the event feed
+        must see every event Sync returns), never for an agent's call.
 
         ``confirm`` runs once the policy has accepted the call and its arguments are valid,
         so nobody is asked to approve something that would fail anyway; it raises to refuse.
@@ -270,6 +274,7 @@ class StreamService:
                 decision,
                 select=select,
                 detail="compact" if detail is None else detail,
+                capped=capped,
             )
             # Validating a large argument object could hold the event loop for tens of ms.
             call = (

@@ -45,6 +45,7 @@ async def test_a_principal_works_within_its_users(http_server):
             "load_operation",
             "execute_operation",
             "issue_user_token",
+            "wait_for_events",
         ]
         payload, error = await client.call("search_operations", {"query": "send a message"})
         assert not error and payload["hits"][0]["operation_id"] == "SendMessage"

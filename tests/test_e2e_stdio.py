@@ -66,7 +66,13 @@ async def test_discovery_tools_are_small_and_annotated(tmp_path):
     async with stdio_session(tmp_path, transcript) as client:
         listed = await client.list_tools()
     names = [t.name for t in listed.tools]
-    assert names == ["search_operations", "load_operation", "execute_operation", "issue_user_token"]
+    assert names == [
+        "search_operations",
+        "load_operation",
+        "execute_operation",
+        "issue_user_token",
+        "wait_for_events",
+    ]
     wire = listed.model_dump(mode="json", by_alias=True, exclude_none=True)
     assert estimate_tokens(wire) <= 1000
     by_name = {t.name: t for t in listed.tools}

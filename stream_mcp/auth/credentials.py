@@ -15,6 +15,8 @@ key, base URL, policy) with its signer and decides, for every call, which token 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import threading
 import time
 from collections import OrderedDict
@@ -145,6 +147,14 @@ class Signer:
 
         hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=f"stream-mcp/{purpose}".encode())
         return hkdf.derive(self.__secret)
+
+    def verify_body(self, body: bytes, signature: str) -> bool:
+        """True when ``signature`` is the hex HMAC-SHA256 of ``body`` keyed with the secret.
+
+        Stream signs webhooks this way (``X-Signature``); the compare runs in constant time.
+        """
+        expected = hmac.new(self.__secret, body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
 
     def redactor(self, base: Redactor | None = None) -> Redactor:
         """A redactor that also scrubs this secret, for logs and tool results.
@@ -298,6 +308,10 @@ class Credentials:
     def derive_key(self, purpose: str) -> bytes:
         """A key for ``purpose`` derived from the secret (see :meth:`Signer.derive_key`)."""
         return self._signer.derive_key(purpose)
+
+    def verify_webhook(self, body: bytes, signature: str) -> bool:
+        """Whether a webhook body carries this app's signature (see :meth:`Signer.verify_body`)."""
+        return self._signer.verify_body(body, signature)
 
     def redactor(self, base: Redactor | None = None) -> Redactor:
         """A redactor that knows this profile's secret, without exposing it."""

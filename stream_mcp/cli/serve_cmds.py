@@ -125,17 +125,27 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feed_store(args: argparse.Namespace) -> str | None:
+    """An in-memory sandbox keeps its events in memory too."""
+    return ":memory:" if args.sandbox and args.sandbox_db == ":memory:" else None
+
+
 async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
+    from stream_mcp.runtime import open_feed
     from stream_mcp.server import build_server
     from stream_mcp.server.stdio import guarded_stdio_server
 
-    async with _service(args, settings) as service:
+    async with (
+        _service(args, settings) as service,
+        open_feed(settings, service, store_path=_feed_store(args)) as feed,
+    ):
         server = build_server(
             service,
             mode=args.mode,
             include=args.include or ("*",),
             exclude=args.exclude,
             confirm_timeout=settings.confirm_timeout,
+            feed=feed,
         )
         log.info(
             "serving", transport="stdio", profile=service.credentials.profile_name, mode=args.mode
@@ -147,17 +157,22 @@ async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
 async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from stream_mcp.runtime import open_feed
     from stream_mcp.server import build_server
-    from stream_mcp.server.http import build_http_app
+    from stream_mcp.server.http import add_webhook_route, build_http_app, point_webhooks
     from stream_mcp.vault import api_key_verifier
 
-    async with _service(args, settings) as service:
+    async with (
+        _service(args, settings) as service,
+        open_feed(settings, service, store_path=_feed_store(args)) as feed,
+    ):
         server = build_server(
             service,
             mode=args.mode,
             include=args.include or ("*",),
             exclude=args.exclude,
             confirm_timeout=settings.confirm_timeout,
+            feed=feed,
         )
         app = build_http_app(
             server,
@@ -169,6 +184,13 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             extra_hosts=tuple(args.allowed_host),
             extra_origins=tuple(args.allowed_origin),
         )
+        if feed is not None:
+            add_webhook_route(app, service, feed, settings.webhook_path)
+            if args.sandbox:
+                # The embedded sandbox delivers its webhooks here, as Stream would.
+                await point_webhooks(
+                    service, f"http://127.0.0.1:{args.port}{settings.webhook_path}"
+                )
         config = uvicorn.Config(
             app,
             host=args.host,

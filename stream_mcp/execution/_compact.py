@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream_mcp.execution._timestamps import is_datetime_key, to_rfc3339
+from stream_mcp.execution.timestamps import is_datetime_key, to_rfc3339
 
 # Keys whose object value is a user: the first occurrence of an id is kept in full.
 _USER_KEYS = frozenset(

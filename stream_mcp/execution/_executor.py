@@ -54,11 +54,11 @@ from stream_mcp.execution._retry import (
     response_meta,
     server_wait,
 )
-from stream_mcp.execution._shaping import Shaper
-from stream_mcp.execution._timestamps import needs_normalising
-from stream_mcp.execution._timestamps import normalise as normalise_timestamps
+from stream_mcp.execution._shaping import Shaped, Shaper
 from stream_mcp.execution._wire import RequestBuilder
 from stream_mcp.execution.stream_errors import error_from_response
+from stream_mcp.execution.timestamps import needs_normalising
+from stream_mcp.execution.timestamps import normalise as normalise_timestamps
 from stream_mcp.observability import Redactor, get_logger
 
 USER_AGENT = f"stream-mcp-{__version__}"
@@ -110,6 +110,7 @@ class PreparedCall:
     arguments: dict[str, Any] = field(repr=False)
     select: str | None = None
     detail: Detail = "compact"
+    capped: bool = True  # False only for the server's own reads (the event feed's Sync)
 
     @property
     def operation(self) -> Operation:
@@ -261,6 +262,7 @@ class Executor:
         *,
         select: str | None = None,
         detail: Detail = "compact",
+        capped: bool = True,
     ) -> PreparedCall:
         """Check everything that can be checked before sending: arguments, ``select``.
 
@@ -276,7 +278,7 @@ class Executor:
         acting_user = auth.acting_user if auth.mode == "server" else None
         args = check_arguments(plan, arguments, acting_user, self._redactor)
         request = self._requests.build(plan, args, auth.token)
-        return PreparedCall(plan, request, auth, args, select, detail)
+        return PreparedCall(plan, request, auth, args, select, detail, capped)
 
     async def send(self, call: PreparedCall) -> ExecutionResult:
         """Send a prepared call (with retries) and shape the answer."""
@@ -292,6 +294,7 @@ class Executor:
             call.select,
             call.auth.token,
             call.detail,
+            call.capped,
         )
         if len(attempt.body) > OFFLOOP_BODY_BYTES:
             # Parsing, redacting and projecting a large answer would stall every other call.
@@ -435,6 +438,7 @@ class Executor:
         select: str | None,
         token: str,
         detail: Detail = "compact",
+        capped: bool = True,
     ) -> ExecutionResult:
         body = attempt.body
         try:
@@ -462,12 +466,16 @@ class Executor:
             data = compact(data, timestamps=timestamps)  # one walk for both
         elif timestamps:
             data = normalise_timestamps(data)
-        shaped = self._shaper.shape(
-            data,
-            select=select,
-            raw_size=len(body),
-            paging=plan.paging,
-            arguments=arguments,
+        shaped = (
+            self._shaper.shape(
+                data,
+                select=select,
+                raw_size=len(body),
+                paging=plan.paging,
+                arguments=arguments,
+            )
+            if capped
+            else Shaped(data)
         )
         data = shaped.data
         if select is not None:

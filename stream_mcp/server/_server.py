@@ -12,15 +12,19 @@ from __future__ import annotations
 import functools
 import json
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from stream_mcp import __version__
 from stream_mcp.catalog import Operation
@@ -32,6 +36,9 @@ from stream_mcp.observability import Redactor, get_logger
 from stream_mcp.server._confirm import Confirmer
 from stream_mcp.server._unicode import encodable
 from stream_mcp.service import LOCAL, Caller, StreamService
+
+if TYPE_CHECKING:
+    from stream_mcp.events import EventFeed
 
 STATIC_NAME_LIMIT = 40
 CURSOR_TOOL_LIMIT = 40
@@ -132,6 +139,31 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
     ),
 )
 
+WAIT_TOOL = types.Tool(
+    name="wait_for_events",
+    description=(
+        "Wait for chat events (message.new, reaction.new, member.added, user.banned...). "
+        "Returns at once if events after the cursor exist, else waits up to timeout_seconds "
+        "(default 25, max 60). Pass the answer's next as after; omit after to start now. "
+        "types and channels take names or globs ('message.*', 'messaging:support-*')."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "after": _STR,
+            "types": {"type": "array", "items": _STR},
+            "channels": {"type": "array", "items": _STR},
+            "timeout_seconds": {"type": "number", "minimum": 0, "maximum": 60},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "detail": {"type": "string", "enum": ["compact", "full"]},
+        },
+    },
+    annotations=types.ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+    ),
+)
+EVENTS_URI = "stream://events"
+
 # Extra arguments a static tool takes besides the operation's own.
 _CONTROL_ARGS = {
     "as_user": {"type": "string", "description": "act as this user"},
@@ -201,8 +233,8 @@ def static_tools(
 
 
 def discovery_tokens() -> int:
-    """Size of the discovery tool list as a client receives it (bytes/4 estimate)."""
-    listed = types.ListToolsResult(tools=list(DISCOVERY_TOOLS))
+    """Size of the discovery tool list (events included) as a client receives it."""
+    listed = types.ListToolsResult(tools=[*DISCOVERY_TOOLS, WAIT_TOOL])
     return estimate_tokens(listed.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
@@ -257,8 +289,13 @@ def build_server(
     include: Iterable[str] = ("*",),
     exclude: Iterable[str] = (),
     confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
+    feed: EventFeed | None = None,
 ) -> Server[Any]:
-    """An MCP low-level server exposing ``service`` in discovery or static mode."""
+    """An MCP low-level server exposing ``service`` in discovery or static mode.
+
+    With a ``feed``, both modes add ``wait_for_events`` and an ``events`` resource whose
+    subscribers hear of new events (resources/updated, or subscriptions/listen on 2026-07-28).
+    """
     redactor = service.redactor()
     confirmer = Confirmer(timeout=confirm_timeout, require_person=service.requires_person)
     # Static tools compile a schema per operation: only worth it when they are served.
@@ -268,6 +305,8 @@ def build_server(
         else {}
     )
     tools = list(DISCOVERY_TOOLS) if mode == "discovery" else [t.tool for t in statics.values()]
+    if feed is not None:
+        tools.append(WAIT_TOOL)
     if mode == "static" and len(tools) > CURSOR_TOOL_LIMIT:
         log.warning(
             "many_tools",
@@ -291,7 +330,7 @@ def build_server(
         async def confirmation(op: Operation) -> None:
             await confirmer.confirm(ctx, params, op, confirm, caller.name)
 
-        return await service.execute(
+        result = await service.execute(
             op_id,
             arguments,
             as_user=as_user,
@@ -300,6 +339,19 @@ def build_server(
             caller=caller,
             confirm=confirmation,
         )
+        if feed is not None and select is None:
+            try:
+                await feed.observe(result)  # channels the agent touches are ones it follows
+            except StreamMCPError as exc:
+                log.info("feed_observe_failed", error=exc.kind)
+        return result
+
+    async def wait_for_events(ctx: ServerRequestContext[Any, Any], args: dict[str, Any]) -> Any:
+        if feed is None:
+            raise ValidationError("unknown tool 'wait_for_events'", field="name")
+        from stream_mcp.events import WaitRequest
+
+        return await feed.wait(WaitRequest.parse(args), _caller(ctx))
 
     async def discovery_call(
         ctx: ServerRequestContext[Any, Any],
@@ -378,7 +430,10 @@ def build_server(
     ) -> types.CallToolResult | types.InputRequiredResult:
         args = dict(params.arguments or {})
         try:
-            payload, redact = await dispatch(ctx, params, params.name, args)
+            if params.name == WAIT_TOOL.name:
+                payload, redact = await wait_for_events(ctx, args), True
+            else:
+                payload, redact = await dispatch(ctx, params, params.name, args)
             return _ok(payload, redactor if redact else None)
         except ConfirmationPending as pending:
             result: types.InputRequiredResult = pending.result
@@ -396,12 +451,16 @@ def build_server(
                 redactor,
             )
 
+    handlers: dict[str, Any] = {}
+    if feed is not None:
+        handlers = _event_resource_handlers(feed, redactor)
     server: Server[Any] = Server(
         "stream-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
+        **handlers,
     )
     # Seals the confirmation round trip's state under a key every replica of this profile
     # derives from the credential layer.
@@ -412,6 +471,72 @@ def build_server(
     )
     server.middleware.append(RequestStateBoundary(security, default_audience="stream-mcp"))
     return server
+
+
+def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, Any]:
+    """The ``events`` resource: read gives the latest events the caller may see; subscribers
+    are told when new ones arrive (2025-11-25: resources/updated to each subscribed session;
+    2026-07-28: a ResourceUpdated on the subscriptions/listen bus)."""
+    sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+    bus = InMemorySubscriptionBus()
+    resource = types.Resource(
+        uri=EVENTS_URI,
+        name="events",
+        description="Latest chat events; subscribe to hear of new ones, read with wait_for_events",
+        mime_type="application/json",
+    )
+
+    async def notify(_events: Any) -> None:
+        await bus.publish(ResourceUpdated(EVENTS_URI))
+        for session in list(sessions):
+            try:
+                await session.send_resource_updated(EVENTS_URI)
+            except Exception:  # a gone client: forget it
+                sessions.discard(session)
+
+    feed.on_new_events(notify)
+
+    async def on_list_resources(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[resource])
+
+    async def on_read_resource(
+        ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        if str(params.uri) != EVENTS_URI:
+            raise MCPError(INVALID_PARAMS, f"unknown resource {str(params.uri)[:80]!r}")
+        recent = redactor.value(await feed.recent(_caller(ctx)))
+        text = json.dumps(recent, separators=(",", ":"), default=str, ensure_ascii=False)
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(
+                    uri=EVENTS_URI, mime_type="application/json", text=encodable(text)
+                )
+            ]
+        )
+
+    async def on_subscribe(
+        ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
+    ) -> types.EmptyResult:
+        if str(params.uri) != EVENTS_URI:
+            raise MCPError(INVALID_PARAMS, f"unknown resource {str(params.uri)[:80]!r}")
+        sessions.add(ctx.session)
+        return types.EmptyResult()
+
+    async def on_unsubscribe(
+        ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
+    ) -> types.EmptyResult:
+        sessions.discard(ctx.session)
+        return types.EmptyResult()
+
+    return {
+        "on_list_resources": on_list_resources,
+        "on_read_resource": on_read_resource,
+        "on_subscribe_resource": on_subscribe,
+        "on_unsubscribe_resource": on_unsubscribe,
+        "on_subscriptions_listen": ListenHandler(bus),
+    }
 
 
 def _optional(args: dict[str, Any], name: str) -> Any:

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stream_mcp.errors import StreamMCPError
 from stream_mcp.limits import MAX_UPLOAD_ARGUMENT_BYTES
+from stream_mcp.observability import get_logger
 from stream_mcp.server._server import CALLER_SCOPE_KEY
 from stream_mcp.vault import Principal
+
+if TYPE_CHECKING:
+    from stream_mcp.events import EventFeed
+    from stream_mcp.service import StreamService
 
 MCP_PATH = "/mcp"
 # The largest JSON-RPC message accepted: an upload's arguments plus the envelope.
@@ -124,3 +130,30 @@ def build_http_app(
     )
     app.add_middleware(BearerKeyMiddleware, verify=verify, profile=profile, mode=mode)
     return app
+
+
+log = get_logger("stream_mcp.http")
+
+
+def add_webhook_route(app: Starlette, service: StreamService, feed: EventFeed, path: str) -> None:
+    """Serve Stream's webhooks at ``path``, beside ``/mcp``; Stream's signature is the auth.
+
+    The route sits outside the bearer-key middleware (it only guards the MCP path) and
+    outside DNS-rebinding checks (Stream calls from the internet, under the public name).
+    """
+    from starlette.routing import Route
+
+    from stream_mcp.events import WebhookIntake
+
+    intake = WebhookIntake(
+        service.credentials, feed.store, redactor=service.redactor(), listeners=(feed.learned,)
+    )
+    app.router.routes.insert(0, Route(path, intake.endpoint, methods=["POST"]))
+
+
+async def point_webhooks(service: StreamService, url: str) -> None:
+    """Ask the (sandbox) app to deliver its webhooks to ``url``; a failure is only logged."""
+    try:
+        await service.execute("UpdateApp", {"webhook_url": url})
+    except StreamMCPError as exc:
+        log.warning("webhook_setup_failed", error=exc.kind, reason=str(exc))

@@ -1,0 +1,328 @@
+"""The embedded event store: one SQLite file in WAL mode, shared by every local process.
+
+A stdio server and ``stream-mcp events serve`` (the webhook receiver) open the same file, so
+the receiver writes and the servers read. Calls run in a worker thread under one lock (SQLite
+work must never hold the event loop). A writer in this process wakes its readers at once;
+writes from other processes are noticed by a cheap ``max(seq)`` check every
+``poll_interval`` seconds while someone waits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from stream_mcp.errors import EventStoreError
+from stream_mcp.events._model import Event, NewEvent
+from stream_mcp.events._store import Appended, Retention
+
+T = TypeVar("T")
+SCHEMA_VERSION = 1
+POLL_INTERVAL = 0.1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    cid TEXT,
+    created_at TEXT NOT NULL,
+    user_id TEXT,
+    message_id TEXT,
+    source TEXT NOT NULL,
+    subjects TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    stored_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_stored_at ON events (stored_at);
+CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, stored_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS channels (cid TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS members (cid TEXT NOT NULL, user_id TEXT NOT NULL,
+                                    PRIMARY KEY (cid, user_id));
+CREATE INDEX IF NOT EXISTS members_user ON members (user_id);
+CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class SQLiteEventStore:
+    """:class:`~stream_mcp.events.EventStore` on a SQLite file (or ``:memory:``)."""
+
+    def __init__(self, path: Path | str, *, poll_interval: float = POLL_INTERVAL) -> None:
+        self.location = str(path)
+        if self.location != ":memory:":
+            Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.location, check_same_thread=False, isolation_level=None, timeout=5.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise EventStoreError(
+                    f"event store {self.location} was written by a newer stream-mcp "
+                    f"(schema {version}); upgrade to read it"
+                )
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise EventStoreError(f"cannot open the event store {self.location}: {exc}") from None
+        self._lock = threading.Lock()
+        self._poll = poll_interval
+        self._changed = anyio.Event()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteEventStore({self.location!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                if self._closed:
+                    raise EventStoreError("the event store is closed")
+                try:
+                    return work(self._db)
+                except sqlite3.Error as exc:
+                    raise EventStoreError(f"event store error: {exc}") from None
+
+        return await anyio.to_thread.run_sync(locked)
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+    # ------------------------------------------------------------------ events
+
+    async def append(
+        self, events: Sequence[NewEvent], *, delivery_id: str | None = None
+    ) -> Appended:
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> Appended:
+            stored: list[Event] = []
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if delivery_id is not None:
+                    fresh = db.execute(
+                        "INSERT OR IGNORE INTO deliveries (id, stored_at) VALUES (?, ?)",
+                        (delivery_id, now),
+                    ).rowcount
+                    if not fresh:
+                        db.execute("COMMIT")
+                        return Appended((), len(events))
+                for event in events:
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO events (key, type, cid, created_at, user_id,"
+                        " message_id, source, subjects, payload, stored_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            event.key,
+                            event.type,
+                            event.cid,
+                            event.created_at,
+                            event.user_id,
+                            event.message_id,
+                            event.source,
+                            json.dumps(list(event.subjects)),
+                            json.dumps(event.payload, separators=(",", ":"), default=str),
+                            now,
+                        ),
+                    )
+                    if cursor.rowcount:
+                        stored.append(_stored(event, int(cursor.lastrowid or 0)))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return Appended(tuple(stored), len(events) - len(stored))
+
+        result = await self._run(work)
+        if result.stored:
+            self._wake()
+        return result
+
+    async def read(self, after: int, limit: int) -> list[Event]:
+        def work(db: sqlite3.Connection) -> list[Event]:
+            rows = db.execute(
+                "SELECT seq, key, type, cid, created_at, user_id, message_id, source, subjects,"
+                " payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            return [_row(row) for row in rows]
+
+        return await self._run(work)
+
+    async def head(self) -> int:
+        def work(db: sqlite3.Connection) -> int:
+            row = db.execute("SELECT max(seq) FROM events").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+        return await self._run(work)
+
+    async def wait(self, after: int, timeout: float) -> bool:
+        deadline = anyio.current_time() + max(0.0, timeout)
+        while True:
+            changed = self._changed
+            if await self.head() > after:
+                return True
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                return False
+            with anyio.move_on_after(min(left, self._poll)):
+                await changed.wait()
+
+    # ------------------------------------------------------------------ membership
+
+    async def members(self, cid: str) -> frozenset[str] | None:
+        def work(db: sqlite3.Connection) -> frozenset[str] | None:
+            if db.execute("SELECT 1 FROM channels WHERE cid = ?", (cid,)).fetchone() is None:
+                return None
+            rows = db.execute("SELECT user_id FROM members WHERE cid = ?", (cid,)).fetchall()
+            return frozenset(row[0] for row in rows)
+
+        return await self._run(work)
+
+    async def set_members(self, cid: str, users: Iterable[str]) -> None:
+        users = list(dict.fromkeys(users))
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _seen(db, cid)
+                db.execute("DELETE FROM members WHERE cid = ?", (cid,))
+                db.executemany(
+                    "INSERT OR IGNORE INTO members (cid, user_id) VALUES (?, ?)",
+                    [(cid, user) for user in users],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(work)
+
+    async def change_member(self, cid: str, user: str, *, present: bool) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            _seen(db, cid)
+            if present:
+                db.execute(
+                    "INSERT OR IGNORE INTO members (cid, user_id) VALUES (?, ?)", (cid, user)
+                )
+            else:
+                db.execute("DELETE FROM members WHERE cid = ? AND user_id = ?", (cid, user))
+
+        await self._run(work)
+
+    async def channels_of(self, users: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(users))
+
+        def work(db: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT DISTINCT cid FROM members WHERE user_id IN ({marks})", chunk
+                ).fetchall()
+                found.update(row[0] for row in rows)
+            return found
+
+        return await self._run(work)
+
+    async def known_channels(self) -> set[str]:
+        def work(db: sqlite3.Connection) -> set[str]:
+            return {row[0] for row in db.execute("SELECT cid FROM channels").fetchall()}
+
+        return await self._run(work)
+
+    # ------------------------------------------------------------------ marks, upkeep
+
+    async def get_mark(self, name: str) -> str | None:
+        def work(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+            return str(row[0]) if row else None
+
+        return await self._run(work)
+
+    async def set_mark(self, name: str, value: str) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO marks (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+        await self._run(work)
+
+    async def prune(self, retention: Retention) -> int:
+        horizon = time.time() - retention.max_age_seconds
+
+        def work(db: sqlite3.Connection) -> int:
+            gone = db.execute("DELETE FROM events WHERE stored_at < ?", (horizon,)).rowcount
+            row = db.execute("SELECT max(seq) FROM events").fetchone()
+            if row and row[0] is not None:
+                gone += db.execute(
+                    "DELETE FROM events WHERE seq <= ?", (int(row[0]) - retention.max_count,)
+                ).rowcount
+            db.execute("DELETE FROM deliveries WHERE stored_at < ?", (horizon,))
+            return gone
+
+        return await self._run(work)
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def aclose(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+
+def _seen(db: sqlite3.Connection, cid: str) -> None:
+    db.execute(
+        "INSERT INTO channels (cid, seen_at) VALUES (?, ?)"
+        " ON CONFLICT (cid) DO UPDATE SET seen_at = excluded.seen_at",
+        (cid, time.time()),
+    )
+
+
+def _stored(event: NewEvent, seq: int) -> Event:
+    return Event(
+        seq=seq,
+        key=event.key,
+        type=event.type,
+        cid=event.cid,
+        created_at=event.created_at,
+        user_id=event.user_id,
+        message_id=event.message_id,
+        source=event.source,
+        payload=event.payload,
+        subjects=event.subjects,
+    )
+
+
+def _row(row: tuple[Any, ...]) -> Event:
+    seq, key, kind, cid, created_at, user_id, message_id, source, subjects, payload = row
+    return Event(
+        seq=int(seq),
+        key=key,
+        type=kind,
+        cid=cid,
+        created_at=created_at,
+        user_id=user_id,
+        message_id=message_id,
+        source=source,
+        payload=json.loads(payload),
+        subjects=tuple(json.loads(subjects)),
+    )
