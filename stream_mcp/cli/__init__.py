@@ -49,6 +49,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("serve", "stream_mcp.cli.serve_cmds", "run the MCP server (stdio or streamable HTTP)"),
     Command("demo", "stream_mcp.cli.serve_cmds", "walk a scenario on the embedded sandbox"),
     Command("config", "stream_mcp.cli.serve_cmds", "print an mcpServers snippet for a client"),
+    Command(
+        "events",
+        "stream_mcp.cli.events_cmds",
+        "receive Stream webhooks into the event store, or read it",
+    ),
 )
 
 

@@ -5,7 +5,13 @@ Stream's webhooks (verified by :class:`WebhookIntake`) and its ``Sync`` operatio
 :class:`EventStore`; ``wait_for_events`` reads it through the feed, within the caller's scope.
 """
 
-from stream_mcp.events._feed import EventFeed, FeedConfig, WaitRequest, channel_list
+from stream_mcp.events._feed import (
+    EventFeed,
+    FeedConfig,
+    WaitRequest,
+    channel_list,
+    learn_membership,
+)
 from stream_mcp.events._intake import DEFAULT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES, WebhookIntake
 from stream_mcp.events._model import Event, NewEvent, normalise
 from stream_mcp.events._sqlite import SQLiteEventStore
@@ -25,5 +31,6 @@ __all__ = [
     "WaitRequest",
     "WebhookIntake",
     "channel_list",
+    "learn_membership",
     "normalise",
 ]

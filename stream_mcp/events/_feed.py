@@ -155,33 +155,12 @@ class EventFeed:
         Sync both end here."""
         if not events:
             return
-        for event in events:
-            await self._learn_membership(event.type, event.cid, event.payload)
+        await learn_membership(self.store, events)
         for listener in tuple(self._listeners):
             try:
                 await listener(events)
             except Exception as exc:  # a notification must never lose an event
                 log.warning("event_listener_failed", error=exc.__class__.__name__)
-
-    async def _learn_membership(
-        self, kind: str, cid: str | None, payload: Mapping[str, Any]
-    ) -> None:
-        if not cid:
-            return
-        if kind in ("member.added", "member.updated", "member.removed"):
-            member = payload.get("member")
-            user = _member_id(member) if isinstance(member, Mapping) else None
-            user = user or _id(payload.get("user"))
-            if user:
-                await self.store.change_member(cid, user, present=kind != "member.removed")
-        elif kind == "channel.deleted":
-            await self.store.set_members(cid, ())
-        members = payload.get("members")
-        if isinstance(members, list) and kind not in ("member.removed", "channel.deleted"):
-            for entry in members:
-                user = _member_id(entry) if isinstance(entry, Mapping) else None
-                if user:
-                    await self.store.change_member(cid, user, present=True)
 
     async def observe(self, result: Mapping[str, Any]) -> None:
         """Learn channels and members from an agent's own call result (a channel it created
@@ -418,6 +397,29 @@ class EventFeed:
             if isinstance(cid, str) and isinstance(members, list):
                 ids = [m for m in (_member_id(x) for x in members if isinstance(x, Mapping)) if m]
                 await self.store.set_members(cid, ids)
+
+
+async def learn_membership(store: EventStore, events: Iterable[Event]) -> None:
+    """Keep the store's membership in step with member events (and member lists that some
+    payloads carry), so scope and Sync's signer need no lookups for known channels."""
+    for event in events:
+        cid, kind, payload = event.cid, event.type, event.payload
+        if not cid:
+            continue
+        if kind in ("member.added", "member.updated", "member.removed"):
+            member = payload.get("member")
+            user = _member_id(member) if isinstance(member, Mapping) else None
+            user = user or _id(payload.get("user"))
+            if user:
+                await store.change_member(cid, user, present=kind != "member.removed")
+        elif kind == "channel.deleted":
+            await store.set_members(cid, ())
+        members = payload.get("members")
+        if isinstance(members, list) and kind not in ("member.removed", "channel.deleted"):
+            for entry in members:
+                user = _member_id(entry) if isinstance(entry, Mapping) else None
+                if user:
+                    await store.change_member(cid, user, present=True)
 
 
 def _blank(value: Any) -> Any:
