@@ -192,7 +192,9 @@ def http_server_process(
                 "keys": keys,
                 "transcript": transcript,
                 "port": port,
+                "process": process,
             }
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=40)

@@ -159,7 +159,13 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
 
     from stream_mcp.runtime import open_feed
     from stream_mcp.server import build_server
-    from stream_mcp.server.http import add_webhook_route, build_http_app, point_webhooks
+    from stream_mcp.server.http import (
+        Drain,
+        add_health_routes,
+        add_webhook_route,
+        build_http_app,
+        point_webhooks,
+    )
     from stream_mcp.vault import api_key_verifier
 
     async with (
@@ -174,8 +180,10 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             confirm_timeout=settings.confirm_timeout,
             feed=feed,
         )
+        drain = Drain()
         app = build_http_app(
             server,
+            drain=drain,
             verify=api_key_verifier(settings),
             profile=service.credentials.profile_name,
             mode=args.mode,
@@ -191,6 +199,10 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
                 await point_webhooks(
                     service, f"http://127.0.0.1:{args.port}{settings.webhook_path}"
                 )
+        checks: dict[str, Any] = {}
+        if feed is not None:
+            checks["event_store"] = feed.store.ping
+        add_health_routes(app, checks)
         config = uvicorn.Config(
             app,
             host=args.host,
@@ -198,6 +210,7 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
         )
         log.info(
             "serving",
@@ -206,7 +219,74 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             profile=service.credentials.profile_name,
             mode=args.mode,
         )
-        await uvicorn.Server(config).serve()
+        await graceful_server(config, feed, drain).serve()
+
+
+SHUTDOWN_GRACE = 30  # seconds in-flight calls get to finish after SIGTERM
+
+
+def _graceful_server_class() -> type[Any]:
+    import asyncio
+    import contextlib
+    import signal
+    import threading
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """A graceful SIGTERM/SIGINT: new MCP calls get 503, long-polls answer within a
+        second with what they have, in-flight calls finish (up to SHUTDOWN_GRACE), and only
+        then does uvicorn stop (it ends every SSE stream at once when it does); the stores
+        close as the contexts exit, and the process exits 0. A second signal stops at once."""
+
+        def __init__(self, config: uvicorn.Config, feed: Any, drain: Any) -> None:
+            super().__init__(config)
+            self._feed = feed
+            self._drain = drain
+            self._finishing: asyncio.Task[None] | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if self._drain.closing:
+                super().handle_exit(sig, frame)
+                return
+            self._drain.closing = True
+            if self._feed is not None:
+                self._feed.stop_waiting()
+            log.info("shutting_down", signal=sig, in_flight=self._drain.active)
+            loop = asyncio.get_event_loop()
+            loop.call_soon_threadsafe(self._finish_later, sig, frame)
+
+        def _finish_later(self, sig: int, frame: Any) -> None:
+            self._finishing = asyncio.ensure_future(self._finish(sig, frame))
+
+        async def _finish(self, sig: int, frame: Any) -> None:
+            drained = await self._drain.idle(SHUTDOWN_GRACE)
+            if not drained:
+                log.warning("shutdown_grace_expired", in_flight=self._drain.active)
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn's own version re-raises the signal after serving, which would kill the
+            # process before the stores close; this one only restores the old handlers.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            signals = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
+def graceful_server(config: Any, feed: Any, drain: Any) -> Any:
+    """A uvicorn server with a graceful shutdown (uvicorn is imported only here)."""
+    return _graceful_server_class()(config, feed, drain)
 
 
 def run_demo_cmd(args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ FAST_SYNC = 2.0  # seconds between Syncs while someone waits
 DISCOVER_EVERY = 10  # rounds between membership discoveries
 DISCOVER_USERS = 20
 SYNC_MARK = "sync_at"
+STOP_CHECK = 1.0  # seconds: how soon a wait notices a shutdown
 _CURSOR = re.compile(r"[0-9]{1,18}")
 _TYPE_GLOB = re.compile(r"[a-z0-9_.*?\[\]-]{1,128}")
 _CID_GLOB = re.compile(r"[A-Za-z0-9_!:*?\[\]@-]{1,320}")
@@ -140,11 +141,17 @@ class EventFeed:
         self._last_sync = 0.0
         self._rounds = 0
         self._lookups: dict[str, float] = {}
+        self._stopping = False
 
     def __repr__(self) -> str:
         return f"EventFeed({self.store!r})"
 
     # ------------------------------------------------------------------ intake side
+
+    def stop_waiting(self) -> None:
+        """Shutting down: every wait answers within a second with what it has (plain flag:
+        safe to call from a signal handler)."""
+        self._stopping = True
 
     def on_new_events(self, listener: Notify) -> None:
         """Call ``listener`` with every batch of newly stored events (notifications)."""
@@ -211,8 +218,9 @@ class EventFeed:
                 if len(batch) == READ_BATCH:
                     continue  # more to scan before waiting
                 left = deadline - anyio.current_time()
-                if left <= 0 or not await self.store.wait(cursor, left):
+                if left <= 0 or self._stopping:
                     break
+                await self.store.wait(cursor, min(left, STOP_CHECK))
         finally:
             self._waiters -= 1
         full = request.detail == "full"

@@ -10,9 +10,10 @@ allow-list so a web page cannot reach a server bound to localhost.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -112,6 +113,54 @@ async def _reject(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body.encode()})
 
 
+class Drain:
+    """Counts MCP calls in flight so a shutdown can wait for them, and refuses new ones once
+    it began (503 with Retry-After: a load balancer sends them to another replica)."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.closing = False
+
+    async def idle(self, timeout: float) -> bool:
+        """Wait until no call is in flight (True) or ``timeout`` passes (False)."""
+        with anyio.move_on_after(timeout):
+            while self.active:
+                await anyio.sleep(0.05)
+            return True
+        return False
+
+
+class DrainMiddleware:
+    def __init__(self, app: ASGIApp, *, drain: Drain, path: str = MCP_PATH) -> None:
+        self.app = app
+        self.drain = drain
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if not scope["path"].startswith(self.path):
+            await self.app(scope, receive, send)
+            return
+        if self.drain.closing:
+            body = json.dumps({"error": "shutting_down", "message": "retry on another replica"})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body.encode()})
+            return
+        self.drain.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.drain.active -= 1
+
+
 def build_http_app(
     server: Server[Any],
     *,
@@ -122,6 +171,7 @@ def build_http_app(
     port: int,
     extra_hosts: tuple[str, ...] = (),
     extra_origins: tuple[str, ...] = (),
+    drain: Drain | None = None,
 ) -> Starlette:
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -129,6 +179,8 @@ def build_http_app(
         transport_security=security_settings(host, port, extra_hosts, extra_origins),
     )
     app.add_middleware(BearerKeyMiddleware, verify=verify, profile=profile, mode=mode)
+    if drain is not None:
+        app.add_middleware(DrainMiddleware, drain=drain)  # outermost: counts every call
     return app
 
 
@@ -157,3 +209,34 @@ async def point_webhooks(service: StreamService, url: str) -> None:
         await service.execute("UpdateApp", {"webhook_url": url})
     except StreamMCPError as exc:
         log.warning("webhook_setup_failed", error=exc.kind, reason=str(exc))
+
+
+Check = Callable[[], Awaitable[None]]
+READY_TIMEOUT = 2.0
+
+
+def add_health_routes(app: Starlette, checks: dict[str, Check]) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (every shared store answers within
+    2 s), outside the bearer check so a load balancer can probe them."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        failed: list[str] = []
+        for name, check in checks.items():
+            try:
+                with anyio.fail_after(READY_TIMEOUT):
+                    await check()
+            except Exception:  # any failure means not ready; the reason is logged
+                log.warning("not_ready", check=name)
+                failed.append(name)
+        if failed:
+            return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ready", "checked": sorted(checks)})
+
+    app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"]))
+    app.router.routes.insert(0, Route("/readyz", readyz, methods=["GET"]))
