@@ -27,12 +27,12 @@ async def test_probes_and_a_graceful_sigterm(tmp_path, mode):
 
         headers = {"Authorization": f"Bearer {server['keys']['ops']}"}
         outcome: dict = {}
+        transport = streamable_http_client
         try:
             async with (
                 httpx2.AsyncClient(headers=headers, timeout=60) as http,
-                Client(streamable_http_client(server["url"], http_client=http), mode=mode) as client,
+                Client(transport(server["url"], http_client=http), mode=mode) as client,
             ):
-
                 await client.list_tools()  # cached, so the call needs no new request
 
                 async def long_poll() -> None:
