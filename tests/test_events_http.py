@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -195,3 +196,38 @@ async def test_bad_wait_arguments_name_the_field(server, arguments, field):
     async with connect(server, "ops") as client:
         payload, error = await client.call("wait_for_events", arguments)
         assert error and payload["field"] == field, payload
+
+
+async def test_listeners_hear_of_new_events_on_2026_07_28(server):
+    async with connect(server, "ops", "auto") as client:
+        async with client.client.listen(resource_subscriptions=["stream://events"]) as sub:
+            body = message_new("messaging:listen", "listen-1", "bob")
+            assert (await post(server, body, signed(server, body))).status_code == 200
+            with anyio.fail_after(10):
+                event = await sub.__anext__()
+        assert getattr(event, "uri", None) == "stream://events"
+
+
+@pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
+async def test_subscribers_hear_of_new_events_on_2025_11_25(server):
+    heard = anyio.Event()
+
+    async def on_message(message) -> None:
+        root = getattr(message, "root", message)
+        if getattr(root, "method", None) == "notifications/resources/updated":
+            heard.set()
+
+    headers = {"Authorization": f"Bearer {server['keys']['ops']}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(
+            streamable_http_client(server["url"], http_client=http),
+            mode="legacy",
+            message_handler=on_message,
+        ) as client,
+    ):
+        await client.subscribe_resource("stream://events")
+        body = message_new("messaging:subscribe", "subscribe-1", "bob")
+        assert (await post(server, body, signed(server, body))).status_code == 200
+        with anyio.fail_after(10):
+            await heard.wait()

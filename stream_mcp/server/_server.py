@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -163,6 +162,7 @@ WAIT_TOOL = types.Tool(
     ),
 )
 EVENTS_URI = "stream://events"
+MAX_SUBSCRIBERS = 1024
 
 # Extra arguments a static tool takes besides the operation's own.
 _CONTROL_ARGS = {
@@ -477,7 +477,9 @@ def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, A
     """The ``events`` resource: read gives the latest events the caller may see; subscribers
     are told when new ones arrive (2025-11-25: resources/updated to each subscribed session;
     2026-07-28: a ResourceUpdated on the subscriptions/listen bus)."""
-    sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+    # Subscribed sessions by connection: the SDK hands each request its own session object,
+    # so the MCP session id (HTTP) or the object's identity (stdio) names the connection.
+    sessions: dict[str, Any] = {}
     bus = InMemorySubscriptionBus()
     resource = types.Resource(
         uri=EVENTS_URI,
@@ -488,11 +490,11 @@ def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, A
 
     async def notify(_events: Any) -> None:
         await bus.publish(ResourceUpdated(EVENTS_URI))
-        for session in list(sessions):
+        for key, session in list(sessions.items()):
             try:
                 await session.send_resource_updated(EVENTS_URI)
             except Exception:  # a gone client: forget it
-                sessions.discard(session)
+                sessions.pop(key, None)
 
     feed.on_new_events(notify)
 
@@ -521,13 +523,15 @@ def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, A
     ) -> types.EmptyResult:
         if str(params.uri) != EVENTS_URI:
             raise MCPError(INVALID_PARAMS, f"unknown resource {str(params.uri)[:80]!r}")
-        sessions.add(ctx.session)
+        if len(sessions) >= MAX_SUBSCRIBERS:
+            sessions.pop(next(iter(sessions)))  # the oldest goes first
+        sessions[_connection_key(ctx)] = ctx.session
         return types.EmptyResult()
 
     async def on_unsubscribe(
         ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
     ) -> types.EmptyResult:
-        sessions.discard(ctx.session)
+        sessions.pop(_connection_key(ctx), None)
         return types.EmptyResult()
 
     return {
@@ -537,6 +541,13 @@ def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, A
         "on_unsubscribe_resource": on_unsubscribe,
         "on_subscriptions_listen": ListenHandler(bus),
     }
+
+
+def _connection_key(ctx: ServerRequestContext[Any, Any]) -> str:
+    request = getattr(ctx, "request", None)
+    headers = getattr(request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
+    return f"http:{session_id}" if session_id else f"local:{id(ctx.session)}"
 
 
 def _optional(args: dict[str, Any], name: str) -> Any:
