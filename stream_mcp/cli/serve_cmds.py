@@ -19,6 +19,8 @@ from stream_mcp.errors import ConfigError
 from stream_mcp.observability import configure_logging, get_logger
 
 if TYPE_CHECKING:
+    from stream_mcp.server.http import KeyVerifier
+    from stream_mcp.server.oauth import OAuthResource
     from stream_mcp.service import StreamService
 
 log = get_logger("stream_mcp.cli")
@@ -149,8 +151,9 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
 
     from stream_mcp.server import build_server
     from stream_mcp.server.http import build_http_app
-    from stream_mcp.vault import api_key_verifier
 
+    oauth = _oauth(settings)
+    verify = _api_keys(settings, oauth_configured=oauth is not None)
     async with _service(args, settings) as service:
         server = build_server(
             service,
@@ -161,13 +164,14 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
         )
         app = build_http_app(
             server,
-            verify=api_key_verifier(settings),
+            verify=verify,
             profile=service.credentials.profile_name,
             mode=args.mode,
             host=args.host,
             port=args.port,
             extra_hosts=tuple(args.allowed_host),
             extra_origins=tuple(args.allowed_origin),
+            oauth=oauth,
         )
         config = uvicorn.Config(
             app,
@@ -183,8 +187,31 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             url=f"http://{args.host}:{args.port}/mcp",
             profile=service.credentials.profile_name,
             mode=args.mode,
+            oauth_issuer=oauth.config.issuer if oauth is not None else None,
+            api_keys=verify is not None,
         )
         await uvicorn.Server(config).serve()
+
+
+def _oauth(settings: Settings) -> OAuthResource | None:
+    from stream_mcp.server.oauth import OAuthConfig, OAuthResource
+
+    config = OAuthConfig.from_settings(settings)
+    return OAuthResource(config) if config is not None else None
+
+
+def _api_keys(settings: Settings, *, oauth_configured: bool) -> KeyVerifier | None:
+    """The vault's API-key check; with OAuth configured, a vault without keys means none."""
+    from stream_mcp.errors import VaultNotFound
+    from stream_mcp.vault import api_key_verifier
+
+    try:
+        return api_key_verifier(settings)
+    except (VaultNotFound, ConfigError) as exc:
+        if not oauth_configured or not (isinstance(exc, VaultNotFound) or exc.field == "api_keys"):
+            raise
+        log.info("api_keys_off", reason=str(exc))
+        return None
 
 
 def run_demo_cmd(args: argparse.Namespace) -> int:
