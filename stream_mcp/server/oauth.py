@@ -343,12 +343,16 @@ class OAuthResource:
         return "Bearer " + ", ".join(parts)
 
     def metadata(self) -> ProtectedResourceMetadata:
-        return ProtectedResourceMetadata(
-            resource=AnyHttpUrl(self.config.resource),
-            authorization_servers=[AnyHttpUrl(self.config.issuer)],
-            scopes_supported=list(SCOPES),
-            bearer_methods_supported=["header"],
-            resource_name="stream-mcp",
+        # Validated from strings so the model keeps an issuer's empty path (no "/" added):
+        # clients compare issuers as exact strings (RFC 8414 §3.3).
+        return ProtectedResourceMetadata.model_validate(
+            {
+                "resource": self.config.resource,
+                "authorization_servers": [self.config.issuer],
+                "scopes_supported": list(SCOPES),
+                "bearer_methods_supported": ["header"],
+                "resource_name": "stream-mcp",
+            }
         )
 
     def routes(self) -> list[Route]:
