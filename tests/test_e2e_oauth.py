@@ -10,6 +10,9 @@ metadata. The access token never reaches the sandbox or a result.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -250,9 +253,6 @@ def _hs256_with_public_key(authority: AuthorizationServer, mcp: McpServer) -> st
     )
     header = {"alg": "HS256", "kid": authority.signing.current}
     body = {"iss": authority.issuer, "aud": mcp.url, "sub": "x", "exp": int(time.time()) + 60}
-    import base64
-    import hashlib
-    import hmac
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
