@@ -14,12 +14,15 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
+from unittest.mock import patch
 
+import anyio
 import httpx2
 import jwt
 import pytest
@@ -28,7 +31,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from stream_mcp.vault import Principal
-from tests.e2e import RecordingClient, Transcript
+from tests.e2e import RecordingClient, Transcript, free_port, http_server_process
 from tests.oauth_support import (
     AuthorizationServer,
     Consent,
@@ -352,3 +355,61 @@ def _assert_never_leaked(
         signature = token.rsplit(".", 1)[1]
         for text in (sent, results):
             assert token not in text and signature not in text
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_serve_wires_oauth_from_the_environment(tmp_path, authority: AuthorizationServer):
+    """``stream-mcp serve --transport http --sandbox`` with STREAM_MCP_OAUTH_*: the code flow
+    works, API keys from the vault still do, and the server log holds no raw JWT."""
+    port = free_port()
+    env = {
+        "STREAM_MCP_OAUTH_ISSUER": authority.issuer,
+        "STREAM_MCP_OAUTH_RESOURCE": f"http://127.0.0.1:{port}/mcp",
+    }
+    with (
+        patch.dict(os.environ, env),
+        patch("tests.e2e.free_port", return_value=port),
+        http_server_process(tmp_path, {"support": ("sandbox", ("alice",))}) as server,
+    ):
+        url = env["STREAM_MCP_OAUTH_RESOURCE"]
+        transcript: Transcript = server["transcript"]
+        authority.consent = Consent(subject="cli-person", users=["alice"])
+
+        async def session() -> None:
+            async with (
+                oauth_http(url) as http,
+                Client(streamable_http_client(url, http_client=http)) as raw,
+            ):
+                client = RecordingClient(raw, transcript)
+                payload, error = await client.call(
+                    "execute_operation",
+                    {"operation_id": "QueryChannels", "arguments": {}, "as_user": "alice"},
+                )
+                assert not error, payload
+            headers = {"Authorization": f"Bearer {server['keys']['support']}"}
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=30) as http,
+                Client(streamable_http_client(url, http_client=http), mode="legacy") as raw,
+            ):
+                payload, error = await RecordingClient(raw, transcript).call(
+                    "execute_operation",
+                    {"operation_id": "QueryChannels", "arguments": {}, "as_user": "alice"},
+                )
+                assert not error, payload
+            refused = await probe_url(url, authority.mint(aud="https://elsewhere/mcp", sub="x"))
+            assert refused.status_code == 401 and "resource_metadata=" in _challenge(refused)
+
+        anyio.run(session)
+    transcript.assert_no_leaks()
+    log = transcript.logs()
+    assert '"event": "access_token_refused"' in log
+    for token in authority.issued:
+        assert token.rsplit(".", 1)[1] not in log
+
+
+async def probe_url(url: str, token: str) -> httpx2.Response:
+    headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(timeout=10) as http:
+        return await http.post(url, json=INIT, headers=headers)
