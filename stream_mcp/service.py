@@ -199,7 +199,7 @@ class StreamService:
             raise PolicyError(
                 f"caller {caller.name} may not act as user {decision.acting_user!r}",
                 field="as_user",
-                hint="act as one of the users this API key was granted",
+                hint="act as one of the users this API key or access token was granted",
             )
         if arguments is not None:
             self._check_reach(op, arguments, decision, caller)
@@ -224,7 +224,7 @@ class StreamService:
                     f"{op.operation_id} names user {_short(user)} in {path}; caller "
                     f"{caller.name} may not act on that user",
                     field=path,
-                    hint="name only users this API key was granted",
+                    hint="name only users this API key or access token was granted",
                 )
         # Under user auth Stream bounds the call by the acting user's own permissions; under
         # server auth nothing does, so reaching unnamed users needs an explicit grant.
