@@ -186,6 +186,9 @@ def cache(fake: FakeAS, clock: Clock, **kwargs: Any) -> JwksCache:
 async def test_unknown_kids_refetch_at_most_once_per_cooldown():
     fake, clock = FakeAS(), Clock()
     keys = cache(fake, clock, cooldown=30)
+    assert await keys.key("first-unknown", "RS256") is None
+    assert fake.fetches == 1  # the first fetch answers the first unknown kid too
+    clock.now += 31
     assert await keys.key("k1", "RS256") is not None
     assert fake.fetches == 1
     for n in range(50):

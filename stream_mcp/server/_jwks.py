@@ -134,11 +134,12 @@ class JwksCache:
         Raises :class:`SigningKeysUnavailable` when no key set has ever been fetched.
         """
         keys = self._keys
-        if keys is None or self.clock() - keys.fetched_at > self.max_age:
+        fresh = keys is None or self.clock() - keys.fetched_at > self.max_age
+        if keys is None or fresh:
             keys = await self._refresh(keys)
         found = keys.find(kid, alg)
-        if found is not None or kid is None:
-            return found
+        if found is not None or kid is None or fresh:
+            return found  # a set fetched for this very request is not fetched again
         if self.clock() - self._last_refetch < self.cooldown:
             return None  # a kid we do not know, and we asked the AS recently
         return (await self._refresh(keys, unknown_kid=True)).find(kid, alg)
