@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         """The embedded event store's file for ``profile``."""
         return self.events_db or self.data_dir / "events" / f"{profile}.db"
 
+    # OAuth 2.1 resource server for the HTTP transport, off unless the issuer is set; checked
+    # (one-line errors naming the variable) by stream_mcp.server.oauth.OAuthConfig.
+    oauth_issuer: str | None = None
+    oauth_resource: str | None = None  # this server's public MCP URL: the tokens' audience
+    oauth_jwks_url: str | None = None  # default: the issuer metadata's jwks_uri
+    oauth_users_claim: str = "stream_users"
+    oauth_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    oauth_leeway: float = Field(30.0, ge=0, le=300)  # seconds of clock skew on exp and nbf
+
 
 S = TypeVar("S", bound=BaseSettings)
 

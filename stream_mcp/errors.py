@@ -129,6 +129,20 @@ class ProfileNotFound(ConfigError):
     kind = "profile_not_found"
 
 
+class InvalidToken(StreamMCPError):
+    """An OAuth access token we refuse: malformed, unsigned by the issuer, expired, or not
+    for this server. Its message is safe to send back to the client (RFC 6750 §3)."""
+
+    kind = "invalid_token"
+
+
+class SigningKeysUnavailable(InvalidToken):
+    """The authorization server's signing keys cannot be fetched, so no token can be checked."""
+
+    kind = "signing_keys_unavailable"
+    default_retryable = True
+
+
 class BudgetExhausted(StreamMCPError):
     """The client-side budget for this user and operation is spent for now."""
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 
 from stream_mcp.auth import AuthDecision, Credentials, check_user_id
+from stream_mcp.auth.scopes import ISSUE_TOKENS, Scope, required_scope
 from stream_mcp.auth.subjects import find_subjects
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import compile_input
@@ -42,7 +43,8 @@ class Caller(Protocol):
     """Who is calling: a local client (stdio) or an HTTP principal from the vault.
 
     ``unrestricted`` callers may reach every user the profile allows; ``app_wide`` callers
-    were granted operations that reach users their arguments do not name.
+    were granted operations that reach users their arguments do not name. ``grants`` says
+    whether an OAuth scope is held (callers without scopes, API keys and stdio, hold all).
     """
 
     @property
@@ -56,6 +58,8 @@ class Caller(Protocol):
 
     def allows_user(self, user_id: str) -> bool: ...
 
+    def grants(self, scope: Scope) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class LocalCaller:
@@ -66,6 +70,9 @@ class LocalCaller:
     app_wide: bool = True
 
     def allows_user(self, user_id: str) -> bool:
+        return True
+
+    def grants(self, scope: Scope) -> bool:
         return True
 
 
@@ -179,11 +186,20 @@ class StreamService:
         allowed too, by the profile and by the caller, under user and server auth alike.
         """
         decision = self.credentials.authorize(op, as_user)
+        needed = required_scope(op, decision.mode)
+        if not caller.grants(needed):
+            raise PolicyError(
+                f"{op.operation_id} ({decision.mode} auth, "
+                f"{'read-only' if op.read_only else 'writes'}) needs scope {needed}, which "
+                f"caller {caller.name} was not granted",
+                field="scope",
+                hint=f"get an access token with scope {needed}",
+            )
         if not caller.allows_user(decision.acting_user):
             raise PolicyError(
                 f"caller {caller.name} may not act as user {decision.acting_user!r}",
                 field="as_user",
-                hint="act as one of the users this API key was granted",
+                hint="act as one of the users this API key or access token was granted",
             )
         if arguments is not None:
             self._check_reach(op, arguments, decision, caller)
@@ -208,7 +224,7 @@ class StreamService:
                     f"{op.operation_id} names user {_short(user)} in {path}; caller "
                     f"{caller.name} may not act on that user",
                     field=path,
-                    hint="name only users this API key was granted",
+                    hint="name only users this API key or access token was granted",
                 )
         # Under user auth Stream bounds the call by the acting user's own permissions; under
         # server auth nothing does, so reaching unnamed users needs an explicit grant.
@@ -371,6 +387,13 @@ class StreamService:
     ) -> dict[str, Any]:
         """A token for a frontend to connect to Stream as ``user_id`` (within the policy)."""
         user_id = check_user_id(user_id, field="user_id")
+        if not caller.grants(ISSUE_TOKENS):
+            raise PolicyError(
+                f"issuing user tokens needs scope {ISSUE_TOKENS}, which caller {caller.name} "
+                "was not granted",
+                field="scope",
+                hint=f"get an access token with scope {ISSUE_TOKENS}",
+            )
         if not caller.allows_user(user_id):
             raise PolicyError(
                 f"caller {caller.name} may not issue tokens for user {user_id!r}",

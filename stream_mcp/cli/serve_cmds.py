@@ -19,6 +19,8 @@ from stream_mcp.errors import ConfigError
 from stream_mcp.observability import configure_logging, get_logger
 
 if TYPE_CHECKING:
+    from stream_mcp.server.http import KeyVerifier
+    from stream_mcp.server.oauth import OAuthResource
     from stream_mcp.service import StreamService
 
 log = get_logger("stream_mcp.cli")
@@ -166,8 +168,9 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
         build_http_app,
         point_webhooks,
     )
-    from stream_mcp.vault import api_key_verifier
 
+    oauth = _oauth(settings)
+    verify = _api_keys(settings, oauth_configured=oauth is not None)
     async with (
         _service(args, settings) as service,
         open_feed(settings, service, store_path=_feed_store(args)) as feed,
@@ -184,13 +187,14 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
         app = build_http_app(
             server,
             drain=drain,
-            verify=api_key_verifier(settings),
+            verify=verify,
             profile=service.credentials.profile_name,
             mode=args.mode,
             host=args.host,
             port=args.port,
             extra_hosts=tuple(args.allowed_host),
             extra_origins=tuple(args.allowed_origin),
+            oauth=oauth,
         )
         if feed is not None:
             add_webhook_route(app, service, feed, settings.webhook_path)
@@ -218,6 +222,8 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             url=f"http://{args.host}:{args.port}/mcp",
             profile=service.credentials.profile_name,
             mode=args.mode,
+            oauth_issuer=oauth.config.issuer if oauth is not None else None,
+            api_keys=verify is not None,
         )
         await graceful_server(config, feed, drain).serve()
 
@@ -287,6 +293,27 @@ def _graceful_server_class() -> type[Any]:
 def graceful_server(config: Any, feed: Any, drain: Any) -> Any:
     """A uvicorn server with a graceful shutdown (uvicorn is imported only here)."""
     return _graceful_server_class()(config, feed, drain)
+
+
+def _oauth(settings: Settings) -> OAuthResource | None:
+    from stream_mcp.server.oauth import OAuthConfig, OAuthResource
+
+    config = OAuthConfig.from_settings(settings)
+    return OAuthResource(config) if config is not None else None
+
+
+def _api_keys(settings: Settings, *, oauth_configured: bool) -> KeyVerifier | None:
+    """The vault's API-key check; with OAuth configured, a vault without keys means none."""
+    from stream_mcp.errors import VaultNotFound
+    from stream_mcp.vault import api_key_verifier
+
+    try:
+        return api_key_verifier(settings)
+    except (VaultNotFound, ConfigError) as exc:
+        if not oauth_configured or not (isinstance(exc, VaultNotFound) or exc.field == "api_keys"):
+            raise
+        log.info("api_keys_off", reason=str(exc))
+        return None
 
 
 def run_demo_cmd(args: argparse.Namespace) -> int:

@@ -5,6 +5,10 @@ checked against the hashes stored in the vault; the matching principal names the
 and mode it may use and the users it may act as. A missing or unknown key gets 401; a key
 for another profile or mode gets 403. Host and Origin headers are checked against an
 allow-list so a web page cannot reach a server bound to localhost.
+
+With OAuth configured (:mod:`stream_mcp.server.oauth`), a bearer token shaped like a JWT is
+checked as an access token only; anything else is checked as an API key. 401s then name the
+protected-resource metadata, which is served without auth.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import anyio
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stream_mcp.errors import StreamMCPError
+from stream_mcp.auth.scopes import READ
+from stream_mcp.errors import InvalidToken, SigningKeysUnavailable, StreamMCPError
 from stream_mcp.limits import MAX_UPLOAD_ARGUMENT_BYTES
 from stream_mcp.observability import get_logger
 from stream_mcp.server._server import CALLER_SCOPE_KEY
+from stream_mcp.server.oauth import OAuthPrincipal, OAuthResource, looks_like_jwt
+from stream_mcp.service import Caller
 from stream_mcp.vault import Principal
 
 if TYPE_CHECKING:
@@ -35,6 +43,8 @@ MAX_BODY_BYTES = MAX_UPLOAD_ARGUMENT_BYTES + (1 << 20)
 
 
 KeyVerifier = Callable[[str], Principal | None]
+
+log = get_logger("stream_mcp.http")
 
 
 def security_settings(
@@ -56,13 +66,21 @@ class BearerKeyMiddleware:
     """Authenticates callers by API key and attaches their principal to the ASGI scope."""
 
     def __init__(
-        self, app: ASGIApp, *, verify: KeyVerifier, profile: str, mode: str, path: str = MCP_PATH
+        self,
+        app: ASGIApp,
+        *,
+        verify: KeyVerifier | None,
+        profile: str,
+        mode: str,
+        path: str = MCP_PATH,
+        oauth: OAuthResource | None = None,
     ) -> None:
         self.app = app
         self.verify = verify
         self.profile = profile
         self.mode = mode
         self.path = path
+        self.oauth = oauth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.path):
@@ -70,21 +88,64 @@ class BearerKeyMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         scheme, _, key = headers.get("authorization", "").partition(" ")
-        principal = self.verify(key.strip()) if scheme.lower() == "bearer" and key else None
-        if principal is None:
-            await _reject(send, 401, "missing or invalid API key: send Authorization: Bearer <key>")
-            return
-        if principal.profile != self.profile or not principal.allows_mode(self.mode):
-            await _reject(
-                send, 403, f"API key {principal.name} is not granted this profile or mode"
-            )
-            return
-        scope[CALLER_SCOPE_KEY] = principal  # narrows the acting users for this request
+        key = key.strip() if scheme.lower() == "bearer" else ""
+        caller: Caller | None
+        if self.oauth is not None and looks_like_jwt(key):
+            caller = await self._oauth_caller(scope, send, self.oauth, key)
+            if caller is None:
+                return
+        else:
+            principal = self.verify(key) if key and self.verify is not None else None
+            if principal is None:
+                await self._unauthorized(send, presented=bool(key))
+                return
+            if principal.profile != self.profile or not principal.allows_mode(self.mode):
+                await _reject(
+                    send, 403, f"API key {principal.name} is not granted this profile or mode"
+                )
+                return
+            caller = principal
+        scope[CALLER_SCOPE_KEY] = caller  # narrows the acting users for this request
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             await _reject(send, 413, f"request body larger than {MAX_BODY_BYTES >> 20} MB")
             return
         await self.app(scope, _capped(receive), send)
+
+    async def _unauthorized(self, send: Send, *, presented: bool) -> None:
+        if self.oauth is None:
+            await _reject(send, 401, "missing or invalid API key: send Authorization: Bearer <key>")
+            return
+        message = "missing or invalid bearer token: send an access token or an API key"
+        challenge = (
+            self.oauth.challenge("invalid_token", "unknown API key")
+            if presented
+            else self.oauth.challenge()
+        )
+        await _reject(send, 401, message, challenge)
+
+    async def _oauth_caller(
+        self, scope: Scope, send: Send, oauth: OAuthResource, token: str
+    ) -> OAuthPrincipal | None:
+        """The token's principal, or ``None`` once the refusal has been sent."""
+        try:
+            principal = await oauth.principal(token)
+        except SigningKeysUnavailable as exc:
+            await _reject(send, 503, str(exc))
+            return None
+        except InvalidToken as exc:
+            log.info("access_token_refused", reason=str(exc))
+            await _reject(send, 401, str(exc), oauth.challenge("invalid_token", str(exc)))
+            return None
+        if not principal.grants(READ):
+            message = f"the access token lacks scope {READ}"
+            challenge = oauth.challenge("insufficient_scope", message, READ)
+            await _reject(send, 403, message, challenge)
+            return None
+        # The SDK binds each MCP session to the (client, issuer, subject) that opened it.
+        scope["user"] = oauth.authenticated_user(principal)
+        scope["auth"] = AuthCredentials(sorted(principal.scopes))
+        return principal
 
 
 def _capped(receive: Receive) -> Receive:
@@ -103,11 +164,13 @@ def _capped(receive: Receive) -> Receive:
     return capped
 
 
-async def _reject(send: Send, status: int, message: str) -> None:
-    kind = {401: "unauthorized", 403: "forbidden", 413: "too_large"}.get(status, "refused")
-    body = json.dumps({"error": kind, "message": message})
+async def _reject(send: Send, status: int, message: str, challenge: str | None = None) -> None:
+    kind = {401: "unauthorized", 403: "forbidden", 413: "too_large", 503: "unavailable"}
+    body = json.dumps({"error": kind.get(status, "refused"), "message": message})
     headers = [(b"content-type", b"application/json")]
-    if status == 401:
+    if challenge is not None:
+        headers.append((b"www-authenticate", challenge.encode("latin-1", "replace")))
+    elif status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="stream-mcp"'))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body.encode()})
@@ -164,21 +227,24 @@ class DrainMiddleware:
 def build_http_app(
     server: Server[Any],
     *,
-    verify: KeyVerifier,
+    verify: KeyVerifier | None,
     profile: str,
     mode: str,
     host: str,
     port: int,
     extra_hosts: tuple[str, ...] = (),
     extra_origins: tuple[str, ...] = (),
+    oauth: OAuthResource | None = None,
     drain: Drain | None = None,
 ) -> Starlette:
+    """The MCP app behind bearer checks; ``verify`` is None when only OAuth is accepted."""
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         host=host,
         transport_security=security_settings(host, port, extra_hosts, extra_origins),
+        custom_starlette_routes=oauth.routes() if oauth is not None else None,
     )
-    app.add_middleware(BearerKeyMiddleware, verify=verify, profile=profile, mode=mode)
+    app.add_middleware(BearerKeyMiddleware, verify=verify, profile=profile, mode=mode, oauth=oauth)
     if drain is not None:
         app.add_middleware(DrainMiddleware, drain=drain)  # outermost: counts every call
     return app

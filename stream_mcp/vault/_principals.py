@@ -73,6 +73,10 @@ class Principal(BaseModel):
     def allows_mode(self, mode: str) -> bool:
         return mode in self.modes
 
+    def grants(self, scope: str) -> bool:
+        """API keys carry no OAuth scopes: the profile, users and modes bound them."""
+        return True
+
 
 class ApiKeyIndex:
     """Hashes of HTTP API keys and their principals, for constant-time verification.
