@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     events_sync_interval: float = Field(10.0, ge=0, le=3600)  # 0: webhooks only
     events_retention_days: float = Field(7.0, gt=0, le=3650)
     events_retention_count: int = Field(100_000, ge=100, le=100_000_000)
+    # Streamable HTTP without MCP sessions, so a load balancer needs no sticky routing.
+    http_stateless: bool = False
     webhook_path: str = Field("/webhooks/stream", pattern=r"^/[A-Za-z0-9/_.-]{1,200}$")
 
     def events_path(self, profile: str) -> Path:

@@ -58,6 +58,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument("--spec", type=Path, help="Stream's official OpenAPI file to serve")
     serve.add_argument(
+        "--stateless",
+        action="store_true",
+        help="http: no MCP sessions, so replicas need no sticky routing",
+    )
+    serve.add_argument(
+        "--sandbox-drop-webhooks",
+        type=float,
+        metavar="SHARE",
+        help="embedded sandbox: drop this share (0-1) of its webhook deliveries, as Stream may",
+    )
+    serve.add_argument(
         "--allowed-host",
         action="append",
         default=[],
@@ -187,6 +198,7 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
         app = build_http_app(
             server,
             drain=drain,
+            stateless=settings.http_stateless or args.stateless,
             verify=verify,
             profile=service.credentials.profile_name,
             mode=args.mode,

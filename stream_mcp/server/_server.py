@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import mcp_types as types
+import structlog
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
@@ -428,6 +430,14 @@ def build_server(
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
+        # Every log line of this call, and its audit record, carry the same id (call_id;
+        # request_id in the audit names Stream's own id for the HTTP exchange).
+        with structlog.contextvars.bound_contextvars(call_id=_call_id(ctx)):
+            return await call_tool(ctx, params)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         args = dict(params.arguments or {})
         try:
             if params.name == WAIT_TOOL.name:
@@ -541,6 +551,19 @@ def _event_resource_handlers(feed: EventFeed, redactor: Redactor) -> dict[str, A
         "on_unsubscribe_resource": on_unsubscribe,
         "on_subscriptions_listen": ListenHandler(bus),
     }
+
+
+_CALL_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+
+
+def _call_id(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane id (a proxy's trace), else a new one."""
+    request = getattr(ctx, "request", None)
+    headers = getattr(request, "headers", None)
+    given = headers.get("x-request-id") if headers is not None else None
+    if isinstance(given, str) and _CALL_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex[:16]
 
 
 def _connection_key(ctx: ServerRequestContext[Any, Any]) -> str:

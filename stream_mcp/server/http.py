@@ -236,11 +236,15 @@ def build_http_app(
     extra_origins: tuple[str, ...] = (),
     oauth: OAuthResource | None = None,
     drain: Drain | None = None,
+    stateless: bool = False,
 ) -> Starlette:
     """The MCP app behind bearer checks; ``verify`` is None when only OAuth is accepted."""
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         host=host,
+        # 2026-07-28 requests stand alone anyway; this makes 2025-11-25 sessions stateless
+        # too, so any replica answers any request (server-to-client prompts then fail closed).
+        stateless_http=stateless,
         transport_security=security_settings(host, port, extra_hosts, extra_origins),
         custom_starlette_routes=oauth.routes() if oauth is not None else None,
     )
