@@ -248,6 +248,8 @@ def create_message(
     _apply_pin(call, doc, system, author, now)
     _attach_extras(call, channel, config, doc, message, author)
     call.store.put(MESSAGES, doc)
+    if not pending and doc["type"] != "ephemeral":
+        events.record(call, "message.new", channel=channel, user=author, message=doc)
     # Sending replaces the author's draft for that channel or thread, as in Stream.
     call.store.delete(DRAFTS, author, cid, parent_id or "")
     if parent_id:
@@ -267,8 +269,6 @@ def create_message(
                 if member.get("hidden"):
                     member["hidden"] = False
                     call.store.put(MEMBERS, member)
-    if not pending and doc["type"] != "ephemeral":
-        events.record(call, "message.new", channel=channel, user=author, message=doc)
     return doc
 
 
