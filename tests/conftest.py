@@ -87,6 +87,7 @@ SLOW_MODULES = (
     "test_startup",
     "test_sandbox_cli",
     "test_sandbox_persistence",
+    "test_sandbox_events",
 )
 
 

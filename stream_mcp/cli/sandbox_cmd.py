@@ -48,6 +48,20 @@ def register(subparsers: Any) -> None:
         help="SQLite file that keeps the data between runs, or :memory: (default)",
     )
     parser.add_argument(
+        "--drop-webhooks",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="throw away this share (0 to 1) of webhook deliveries at random, as Stream may "
+        "lose some (default: 0)",
+    )
+    parser.add_argument(
+        "--webhook-seed",
+        type=int,
+        default=None,
+        help="seed for --drop-webhooks, to drop the same deliveries on every run",
+    )
+    parser.add_argument(
         "--log-level",
         default="WARNING",
         help="level for per-request logs on stderr (INFO shows each)",
@@ -95,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a TCP port", field="port")
+    if not 0.0 <= args.drop_webhooks <= 1.0:  # also refuses nan
+        raise ConfigError(
+            f"--drop-webhooks {args.drop_webhooks} must be between 0 and 1", field="drop_webhooks"
+        )
     from_env = Credentials.from_env()
     db = args.db if args.db == ":memory:" else Path(args.db).expanduser()
     try:
@@ -102,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
             db=db,
             api_key=from_env.api_key if from_env else None,
             api_secret=from_env.api_secret if from_env else None,
+            drop_webhooks=args.drop_webhooks,
+            webhook_seed=args.webhook_seed,
         )
     except StoreError as exc:
         raise ConfigError(str(exc), field="db") from None
@@ -120,8 +140,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         # Printed once, to this terminal only: the sandbox never writes it anywhere else.
         print(f"STREAM_API_SECRET={sandbox.api_secret}", file=out)
+    dropping = f"; dropping {args.drop_webhooks:.0%} of webhooks" if args.drop_webhooks else ""
     print(
-        f"# stream-mcp sandbox serving {sandbox.base_url} (db: {sandbox.db}); Ctrl+C stops it",
+        f"# stream-mcp sandbox serving {sandbox.base_url} (db: {sandbox.db}{dropping}); "
+        "Ctrl+C stops it",
         file=out,
     )
     out.flush()

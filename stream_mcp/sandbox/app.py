@@ -8,6 +8,9 @@ handler inside one SQLite transaction. Responses carry Stream's ``duration`` fie
 ``X-RateLimit-*`` headers. Stream's v2 paths (``/api/v2/...``) reach the same handlers, with
 date-times converted to and from v2's numbers at this edge (:mod:`stream_mcp.sandbox.wire`).
 
+Events a handler records are delivered to the app's webhooks after its transaction commits
+(:mod:`stream_mcp.sandbox.webhooks`), never inside the request.
+
 Paths under ``/_sandbox/`` are the sandbox's stand-ins for Stream's CDN and its presigned
 upload URLs; they are checked by signature instead of by JWT.
 """
@@ -44,6 +47,7 @@ from stream_mcp.sandbox.ratelimit import RateLimiter, RateLimits, Verdict, platf
 from stream_mcp.sandbox.routes import Router, v1_path
 from stream_mcp.sandbox.services import Services
 from stream_mcp.sandbox.store import META, USERS, Store
+from stream_mcp.sandbox.webhooks import Webhooks
 
 log = logging.getLogger("stream_mcp.sandbox")
 
@@ -65,13 +69,14 @@ class Dispatcher:
         clock: Clock,
         limits: RateLimits | None = None,
         admins: frozenset[str] = frozenset(),
+        webhooks: Webhooks | None = None,
     ) -> None:
         self.store = store
         self.admins = admins  # users created as admins when they first appear
         self.credentials = credentials
         self.clock = clock
         self.router = Router()
-        self.services = Services(credentials, RateLimiter(limits or RateLimits()))
+        self.services = Services(credentials, RateLimiter(limits or RateLimits()), webhooks)
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -263,9 +268,18 @@ def build_app(
     clock: Clock | None = None,
     limits: RateLimits | None = None,
     admins: frozenset[str] = frozenset(),
+    *,
+    webhooks: Webhooks | None = None,
 ) -> Starlette:
-    """An ASGI app serving the sandbox API over ``store``."""
-    dispatcher = Dispatcher(store, credentials, clock or Clock(), limits, admins)
-    return Starlette(
+    """An ASGI app serving the sandbox API over ``store``.
+
+    ``webhooks`` delivers recorded events (a fresh :class:`Webhooks` without drops when
+    omitted); it is ``app.state.webhooks``, and whoever built the app closes it.
+    """
+    hooks = webhooks if webhooks is not None else Webhooks(credentials)
+    dispatcher = Dispatcher(store, credentials, clock or Clock(), limits, admins, hooks)
+    app = Starlette(
         routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)],
     )
+    app.state.webhooks = hooks
+    return app

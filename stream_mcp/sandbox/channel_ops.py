@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from stream_mcp.sandbox import accounts, permissions, records, tasks, typeconfig
+from stream_mcp.sandbox import accounts, events, permissions, records, tasks, typeconfig
 from stream_mcp.sandbox.channels import config_overrides, filter_view
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list, user_ref
@@ -21,11 +21,12 @@ _MEMBER_SYSTEM = frozenset({"archived", "pinned", "notifications_muted", "channe
 
 def _delete(call: Call, channel: dict[str, Any], *, hard: bool) -> None:
     now = call.stamp()
+    channel["deleted_at"] = now
+    channel["updated_at"] = now
+    events.record(call, "channel.deleted", channel=channel, user=call.user_id)
     if hard:
         records.purge_channel(call, channel["cid"])
         return
-    channel["deleted_at"] = now
-    channel["updated_at"] = now
     call.store.put(CHANNELS, channel)
 
 
@@ -97,15 +98,16 @@ def _batch_one(
     if operation == "addMembers":
         for member in requests:
             if records.get_member(call, cid, member["user_id"]) is None:
-                records.new_member(
+                new = records.new_member(
                     call,
                     cid,
                     member["user_id"],
                     channel_role=member.get("channel_role") or "channel_member",
                 )
+                events.record(call, "member.added", channel=channel, member=new)
     elif operation == "removeMembers":
         for uid in ids:
-            call.store.delete(MEMBERS, cid, uid)
+            membership.remove(call, channel, uid, None)
     elif operation in ("inviteMembers", "invites"):
         for uid in ids:
             membership.invite(call, cid, uid)
@@ -118,12 +120,15 @@ def _batch_one(
             if not role:
                 raise input_error("assignRoles needs a channel_role for every member")
             doc = records.get_member(call, cid, member["user_id"])
+            kind = "member.updated"
             if doc is None:
                 if operation != "addModerators":
                     continue
                 doc = records.new_member(call, cid, member["user_id"], channel_role=role)
+                kind = "member.added"
             doc.update({"channel_role": role, "updated_at": now})
             call.store.put(MEMBERS, doc)
+            events.record(call, kind, channel=channel, member=doc)
     elif operation in ("hide", "show", "archive", "unarchive"):
         for uid in ids:
             doc = records.get_member(call, cid, uid)
@@ -154,6 +159,7 @@ def _batch_one(
             }
         channel["updated_at"] = now
         call.store.put(CHANNELS, channel)
+        events.record(call, "channel.updated", channel=channel)
 
 
 def channel_batch_update(call: Call) -> dict[str, Any]:
@@ -222,6 +228,7 @@ def update_member_partial(call: Call) -> dict[str, Any]:
     member["custom"] = custom
     member["updated_at"] = now
     call.store.put(MEMBERS, member)
+    events.record(call, "member.updated", channel=channel, user=user_id, member=member)
     return {"channel_member": Renderer(call).member(member)}
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stream_mcp.sandbox import events, permissions, records, typeconfig
 from stream_mcp.sandbox import members as membership
-from stream_mcp.sandbox import permissions, records, typeconfig
 from stream_mcp.sandbox.context import (
     Call,
     obj,
@@ -19,7 +19,7 @@ from stream_mcp.sandbox.context import (
 from stream_mcp.sandbox.errors import feature_not_emulated, input_error
 from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
 from stream_mcp.sandbox.messages import create_message
-from stream_mcp.sandbox.store import CHANNEL_MUTES, CHANNELS, MEMBERS, MESSAGES, REACTIONS
+from stream_mcp.sandbox.store import CHANNEL_MUTES, CHANNELS, MESSAGES, REACTIONS
 from stream_mcp.sandbox.views import Renderer
 
 # Writable system fields of a channel; everything else in ``data`` is custom data.
@@ -213,22 +213,28 @@ def create_channel(
         doc["truncated_at"] = previous.get("deleted_at")
     call.store.put(CHANNELS, doc)
     seen: set[str] = set()
+    added: list[dict[str, Any]] = []
     for member in members:
         uid = member["user_id"]
         if uid in seen:
             continue
         seen.add(uid)
         role = member.get("channel_role") or ("owner" if uid == creator else "channel_member")
-        records.new_member(
-            call,
-            cid,
-            uid,
-            channel_role=role,
-            custom=member.get("custom") or {},
-            hidden=hide_for_creator and uid == creator,
+        added.append(
+            records.new_member(
+                call,
+                cid,
+                uid,
+                channel_role=role,
+                custom=member.get("custom") or {},
+                hidden=hide_for_creator and uid == creator,
+            )
         )
+    events.record(call, "channel.created", channel=doc, user=creator)
+    for new in added:
+        events.record(call, "member.added", channel=doc, user=creator, member=new)
     for invite in invites:
-        membership.invite(call, cid, invite["user_id"])
+        membership.invite(call, cid, invite["user_id"], actor=creator)
     return doc
 
 
@@ -336,6 +342,9 @@ def update_channel(call: Call) -> dict[str, Any]:
     if body.get("accept_invite") or body.get("reject_invite"):
         membership.answer_invite(call, cid, actor, accept=bool(body.get("accept_invite")), now=now)
 
+    changed = any(body.get(key) is not None for key in ("data", "cooldown")) or bool(
+        body.get("add_filter_tags") or body.get("remove_filter_tags")
+    )
     data = body.get("data")
     if data is not None:
         if not isinstance(data, Mapping):
@@ -368,12 +377,14 @@ def update_channel(call: Call) -> dict[str, Any]:
     if body.get("add_filter_tags") or removed_tags:
         channel["filter_tags"] = [t for t in tags if t not in removed_tags]
 
-    membership.apply_member_changes(call, channel, now)
+    membership.apply_member_changes(call, channel, now, actor)
     for uid in removals:
-        call.store.delete(MEMBERS, cid, uid)
+        membership.remove(call, channel, uid, actor)
 
     channel["updated_at"] = now
     call.store.put(CHANNELS, channel)
+    if changed:
+        events.record(call, "channel.updated", channel=channel, user=actor)
     result: dict[str, Any] = {}
     created = _attached_message(
         call,
@@ -396,7 +407,7 @@ def update_channel(call: Call) -> dict[str, Any]:
 def update_channel_partial(call: Call) -> dict[str, Any]:
     """UpdateChannelPartial (PATCH /channels/{type}/{id}): ``set`` and ``unset``."""
     channel = records.require_channel(call, call.path["type"], call.path["id"])
-    call.actor(call.body.get("user_id"), user_ref(call.body.get("user")))
+    actor = call.actor(call.body.get("user_id"), user_ref(call.body.get("user")))
     permissions.require_manager(call, channel, "UpdateChannel")
     to_set = dict(obj(call.body, "set"))
     to_unset = str_list(call.body, "unset")
@@ -430,6 +441,7 @@ def update_channel_partial(call: Call) -> dict[str, Any]:
             channel["custom"].pop(key, None)
     channel["updated_at"] = call.stamp()
     call.store.put(CHANNELS, channel)
+    events.record(call, "channel.updated", channel=channel, user=actor)
     render = Renderer(call)
     return {"channel": render.channel(channel), "members": render.members(channel)}
 
@@ -445,6 +457,7 @@ def delete_channel(call: Call) -> dict[str, Any]:
     channel["deleted_at"] = now
     channel["updated_at"] = now
     view = Renderer(call).channel(channel)
+    events.record(call, "channel.deleted", channel=channel, user=call.user_id)
     if call.query_bool("hard_delete"):
         records.purge_channel(call, channel["cid"])
     else:
@@ -476,6 +489,7 @@ def truncate_channel(call: Call) -> dict[str, Any]:
     if actor is not None:
         channel["truncated_by_id"] = actor
     call.store.put(CHANNELS, channel)
+    events.record(call, "channel.truncated", channel=channel, user=actor)
     out: dict[str, Any] = {}
     created = _attached_message(
         call,

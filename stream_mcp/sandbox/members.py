@@ -6,22 +6,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox import events, permissions, records
 from stream_mcp.sandbox.context import Call, opt_bool, opt_time, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error
 from stream_mcp.sandbox.filters import bounded_int, matches, parse_sort, sort_docs
-from stream_mcp.sandbox.store import MEMBERS
+from stream_mcp.sandbox.store import CHANNELS, MEMBERS
 from stream_mcp.sandbox.views import Renderer
 
 
-def invite(call: Call, cid: str, user_id: str) -> None:
+def _record(call: Call, event_type: str, cid: str, member: Mapping[str, Any], actor: Any) -> None:
+    channel = call.store.get(CHANNELS, cid)
+    if channel is not None:
+        events.record(call, event_type, channel=channel, user=actor, member=member)
+
+
+def invite(call: Call, cid: str, user_id: str, actor: str | None = None) -> None:
     """Make the user a pending invitee (a member with ``invited`` and status ``pending``)."""
     member = records.get_member(call, cid, user_id)
     if member is None:
-        records.new_member(call, cid, user_id, invited=True, status="pending")
+        new = records.new_member(call, cid, user_id, invited=True, status="pending")
+        _record(call, "member.added", cid, new, actor)
         return
     member.update({"invited": True, "status": "pending", "updated_at": call.stamp()})
     call.store.put(MEMBERS, member)
+    _record(call, "member.updated", cid, member, actor)
+
+
+def remove(call: Call, channel: Mapping[str, Any], user_id: str, actor: str | None) -> None:
+    """Take the user out of the channel (``member.removed`` when they were in it)."""
+    member = records.get_member(call, channel["cid"], user_id)
+    if member is None:
+        return
+    call.store.delete(MEMBERS, channel["cid"], user_id)
+    events.record(call, "member.removed", channel=channel, user=actor, member=member)
 
 
 def answer_invite(call: Call, cid: str, actor: str | None, *, accept: bool, now: str) -> None:
@@ -40,9 +57,12 @@ def answer_invite(call: Call, cid: str, actor: str | None, *, accept: bool, now:
         member.update({"invite_rejected_at": now, "status": "rejected"})
     member["updated_at"] = now
     call.store.put(MEMBERS, member)
+    _record(call, "member.updated", cid, member, actor)
 
 
-def apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> None:
+def apply_member_changes(
+    call: Call, channel: Mapping[str, Any], now: str, actor: str | None = None
+) -> None:
     body = call.body
     cid = channel["cid"]
     additions = records.member_requests(body.get("add_members"), "add_members")
@@ -59,18 +79,20 @@ def apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> No
             extra: dict[str, Any] = {"custom": addition.get("custom") or {}}
             if hide_before:
                 extra["hide_messages_before"] = hide_before
-            records.new_member(
+            new = records.new_member(
                 call,
                 cid,
                 addition["user_id"],
                 channel_role=addition.get("channel_role") or "channel_member",
                 **extra,
             )
+            _record(call, "member.added", cid, new, actor)
         elif addition.get("channel_role"):
             member.update({"channel_role": addition["channel_role"], "updated_at": now})
             call.store.put(MEMBERS, member)
+            _record(call, "member.updated", cid, member, actor)
     for invitee in invites:
-        invite(call, cid, invitee["user_id"])
+        invite(call, cid, invitee["user_id"], actor)
     promoted = str_list(body, "add_moderators")
     missing = records.missing_users(call, promoted)
     if missing:
@@ -78,25 +100,37 @@ def apply_member_changes(call: Call, channel: Mapping[str, Any], now: str) -> No
     for uid in promoted:
         # Stream makes a non-member a member when promoting them.
         if records.get_member(call, cid, uid) is None:
-            records.new_member(call, cid, uid, channel_role="channel_moderator")
+            new = records.new_member(call, cid, uid, channel_role="channel_moderator")
+            _record(call, "member.added", cid, new, actor)
         else:
-            _set_role(call, cid, uid, "channel_moderator", now, "add_moderators")
+            _set_role(call, cid, uid, "channel_moderator", now, "add_moderators", actor)
     for uid in str_list(body, "demote_moderators"):
-        _set_role(call, cid, uid, "channel_member", now, "demote_moderators")
+        _set_role(call, cid, uid, "channel_member", now, "demote_moderators", actor)
     for assignment in records.member_requests(body.get("assign_roles"), "assign_roles"):
         if not assignment.get("channel_role"):
             raise input_error(
                 "every entry of assign_roles needs a channel_role", field="assign_roles"
             )
-        _set_role(call, cid, assignment["user_id"], assignment["channel_role"], now, "assign_roles")
+        _set_role(
+            call,
+            cid,
+            assignment["user_id"],
+            assignment["channel_role"],
+            now,
+            "assign_roles",
+            actor,
+        )
 
 
-def _set_role(call: Call, cid: str, user_id: str, role: str, now: str, field: str) -> None:
+def _set_role(
+    call: Call, cid: str, user_id: str, role: str, now: str, field: str, actor: str | None
+) -> None:
     member = records.get_member(call, cid, user_id)
     if member is None:
         raise input_error(f"user {user_id!r} is not a member of channel {cid}", field=field)
     member.update({"channel_role": role, "updated_at": now})
     call.store.put(MEMBERS, member)
+    _record(call, "member.updated", cid, member, actor)
 
 
 def _member_for(call: Call, channel: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,9 +151,17 @@ def hide_channel(call: Call) -> dict[str, Any]:
     member = _member_for(call, channel)
     now = call.stamp()
     member.update({"hidden": True, "updated_at": now})
-    if opt_bool(call.body, "clear_history"):
+    clear = bool(opt_bool(call.body, "clear_history"))
+    if clear:
         member["hide_messages_before"] = now
     call.store.put(MEMBERS, member)
+    events.record(
+        call,
+        "channel.hidden",
+        channel=channel,
+        user=member["user_id"],
+        fields={"clear_history": clear},
+    )
     return {}
 
 
@@ -129,6 +171,7 @@ def show_channel(call: Call) -> dict[str, Any]:
     member = _member_for(call, channel)
     member.update({"hidden": False, "updated_at": call.stamp()})
     call.store.put(MEMBERS, member)
+    events.record(call, "channel.visible", channel=channel, user=member["user_id"])
     return {}
 
 

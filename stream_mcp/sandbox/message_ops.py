@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import paging, permissions, records
+from stream_mcp.sandbox import events, paging, permissions, records
 from stream_mcp.sandbox.context import Call, obj, opt_str, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
 from stream_mcp.sandbox.filters import matches, parse_sort, sort_docs
@@ -39,6 +39,7 @@ def commit_message(call: Call) -> dict[str, Any]:
             if member.get("hidden"):
                 member["hidden"] = False
                 call.store.put(MEMBERS, member)
+    events.record(call, "message.new", channel=channel, user=doc.get("user_id"), message=doc)
     return {"message": Renderer(call).message(doc)}
 
 
@@ -54,6 +55,7 @@ def undelete_message(call: Call) -> dict[str, Any]:
     doc.pop("deleted_at", None)
     doc["updated_at"] = call.stamp()
     call.store.put(MESSAGES, doc)
+    events.record(call, "message.undeleted", message=doc)
     return {"message": Renderer(call).message(doc)}
 
 
@@ -100,6 +102,7 @@ def run_message_action(call: Call) -> dict[str, Any]:
         sent["type"] = "reply" if sent.get("parent_id") else "regular"
         sent["command"] = "giphy"
         call.store.put(MESSAGES, sent)
+        events.record(call, "message.new", channel=channel, user=str(user_id), message=sent)
     return {"message": render.message(sent)}
 
 

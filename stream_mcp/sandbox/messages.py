@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stream_mcp.sandbox import content, permissions, records, threads, typeconfig
+from stream_mcp.sandbox import content, events, permissions, records, threads, typeconfig
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list, user_ref
 from stream_mcp.sandbox.errors import (
     MULTIPLE_NESTING,
@@ -248,6 +248,8 @@ def create_message(
     _apply_pin(call, doc, system, author, now)
     _attach_extras(call, channel, config, doc, message, author)
     call.store.put(MESSAGES, doc)
+    if not pending and doc["type"] != "ephemeral":
+        events.record(call, "message.new", channel=channel, user=author, message=doc)
     # Sending replaces the author's draft for that channel or thread, as in Stream.
     call.store.delete(DRAFTS, author, cid, parent_id or "")
     if parent_id:
@@ -438,6 +440,7 @@ def update_message(call: Call) -> dict[str, Any]:
     pin_fields.setdefault("pinned", bool(system.get("pinned")))
     _apply_pin(call, doc, pin_fields, actor, now)
     call.store.put(MESSAGES, doc)
+    events.record(call, "message.updated", user=actor or doc.get("user_id"), message=doc)
     return {"message": Renderer(call).message(doc)}
 
 
@@ -497,6 +500,7 @@ def update_message_partial(call: Call) -> dict[str, Any]:
         raise input_error("a message needs text or attachments")
     doc["updated_at"] = now
     call.store.put(MESSAGES, doc)
+    events.record(call, "message.updated", user=actor or doc.get("user_id"), message=doc)
     return {"message": Renderer(call).message(doc)}
 
 
@@ -505,20 +509,29 @@ def delete_message(call: Call) -> dict[str, Any]:
     doc = records.require_message(call, call.path["id"])
     if call.query_bool("delete_for_me") or call.body.get("delete_for_me"):
         return _delete_for_me(call, doc)
-    call.actor(call.query_str("deleted_by"), user_ref(call.body.get("user")))
+    actor = call.actor(call.query_str("deleted_by"), user_ref(call.body.get("user")))
     channel = _channel_of(call, doc)
     if not call.is_server:
         permissions.require_author_or_moderator(call, doc, channel, "DeleteMessage")
-    return {"message": erase_message(call, doc, hard=call.query_bool("hard"))}
+    return {"message": erase_message(call, doc, hard=call.query_bool("hard"), actor=actor)}
 
 
-def erase_message(call: Call, doc: dict[str, Any], *, hard: bool) -> dict[str, Any]:
+def erase_message(
+    call: Call, doc: dict[str, Any], *, hard: bool, actor: str | None = None
+) -> dict[str, Any]:
     """Delete a message (soft: kept as type ``deleted``; hard: it, its replies and reactions
     are purged) and return its view. Permissions are the caller's business; DeleteMessage
     and v2's submit_action ``delete_message`` share this."""
     now = call.stamp()
     doc.update({"type": "deleted", "deleted_at": now, "updated_at": now})
     view = Renderer(call).message(doc)
+    events.record(
+        call,
+        "message.deleted",
+        user=actor or doc.get("user_id"),
+        message=doc,
+        fields={"hard_delete": hard},
+    )
     if hard:
         for reply in call.store.select(MESSAGES, parent_id=doc["id"]):
             call.store.delete_where(REACTIONS, message_id=reply["id"])

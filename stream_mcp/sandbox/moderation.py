@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from stream_mcp.sandbox import permissions, records, review_queue
+from stream_mcp.sandbox import events, permissions, records, review_queue
 from stream_mcp.sandbox.clock import iso
 from stream_mcp.sandbox.context import Call, opt_bool, opt_str, str_list, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
@@ -100,6 +100,18 @@ def apply_ban(
         "ban_from_future_channels": bool(opt_bool(options, "ban_from_future_channels")),
     }
     call.store.put(BANS, {k: v for k, v in doc.items() if v is not None})
+    ban_fields: dict[str, Any] = {"shadow": shadow}
+    for key, name in (("reason", "reason"), ("expires", "expiration")):
+        if doc[key]:
+            ban_fields[name] = doc[key]
+    events.record(
+        call,
+        "user.banned",
+        channel=channel,
+        user=target,
+        created_by=banned_by,
+        fields=ban_fields,
+    )
     if delete_messages:
         _delete_messages(call, target, cid, str(delete_messages), now)
     if opt_bool(options, "delete_reactions"):
@@ -129,10 +141,26 @@ def unban(call: Call) -> dict[str, Any]:
     if not target:
         raise input_error("target_user_id is a required field", field="target_user_id")
     channel = _ban_channel(call, call.query)
-    call.actor(call.query_str("created_by"), call.query_str("user_id"))
+    actor = call.actor(call.query_str("created_by"), call.query_str("user_id"))
     permissions.require_moderator(call, channel, "BanChannelMember" if channel else "BanUser")
-    call.store.delete(BANS, target, channel["cid"] if channel else "")
+    ban = call.store.get(BANS, target, channel["cid"] if channel else "")
+    if ban is not None:
+        call.store.delete(BANS, target, ban["channel_cid"])
+        record_unban(call, ban, actor)
     return {}
+
+
+def record_unban(call: Call, ban: Mapping[str, Any], by: str | None) -> None:
+    """The ``user.unbanned`` event of a lifted ban (v1 Unban, v2 unban and submit_action)."""
+    channel = call.store.get(CHANNELS, ban["channel_cid"]) if ban.get("channel_cid") else None
+    events.record(
+        call,
+        "user.unbanned",
+        channel=channel,
+        user=ban["target_user_id"],
+        created_by=by,
+        fields={"shadow": bool(ban.get("shadow"))},
+    )
 
 
 def _ban_view(render: Renderer, ban: Mapping[str, Any]) -> dict[str, Any]:
@@ -336,6 +364,7 @@ def create_flag(
         "updated_at": now,
     }
     call.store.put(FLAGS, doc)
+    _record_flag(call, doc, message, user_id, target_user)
     entity = (
         (review_queue.MESSAGE_ENTITY, str(message_id))
         if message_id
@@ -346,6 +375,28 @@ def create_flag(
         call, item, kind="user", user_id=user_id, reason=reason, custom=doc["custom"]
     )
     return doc, str(item["id"])
+
+
+def _record_flag(
+    call: Call,
+    flag: Mapping[str, Any],
+    message: Mapping[str, Any] | None,
+    user_id: str | None,
+    target_user: str | None,
+) -> None:
+    """``message.flagged`` or ``user.flagged``, with the target's flag count so far."""
+    fields: dict[str, Any] = {"reason": flag.get("reason") or ""}
+    if message is not None:
+        fields["total_flags"] = call.store.count(FLAGS, target_message_id=message["id"])
+        events.record(call, "message.flagged", user=user_id, message=message, fields=fields)
+        return
+    total = sum(
+        1
+        for f in call.store.select(FLAGS, target_user_id=target_user)
+        if not f.get("target_message_id")
+    )
+    fields["total_flags"] = total
+    events.record(call, "user.flagged", user=user_id, target_user=target_user, fields=fields)
 
 
 def query_message_flags(call: Call) -> dict[str, Any]:
@@ -457,6 +508,8 @@ def automod_flag(call: Call, message: Mapping[str, Any], reason: str) -> None:
             "updated_at": now,
         },
     )
+    flag = call.store.get(FLAGS, f"automod:{message['id']}:") or {}
+    _record_flag(call, flag, message, message.get("user_id"), None)
     item = review_queue.ensure_item(
         call,
         review_queue.MESSAGE_ENTITY,

@@ -87,7 +87,7 @@ def _unban(
 ) -> None:
     target = _target(item, options, "unban")
     cid = opt_str(options, "channel_cid") or ""
-    moderation_v2.lift_ban(call, target, cid)
+    moderation_v2.lift_ban(call, target, cid, by=moderator)
     if item is not None:
         review_queue.record_action(
             call, item, "unban", moderator, opt_str(options, "decision_reason")

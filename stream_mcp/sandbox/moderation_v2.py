@@ -105,13 +105,23 @@ def unban(call: Call) -> dict[str, Any]:
     moderator = call.actor(call.body.get("unbanned_by_id"), user_ref(call.body.get("unbanned_by")))
     if moderator is not None:
         records.ensure_user(call, moderator, call.body.get("unbanned_by"))
-    lift_ban(call, target, channel_cid, call.query_str("created_by"))
+    lift_ban(call, target, channel_cid, call.query_str("created_by"), moderator)
     return {}
 
 
-def lift_ban(call: Call, target: str, channel_cid: str, created_by: str | None = None) -> bool:
-    """Remove ``target``'s ban (app-wide when ``channel_cid`` is empty); True if one went."""
+def lift_ban(
+    call: Call,
+    target: str,
+    channel_cid: str,
+    created_by: str | None = None,
+    by: str | None = None,
+) -> bool:
+    """Remove ``target``'s ban (app-wide when ``channel_cid`` is empty); True if one went.
+
+    ``created_by`` lifts only a ban that user issued; ``by`` is who lifts it (the event's)."""
     ban = call.store.get(BANS, target, channel_cid)
     if ban is None or (created_by and ban.get("banned_by_id") != created_by):
         return False
-    return call.store.delete(BANS, target, channel_cid)
+    call.store.delete(BANS, target, channel_cid)
+    moderation.record_unban(call, ban, by)
+    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream_mcp.sandbox import permissions, records
+from stream_mcp.sandbox import events, permissions, records
 from stream_mcp.sandbox.context import Call, obj, user_ref
 from stream_mcp.sandbox.errors import input_error, not_found
 from stream_mcp.sandbox.store import CHANNELS, MESSAGES, REACTIONS
@@ -50,10 +50,12 @@ def send_reaction(call: Call) -> dict[str, Any]:
         reaction, _REACTION_FIELDS, _REACTION_CONTROL | _REACTION_COMPUTED
     )
     now = call.stamp()
+    replaced = False
     if call.body.get("enforce_unique"):
         for old in call.store.select(REACTIONS, message_id=message["id"], user_id=user_id):
             if old["type"] != kind:
                 call.store.delete(REACTIONS, message["id"], user_id, old["type"])
+                replaced = True
     existing = call.store.get(REACTIONS, message["id"], user_id, kind)
     doc = {
         "message_id": message["id"],
@@ -67,13 +69,15 @@ def send_reaction(call: Call) -> dict[str, Any]:
     call.store.put(REACTIONS, doc)
     message["updated_at"] = now
     call.store.put(MESSAGES, message)
+    kind_of_event = "reaction.updated" if existing or replaced else "reaction.new"
+    events.record(call, kind_of_event, channel=channel, user=user_id, message=message, reaction=doc)
     render = Renderer(call)
     return {"message": render.message(message), "reaction": render.reaction(doc)}
 
 
 def delete_reaction(call: Call) -> dict[str, Any]:
     """DeleteReaction (DELETE /messages/{id}/reaction/{type}?user_id=)."""
-    message, _channel = _message_and_channel(call)
+    message, channel = _message_and_channel(call)
     user_id = call.actor(
         call.query_str("user_id"),
         required="user_id must be provided when using server side auth",
@@ -88,6 +92,14 @@ def delete_reaction(call: Call) -> dict[str, Any]:
     call.store.delete(REACTIONS, message["id"], user_id, kind)
     message["updated_at"] = call.stamp()
     call.store.put(MESSAGES, message)
+    events.record(
+        call,
+        "reaction.deleted",
+        channel=channel,
+        user=user_id,
+        message=message,
+        reaction=existing,
+    )
     render = Renderer(call)
     return {"message": render.message(message), "reaction": render.reaction(existing)}
 

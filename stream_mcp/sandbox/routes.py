@@ -9,8 +9,8 @@ files outside the package. Successful POST/PUT calls answer 201 and the rest 200
 Literal segments win over parameters (``/channels/{type}/query`` before ``/channels/{type}/{id}``).
 A few routes (``in_spec=False``) are paths Stream's SDKs call that the server-side spec omits
 (DeleteUser, Unflag, CreateDraft, StopWatchingChannel, GetExportChannelsStatus, the
-``/member/{user_id}`` form of UpdateMemberPartial, and the flag-report endpoints the SDKs
-mark internal).
+``/member/{user_id}`` form of UpdateMemberPartial, the flag-report endpoints the SDKs
+mark internal, and Sync, which Stream lists in its client-side spec only).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from stream_mcp.sandbox import (
     channel_types,
     channels,
     drafts,
+    events,
     imports,
     locations,
     members,
@@ -148,6 +149,8 @@ ROUTES: tuple[Route, ...] = (
     _r("ListDevices", "GET", "/devices", accounts.list_devices),
     _r("DeleteDevice", "DELETE", "/devices", accounts.delete_device),
     _r("GetTask", "GET", "/tasks/{id}", tasks.get_task, True),
+    # events (client-side spec; server-side calls name the user with user_id)
+    _r("Sync", "POST", "/sync", events.sync, spec=False),
     # channels
     _r("QueryChannels", "POST", "/channels", channels.query_channels),
     _r("DeleteChannels", "POST", "/channels/delete", channel_ops.delete_channels),

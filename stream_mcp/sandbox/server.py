@@ -4,7 +4,8 @@
 ...     StreamChat(api_key=sb.api_key, api_secret=sb.api_secret, base_url=sb.base_url)
 
 The socket is bound before the server thread starts, so ``port=0`` yields a known free port
-and :meth:`Sandbox.start` returns only once requests are being served.
+and :meth:`Sandbox.start` returns only once requests are being served. The sandbox owns its
+webhook delivery thread and stops it with the server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stream_mcp.sandbox.auth import Credentials
 from stream_mcp.sandbox.clock import Clock
 from stream_mcp.sandbox.ratelimit import RateLimits
 from stream_mcp.sandbox.store import Store
+from stream_mcp.sandbox.webhooks import WebhookCounters, Webhooks
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -38,14 +40,25 @@ class Sandbox:
         api_secret: str | None = None,
         rate_limits: RateLimits | None = None,
         admins: tuple[str, ...] = (),
+        *,
+        drop_webhooks: float = 0.0,
+        webhook_seed: int | None = None,
     ) -> None:
         """``rate_limits`` sets how many calls a minute are allowed (Stream's by default);
-        ``admins`` are users created with the admin role when they first appear."""
+        ``admins`` are users created with the admin role when they first appear;
+        ``drop_webhooks`` is the share (0 to 1) of webhook deliveries thrown away at random,
+        reproducibly with ``webhook_seed``, to rehearse lost webhooks."""
         self._credentials = Credentials.generate(api_key, api_secret)
+        self._webhooks = Webhooks(self._credentials, drop_rate=drop_webhooks, seed=webhook_seed)
         self._store = Store(db)
         self.rate_limits = rate_limits or RateLimits()
         self.app: Starlette = build_app(
-            self._store, self._credentials, Clock(), self.rate_limits, frozenset(admins)
+            self._store,
+            self._credentials,
+            Clock(),
+            self.rate_limits,
+            frozenset(admins),
+            webhooks=self._webhooks,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -69,6 +82,15 @@ class Sandbox:
         if self._base_url is None:
             raise RuntimeError("the sandbox is not serving: call start() first")
         return self._base_url
+
+    @property
+    def webhooks(self) -> WebhookCounters:
+        """Webhook deliveries so far: delivered, dropped (``drop_webhooks``) and failed."""
+        return self._webhooks.counters
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued webhook delivery was attempted; False on timeout."""
+        return self._webhooks.wait_idle(timeout)
 
     @property
     def running(self) -> bool:
@@ -118,10 +140,12 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving (if serving) and close the database. Idempotent."""
+        """Stop serving (if serving), stop webhook delivery (abandoning what is still queued)
+        and close the database. Idempotent."""
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._webhooks.close()
         self._server = None
         self._thread = None
         self._base_url = None

@@ -1,5 +1,6 @@
-"""App-wide helpers a request may need besides the store: the rate limiter and the app's
-credentials (to sign the upload and download URLs the sandbox hands out)."""
+"""App-wide helpers a request may need besides the store: the rate limiter, the app's
+credentials (to sign the upload and download URLs the sandbox hands out) and the webhook
+delivery queue recorded events are handed to."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from dataclasses import dataclass
 
 from stream_mcp.sandbox.auth import Credentials
 from stream_mcp.sandbox.ratelimit import RateLimiter
+from stream_mcp.sandbox.webhooks import Webhooks
 
 
 @dataclass(frozen=True)
 class Services:
     credentials: Credentials
     limiter: RateLimiter
+    webhooks: Webhooks | None = None
 
     def sign(self, *parts: str) -> str:
         """An HMAC of ``parts`` with the app secret, like the signature of a presigned URL."""

@@ -3,21 +3,25 @@
 Every entity is a JSON document keyed by a few real columns (its identity plus the columns we
 look it up or sort by). Handlers work with plain dicts; the store only knows how to put, get,
 delete and select them. Each HTTP request runs inside one transaction, so a failed request
-leaves no partial writes behind.
+leaves no partial writes behind; work that must follow a successful commit (webhook delivery)
+is registered with :meth:`Store.after_commit` and dropped on rollback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = "1"
+
+log = logging.getLogger("stream_mcp.sandbox")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ USER_GROUPS = Table("user_groups", ("id",), ("created_at",))
 # v2 moderation: one review item per flagged or checked entity, and the policies (configs).
 REVIEW_ITEMS = Table("review_items", ("id",), ("entity_type", "entity_id", "created_at"))
 MODERATION_CONFIGS = Table("moderation_configs", ("id",), ("created_at",))
+# Recorded events (sandbox/events.py): ``seq`` is the zero-padded recording order.
+EVENTS = Table("events", ("id",), ("seq", "cid", "created_at"))
 
 TABLES = (
     USERS,
@@ -108,6 +114,7 @@ TABLES = (
     USER_GROUPS,
     REVIEW_ITEMS,
     MODERATION_CONFIGS,
+    EVENTS,
 )
 
 
@@ -122,6 +129,7 @@ class Store:
         self.location = str(db)
         self._lock = threading.RLock()
         self._depth = 0
+        self._on_commit: list[Callable[[], None]] = []
         try:
             self._conn = sqlite3.connect(
                 self.location, check_same_thread=False, isolation_level=None
@@ -181,12 +189,35 @@ class Store:
             try:
                 yield
             except BaseException:
+                self._on_commit.clear()
                 self._conn.execute("ROLLBACK")
                 raise
             else:
                 self._conn.execute("COMMIT")
+                self._run_on_commit()
             finally:
                 self._depth = 0
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current transaction commits (now, outside one).
+
+        Callbacks run in registration order while the store's lock is still held, so work
+        they hand on (webhook deliveries) keeps the order in which transactions committed.
+        A rolled-back transaction drops its callbacks.
+        """
+        with self._lock:
+            if self._depth:
+                self._on_commit.append(callback)
+                return
+        callback()
+
+    def _run_on_commit(self) -> None:
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the data is committed: a failing follower must not undo it
+                log.exception("sandbox after-commit callback failed")
 
     # -- documents -------------------------------------------------------------------------
 
@@ -248,6 +279,43 @@ class Store:
                 f'SELECT doc FROM "{table.name}"{clause}{order}', params
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
+
+    def select_after(
+        self,
+        table: Table,
+        *,
+        column: str,
+        after: str,
+        within: tuple[str, Sequence[str]],
+        order_by: str,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` documents with ``column > after`` whose ``within[0]`` column is one
+        of ``within[1]``, in ``order_by`` order (an indexed range scan, for Sync)."""
+        in_column, values = within
+        for name in (column, in_column, order_by):
+            if name not in table.all_columns:
+                raise ValueError(f"{table.name} has no column {name}")
+        if not values:
+            return []
+        marks = ", ".join("?" for _ in values)
+        sql = (
+            f'SELECT doc FROM "{table.name}" WHERE "{column}" > ? AND "{in_column}" IN ({marks}) '
+            f'ORDER BY "{order_by}", rowid LIMIT ?'
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (after, *values, limit)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def last(self, table: Table, order_by: str) -> dict[str, Any] | None:
+        """The document with the greatest ``order_by`` value, if any."""
+        if order_by not in table.all_columns:
+            raise ValueError(f"{table.name} cannot be ordered by {order_by}")
+        with self._lock:
+            row = self._conn.execute(
+                f'SELECT doc FROM "{table.name}" ORDER BY "{order_by}" DESC LIMIT 1'
+            ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def count(self, table: Table, **where: str | None) -> int:
         clause, params = _where(table, where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stream_mcp.sandbox import records, tasks
+from stream_mcp.sandbox import events, records, tasks
 from stream_mcp.sandbox.context import Call, obj, opt_bool, opt_str, opt_time, str_list
 from stream_mcp.sandbox.errors import input_error, not_allowed, not_found
 from stream_mcp.sandbox.filters import matches, query_window, sort_docs
@@ -65,6 +65,8 @@ def update_users(call: Call) -> dict[str, Any]:
         doc["updated_at"] = call.stamp()
         call.store.put(USERS, doc)
         stored.append(doc)
+    for doc in stored:
+        events.record(call, "user.updated", user=doc["id"])
     render = Renderer(call)
     for doc in stored:
         result[doc["id"]] = render.full_user(doc)
@@ -114,6 +116,7 @@ def update_users_partial(call: Call) -> dict[str, Any]:
         doc["custom"].update(custom)
         doc["updated_at"] = call.stamp()
         call.store.put(USERS, doc)
+        events.record(call, "user.updated", user=user_id)
         stored.append(doc)
     render = Renderer(call)
     return {"users": {doc["id"]: render.full_user(doc) for doc in stored}}
@@ -162,6 +165,7 @@ def deactivate(call: Call, user_id: str, *, mark_messages_deleted: bool = False)
                 )
                 call.store.put(MESSAGES, message)
     call.store.put(USERS, doc)
+    events.record(call, "user.deactivated", user=user_id, created_by=call.user_id)
     return doc
 
 
@@ -184,6 +188,7 @@ def reactivate(
                 message["updated_at"] = doc["updated_at"]
                 call.store.put(MESSAGES, message)
     call.store.put(USERS, doc)
+    events.record(call, "user.reactivated", user=user_id, created_by=call.user_id)
     return doc
 
 
@@ -236,6 +241,19 @@ def delete_one(
         _delete_conversations(call, user_id, hard=conversation_mode == "hard", now=now)
     if message_mode:
         _delete_messages_of(call, user_id, message_mode, now)
+    events.record(
+        call,
+        "user.deleted",
+        user=user_id,
+        fields={
+            "delete_user": user_mode,
+            "delete_messages": message_mode or "",
+            "delete_conversation": conversation_mode or "",
+            "hard_delete": user_mode == "hard",
+            "mark_messages_deleted": message_mode is not None,
+            "delete_conversation_channels": conversation_mode is not None,
+        },
+    )
     if user_mode == "hard":
         call.store.delete(USERS, user_id)
         call.store.delete_where(MEMBERS, user_id=user_id)

@@ -96,8 +96,9 @@ RESPONSE_KEYS = frozenset(
         "updated_at",
     }
 )
-# In requests ``expiration`` is MuteChannel's duration in milliseconds, not an instant.
-REQUEST_KEYS = RESPONSE_KEYS - {"expiration"}
+# In requests ``expiration`` is MuteChannel's duration in milliseconds, not an instant;
+# ``last_sync_at`` is Sync's (a request field only, typed as a number in v2).
+REQUEST_KEYS = (RESPONSE_KEYS - {"expiration"}) | {"last_sync_at"}
 # Smaller numbers are counts or durations, not instants (1e8 seconds is 1973).
 _MIN_SECONDS = 100_000_000
 _MAX_SECONDS = 100_000_000_000
