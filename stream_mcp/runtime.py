@@ -145,11 +145,16 @@ def sandbox_db_path(settings: Settings, db: str | None) -> str:
 
 @contextmanager
 def embedded_sandbox(
-    settings: Settings, db: str | None = None, *, read_only: bool = False
+    settings: Settings,
+    db: str | None = None,
+    *,
+    read_only: bool = False,
+    drop_webhooks: float = 0.0,
 ) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process, on a free loopback port, and stop it on exit.
 
     It uses ``STREAM_API_KEY``/``STREAM_API_SECRET`` when both are set, fresh ones otherwise.
+    ``drop_webhooks`` is the share of its webhook deliveries it loses, as Stream may.
     """
     from stream_mcp.sandbox import Sandbox  # imported only when a sandbox is asked for
 
@@ -163,6 +168,7 @@ def embedded_sandbox(
         api_key=api_key,
         api_secret=api_secret,
         admins=(SANDBOX_USER,),
+        drop_webhooks=drop_webhooks,
     )
     sandbox.start(host="127.0.0.1", port=0)
     try:

@@ -150,6 +150,34 @@ async def run_tour(client: Client, out: TextIO) -> None:
     if not any(m.get("text") == "Hi from the agent" for m in read["data"] or []):
         raise DemoFailed(f"bob did not see the message: {read}")
 
+    tour.say("The agent listens for chat events; bob replies")
+    start = await tour.call("wait_for_events", {"timeout_seconds": 0})
+    await tour.call(
+        "execute_operation",
+        {
+            "operation_id": "SendMessage",
+            "arguments": {
+                "type": "messaging",
+                "id": channel_id,
+                "message": {"text": "Thanks, got it!"},
+            },
+            "as_user": "bob",
+            "select": "message.id",
+        },
+    )
+    heard = await tour.call(
+        "wait_for_events",
+        {
+            "after": start["next"],
+            "types": ["message.new"],
+            "channels": [f"messaging:{channel_id}"],
+            "timeout_seconds": 20,
+        },
+    )
+    replies = [e for e in heard["events"] if e.get("user_id") == "bob"]
+    if not replies or replies[0].get("message", {}).get("text") != "Thanks, got it!":
+        raise DemoFailed(f"the agent did not hear bob's reply: {heard}")
+
     tour.say("Carol is not a member: she is refused")
     await tour.call(
         "execute_operation",

@@ -110,8 +110,16 @@ async def _service(args: argparse.Namespace, settings: Settings) -> AsyncIterato
 
     async with AsyncExitStack() as stack:
         if args.sandbox:
+            drop = getattr(args, "sandbox_drop_webhooks", None) or 0.0
+            if not 0.0 <= drop <= 1.0:
+                raise ConfigError(
+                    "--sandbox-drop-webhooks: give a share between 0 and 1",
+                    field="sandbox_drop_webhooks",
+                )
             handle = stack.enter_context(
-                embedded_sandbox(settings, args.sandbox_db, read_only=args.read_only)
+                embedded_sandbox(
+                    settings, args.sandbox_db, read_only=args.read_only, drop_webhooks=drop
+                )
             )
             service = await stack.enter_async_context(open_service(settings, handle.credentials))
         else:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from stream_mcp.errors import StreamMCPError, ValidationError
+from stream_mcp.errors import StreamAPIError, StreamMCPError, ValidationError
 from stream_mcp.events._model import Event, NewEvent, normalise
 from stream_mcp.events._store import EventStore, Retention
 from stream_mcp.observability import Redactor, get_logger
@@ -41,11 +41,12 @@ MAX_FILTERS = 50
 READ_BATCH = 200
 SYNC_OVERLAP = timedelta(seconds=2)  # re-read a little: clocks and in-flight writes
 SYNC_CIDS_PER_CALL = 50
-SYNC_PAGES = 20  # per channel group and round
 FAST_SYNC = 2.0  # seconds between Syncs while someone waits
 DISCOVER_EVERY = 10  # rounds between membership discoveries
 DISCOVER_USERS = 20
 SYNC_MARK = "sync_at"
+REQUESTED_FOR = 600.0  # seconds a channel named in a wait stays followed
+MAX_REQUESTED = 1000
 STOP_CHECK = 1.0  # seconds: how soon a wait notices a shutdown
 _CURSOR = re.compile(r"[0-9]{1,18}")
 _TYPE_GLOB = re.compile(r"[a-z0-9_.*?\[\]-]{1,128}")
@@ -138,10 +139,11 @@ class EventFeed:
         self._listeners: list[Notify] = []
         self._waiters = 0
         self._nudge = anyio.Event()
-        self._last_sync = 0.0
+        self._last_sync = -1e9
         self._rounds = 0
         self._lookups: dict[str, float] = {}
         self._stopping = False
+        self._requested: dict[str, float] = {}  # exact cids agents wait on → when last asked
 
     def __repr__(self) -> str:
         return f"EventFeed({self.store!r})"
@@ -202,9 +204,9 @@ class EventFeed:
         deadline = anyio.current_time() + request.timeout
         found: list[Event] = []
         self._waiters += 1
+        self._remember_requested(request.channels)
         try:
-            if anyio.current_time() - self._last_sync > self.config.fast_sync:
-                self._nudge.set()  # on demand: fill gaps now, not at the next interval
+            self._nudge.set()  # on demand: the loop syncs now, or soon if it just did
             while True:
                 batch = await self.store.read(cursor, READ_BATCH)
                 for event in batch:
@@ -225,6 +227,17 @@ class EventFeed:
             self._waiters -= 1
         full = request.detail == "full"
         return {"events": [e.full() if full else e.compact() for e in found], "next": str(cursor)}
+
+    def _remember_requested(self, channels: Iterable[str]) -> None:
+        """Channels an agent names exactly are followed for a while, even if the feed never
+        saw them (Sync is their only source on a laptop)."""
+        now = anyio.current_time()
+        for cid in channels:
+            if ":" in cid and not any(ch in cid for ch in "*?["):
+                self._requested[cid] = now
+        for cid, asked in list(self._requested.items()):
+            if now - asked > REQUESTED_FOR or len(self._requested) > MAX_REQUESTED:
+                del self._requested[cid]
 
     async def recent(self, caller: Caller, count: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """The newest ``count`` events the caller may see (the events resource), and the
@@ -265,28 +278,31 @@ class EventFeed:
     # ------------------------------------------------------------------ background
 
     async def run(self) -> None:
-        """Sync and prune until cancelled. Failures are logged and retried next round."""
+        """Sync and prune until cancelled. Failures are logged and retried next round.
+
+        A Sync is due ``sync_interval`` seconds after the last one, or ``fast_sync`` seconds
+        after it while an agent waits; a new wait wakes the loop so it can sync at once.
+        """
         await self._prune()
         interval = self.config.sync_interval
         while True:
-            if interval > 0:
+            now = anyio.current_time()
+            period = min(interval, self.config.fast_sync) if self._waiters else interval
+            if interval > 0 and now - self._last_sync >= period:
                 try:
                     await self.sync_once()
                 except StreamMCPError as exc:
                     log.warning("sync_failed", error=exc.kind, reason=str(exc))
                 except Exception as exc:
                     log.exception("sync_crashed", error=exc.__class__.__name__)
-            self._rounds += 1
-            if self._rounds % 100 == 0:
-                await self._prune()
-            pause = interval if interval > 0 else 3600.0
-            if self._waiters and interval > 0:
-                pause = min(pause, self.config.fast_sync)
+                self._rounds += 1
+                if self._rounds % 100 == 0:
+                    await self._prune()
+                continue
+            pause = self._last_sync + period - now if interval > 0 else 3600.0
             self._nudge = anyio.Event()
-            with anyio.move_on_after(pause):
+            with anyio.move_on_after(max(pause, 0.01)):
                 await self._nudge.wait()
-                if interval <= 0:
-                    self._nudge = anyio.Event()
 
     async def _prune(self) -> None:
         try:
@@ -321,8 +337,9 @@ class EventFeed:
         return stored
 
     async def _sync_chunk(self, signer: str, cids: list[str], since: datetime) -> int:
-        stored = 0
-        for _ in range(SYNC_PAGES):
+        """One Sync call; Stream answers every event or refuses with "too many events", and
+        then the channels are synced in halves."""
+        try:
             result = await self._service.execute(
                 "Sync",
                 {
@@ -334,24 +351,24 @@ class EventFeed:
                 detail="raw",
                 capped=False,
             )
-            data = result.get("data") or {}
-            payloads = [p for p in data.get("events") or () if isinstance(p, Mapping)]
-            events: list[NewEvent] = []
-            for payload in payloads:
-                try:
-                    events.append(normalise(self._redactor.value(payload), "sync"))
-                except StreamMCPError:
-                    continue
-            appended = await self.store.append(events)
-            stored += len(appended.stored)
-            await self.learned(appended.stored)
-            if len(payloads) < 100 or not events:
-                break
-            newest = _parse(events[-1].created_at)
-            if newest is None or newest <= since:
-                break
-            since = newest  # a full page: ask again from the newest seen
-        return stored
+        except StreamAPIError as exc:
+            if len(cids) > 1 and "too many events" in str(exc).lower():
+                half = len(cids) // 2
+                first = await self._sync_chunk(signer, cids[:half], since)
+                return first + await self._sync_chunk(signer, cids[half:], since)
+            raise
+        data = result.get("data") or {}
+        events: list[NewEvent] = []
+        for payload in data.get("events") or ():
+            if not isinstance(payload, Mapping):
+                continue
+            try:
+                events.append(normalise(self._redactor.value(payload), "sync"))
+            except StreamMCPError:
+                continue
+        appended = await self.store.append(events)
+        await self.learned(appended.stored)
+        return len(appended.stored)
 
     async def _groups(self) -> dict[str, list[str]]:
         """Followed channels grouped by the allowed member each is synced as."""
@@ -364,11 +381,12 @@ class EventFeed:
             followed.update(exact)
         else:
             followed = set(known)
+        asked = set(self._requested)
         groups: dict[str, list[str]] = {}
-        for cid in sorted(followed):
+        for cid in sorted(followed | asked):
             members = await self.store.members(cid) or frozenset()
             allowed = sorted(u for u in members if policy.allows_user(u))
-            if not self.config.channels and not allowed:
+            if not self.config.channels and not allowed and cid not in asked:
                 continue  # nobody we may act as is in it: not ours to follow
             signer = default if (default in members or not allowed) else allowed[0]
             if signer is None:
