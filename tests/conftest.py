@@ -88,6 +88,8 @@ SLOW_MODULES = (
     "test_sandbox_cli",
     "test_sandbox_persistence",
     "test_sandbox_events",
+    "test_events_",
+    "test_http_operations",
 )
 
 
