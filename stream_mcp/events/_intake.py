@@ -73,10 +73,14 @@ class WebhookIntake:
         if delivery is not None and not _DELIVERY_ID.fullmatch(delivery):
             raise WebhookRejected("X-Webhook-Id is not a valid id", status=400)
         payloads = _payloads(body)
+        # Walk the payloads only when the body holds something a redaction rule could hit.
+        redact = self._redactor.needs_redaction(body.decode("utf-8", errors="replace"))
         events = []
         for payload in payloads:
             try:
-                events.append(normalise(self._redactor.value(payload), "webhook"))
+                events.append(
+                    normalise(self._redactor.value(payload) if redact else payload, "webhook")
+                )
             except StreamMCPError as exc:
                 raise WebhookRejected(f"event: {exc}", status=400) from None
         appended = await self._store.append(events, delivery_id=delivery)

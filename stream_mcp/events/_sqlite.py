@@ -9,11 +9,13 @@ writes from other processes are noticed by a cheap ``max(seq)`` check every
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,6 +81,8 @@ class SQLiteEventStore:
         self._poll = poll_interval
         self._changed = anyio.Event()
         self._closed = False
+        self._queue: list[_Pending] = []
+        self._flushing = False
 
     def __repr__(self) -> str:
         return f"SQLiteEventStore({self.location!r})"
@@ -106,50 +110,44 @@ class SQLiteEventStore:
     async def append(
         self, events: Sequence[NewEvent], *, delivery_id: str | None = None
     ) -> Appended:
-        now = time.time()
-
-        def work(db: sqlite3.Connection) -> Appended:
-            stored: list[Event] = []
-            db.execute("BEGIN IMMEDIATE")
+        """Group commit: appends that arrive while a write is under way wait for it and go
+        together in the next transaction, so a burst of webhooks costs one thread hop and
+        one commit per batch instead of per event."""
+        item = _Pending(tuple(events), delivery_id)
+        self._queue.append(item)
+        if not self._flushing:
+            self._flushing = True
             try:
-                if delivery_id is not None:
-                    fresh = db.execute(
-                        "INSERT OR IGNORE INTO deliveries (id, stored_at) VALUES (?, ?)",
-                        (delivery_id, now),
-                    ).rowcount
-                    if not fresh:
-                        db.execute("COMMIT")
-                        return Appended((), len(events))
-                for event in events:
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO events (key, type, cid, created_at, user_id,"
-                        " message_id, source, subjects, payload, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            event.key,
-                            event.type,
-                            event.cid,
-                            event.created_at,
-                            event.user_id,
-                            event.message_id,
-                            event.source,
-                            json.dumps(list(event.subjects)),
-                            json.dumps(event.payload, separators=(",", ":"), default=str),
-                            now,
-                        ),
-                    )
-                    if cursor.rowcount:
-                        stored.append(_stored(event, int(cursor.lastrowid or 0)))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return Appended(tuple(stored), len(events) - len(stored))
+                # Shielded: a cancelled webhook request must not strand the batch it leads.
+                with anyio.CancelScope(shield=True):
+                    await self._flush()
+            finally:
+                self._flushing = False
+        await item.done.wait()
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
 
-        result = await self._run(work)
-        if result.stored:
-            self._wake()
-        return result
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            now = time.time()
+            try:
+                results = await self._run(functools.partial(_write, batch=batch, now=now))
+            except EventStoreError as exc:
+                for item in batch:
+                    item.error = exc
+            else:
+                for item, result in zip(batch, results, strict=True):
+                    item.result = result
+                if any(result.stored for result in results):
+                    self._wake()
+            finally:
+                for item in batch:
+                    if item.result is None and item.error is None:
+                        item.error = EventStoreError("the event store write was interrupted")
+                    item.done.set()
 
     async def read(self, after: int, limit: int) -> list[Event]:
         def work(db: sqlite3.Connection) -> list[Event]:
@@ -287,6 +285,60 @@ class SQLiteEventStore:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One append waiting for the group commit."""
+
+    events: tuple[NewEvent, ...]
+    delivery_id: str | None
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Appended | None = None
+    error: EventStoreError | None = None
+
+
+def _write(db: sqlite3.Connection, *, batch: list[_Pending], now: float) -> list[Appended]:
+    """One transaction for a batch of appends; each gets its own answer."""
+    results: list[Appended] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for item in batch:
+            if item.delivery_id is not None:
+                fresh = db.execute(
+                    "INSERT OR IGNORE INTO deliveries (id, stored_at) VALUES (?, ?)",
+                    (item.delivery_id, now),
+                ).rowcount
+                if not fresh:
+                    results.append(Appended((), len(item.events)))
+                    continue
+            stored: list[Event] = []
+            for event in item.events:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO events (key, type, cid, created_at, user_id,"
+                    " message_id, source, subjects, payload, stored_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        event.key,
+                        event.type,
+                        event.cid,
+                        event.created_at,
+                        event.user_id,
+                        event.message_id,
+                        event.source,
+                        json.dumps(list(event.subjects)),
+                        json.dumps(event.payload, separators=(",", ":"), default=str),
+                        now,
+                    ),
+                )
+                if cursor.rowcount:
+                    stored.append(_stored(event, int(cursor.lastrowid or 0)))
+            results.append(Appended(tuple(stored), len(item.events) - len(stored)))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return results
 
 
 def _seen(db: sqlite3.Connection, cid: str) -> None:
