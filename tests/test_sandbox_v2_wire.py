@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream_mcp.execution._timestamps import is_datetime_key, normalise
+from stream_mcp.execution.timestamps import is_datetime_key, normalise
 from stream_mcp.sandbox import Sandbox
 from stream_mcp.sandbox.clock import iso, parse_time
 from stream_mcp.sandbox.wire import (
@@ -225,7 +225,7 @@ async def test_v2_accepts_numeric_date_times(http: httpx2.AsyncClient) -> None:
 async def test_the_product_reads_v2_date_times_back_as_the_same_instants(
     http: httpx2.AsyncClient,
 ) -> None:
-    """stream_mcp.execution._timestamps turns v2's numbers into RFC 3339 for agents."""
+    """stream_mcp.execution.timestamps turns v2's numbers into RFC 3339 for agents."""
     scene = await _scene(http)
     v1, v2 = await _both(http, "GET", f"/channels/messaging/{scene['channel']}")
     for where, key, old, new in _pairs(v1, normalise(v2)):

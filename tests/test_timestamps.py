@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stream_mcp.execution._timestamps import needs_normalising, normalise, to_rfc3339
+from stream_mcp.execution.timestamps import needs_normalising, normalise, to_rfc3339
 
 INSTANT = "2024-05-01T12:30:00Z"
 SECONDS = 1714566600
