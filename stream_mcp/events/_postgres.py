@@ -44,7 +44,7 @@ CHANNEL = "stream_mcp_events"
 POOL_SIZE = 8
 CALL_TIMEOUT = 10.0  # seconds for any one call, lock waits included
 DEGRADED_RECHECK = 1.0  # seconds between re-checks while the LISTEN connection is down
-RECONNECT_MAX = 5.0
+RECONNECT_MAX = 2.0
 _COLUMNS = "seq, key, type, cid, created_at, user_id, message_id, source, subjects, payload"
 
 log = get_logger("stream_mcp.events")
