@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 import platformdirs
 import pydantic
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream_mcp.errors import ConfigError
@@ -60,10 +60,17 @@ class Settings(BaseSettings):
     events_retention_days: float = Field(7.0, gt=0, le=3650)
     events_retention_count: int = Field(100_000, ge=100, le=100_000_000)
     webhook_path: str = Field("/webhooks/stream", pattern=r"^/[A-Za-z0-9/_.-]{1,200}$")
+    # PostgreSQL for the event store and the audit trail (several replicas). A secret: it may
+    # carry a password, so it never reprs; use database_dsn() where the URL is needed.
+    database_url: SecretStr | None = None
 
     def events_path(self, profile: str) -> Path:
         """The embedded event store's file for ``profile``."""
         return self.events_db or self.data_dir / "events" / f"{profile}.db"
+
+    def database_dsn(self) -> str | None:
+        """``STREAM_MCP_DATABASE_URL``, or None when unset or empty."""
+        return (self.database_url.get_secret_value() or None) if self.database_url else None
 
 
 S = TypeVar("S", bound=BaseSettings)
