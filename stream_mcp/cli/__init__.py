@@ -49,6 +49,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("serve", "stream_mcp.cli.serve_cmds", "run the MCP server (stdio or streamable HTTP)"),
     Command("demo", "stream_mcp.cli.serve_cmds", "walk a scenario on the embedded sandbox"),
     Command("config", "stream_mcp.cli.serve_cmds", "print an mcpServers snippet for a client"),
+    Command(
+        "db",
+        "stream_mcp.cli.db_cmds",
+        "migrate or inspect the PostgreSQL schema",
+    ),
 )
 
 
