@@ -200,6 +200,13 @@ async def test_opening_an_unreachable_database_fails_fast_without_the_password()
     assert f"postgresql://app@127.0.0.1:{port}/events" in str(failed.value)
 
 
+async def test_a_malformed_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as failed:
+        await PostgresEventStore.open("postgresql//app:s3cr3t-pw@host/db", profile="default")
+    assert "s3cr3t-pw" not in str(failed.value)
+    assert failed.value.field == "STREAM_MCP_DATABASE_URL"
+
+
 async def test_the_repr_names_the_database_without_the_password(pg_url: str) -> None:
     store = await PostgresEventStore.open(pg_url, profile="default")
     try:
@@ -222,3 +229,36 @@ def test_without_the_scale_extra_the_error_says_what_to_install(
         require("psycopg_pool")
     assert "psycopg_pool is not installed" in str(failed.value)
     assert "stream-mcp[scale]" in (failed.value.hint or "")
+
+
+def test_a_plain_install_never_imports_the_driver() -> None:
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "sys.modules['psycopg'] = sys.modules['psycopg_pool'] = None\n"
+        "import stream_mcp.runtime, stream_mcp.events, stream_mcp.db, stream_mcp.cli.db_cmds\n"
+        "from stream_mcp.config import Settings\n"
+        "assert Settings().database_dsn() is None\n"
+        "try:\n"
+        "    stream_mcp.events.PostgresEventStore\n"
+        "except Exception as exc:\n"
+        "    raise SystemExit(f'lazy import failed: {exc!r}')\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_missing_services_skip_locally_and_fail_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pg_service import REQUIRE, unavailable
+
+    monkeypatch.delenv(REQUIRE, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        unavailable("no initdb")
+    monkeypatch.setenv(REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is required"):
+        unavailable("no initdb")

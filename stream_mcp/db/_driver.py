@@ -32,12 +32,24 @@ def require(module: str = "psycopg") -> ModuleType:
         ) from None
 
 
+def _parts(url: str) -> dict[str, str]:
+    """The URL's fields. libpq's parse errors quote the text, password included: never shown."""
+    module = require("psycopg.conninfo")
+    try:
+        return {k: str(v) for k, v in module.conninfo_to_dict(url).items() if v is not None}
+    except Exception:
+        raise ConfigError(
+            "STREAM_MCP_DATABASE_URL is not a valid PostgreSQL URL",
+            field="STREAM_MCP_DATABASE_URL",
+            hint="postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
+        ) from None
+
+
 def describe_url(url: str) -> str:
     """``user@host:port/dbname``: enough to tell databases apart, without the password."""
-    conninfo = require("psycopg.conninfo")
     try:
-        parts = conninfo.conninfo_to_dict(url)
-    except Exception:
+        parts = _parts(url)
+    except ConfigError:
         return "(unparsable database URL)"
     user = f"{parts['user']}@" if parts.get("user") else ""
     host = str(parts.get("host") or "localhost")
@@ -48,7 +60,7 @@ def describe_url(url: str) -> str:
 def conninfo(url: str, **overrides: str) -> str:
     """The URL with our connection defaults (a short connect timeout, an application name)."""
     module = require("psycopg.conninfo")
-    given = module.conninfo_to_dict(url)
+    given = _parts(url)
     values: dict[str, str] = {
         "connect_timeout": str(int(CONNECT_TIMEOUT)),
         "application_name": "stream-mcp",
@@ -64,6 +76,12 @@ def failure(url: str, exc: BaseException, doing: str) -> EventStoreError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     if exc.__class__.__name__ in ("PoolTimeout", "TimeoutError"):
         reason = "no connection within the timeout (is PostgreSQL running?)"
+    try:
+        password = _parts(url).get("password")
+    except ConfigError:
+        password = None
+    if password:
+        reason = reason.replace(password, "***")  # libpq never quotes it; be sure anyway
     return EventStoreError(
         f"PostgreSQL {describe_url(url)}: cannot {doing}: {reason}",
         hint="check that the database is up and STREAM_MCP_DATABASE_URL is right",
@@ -73,9 +91,10 @@ def failure(url: str, exc: BaseException, doing: str) -> EventStoreError:
 async def connect(url: str, *, autocommit: bool = True) -> AsyncConnection:
     """One connection, failing within about :data:`CONNECT_TIMEOUT` seconds."""
     psycopg = require()
+    dsn = conninfo(url)
     try:
         connection: AsyncConnection = await psycopg.AsyncConnection.connect(
-            conninfo(url), autocommit=autocommit
+            dsn, autocommit=autocommit
         )
     except psycopg.Error as exc:
         raise failure(url, exc, "connect") from None
