@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 import platformdirs
 import pydantic
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream_mcp.errors import ConfigError
@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Streamable HTTP without MCP sessions, so a load balancer needs no sticky routing.
     http_stateless: bool = False
     webhook_path: str = Field("/webhooks/stream", pattern=r"^/[A-Za-z0-9/_.-]{1,200}$")
+    # PostgreSQL for the event store and the audit trail (several replicas). A secret: it may
+    # carry a password, so it never reprs; use database_dsn() where the URL is needed.
+    database_url: SecretStr | None = None
 
     def events_path(self, profile: str) -> Path:
         """The embedded event store's file for ``profile``."""
@@ -75,6 +78,10 @@ class Settings(BaseSettings):
     oauth_users_claim: str = "stream_users"
     oauth_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
     oauth_leeway: float = Field(30.0, ge=0, le=300)  # seconds of clock skew on exp and nbf
+
+    def database_dsn(self) -> str | None:
+        """``STREAM_MCP_DATABASE_URL``, or None when unset or empty."""
+        return (self.database_url.get_secret_value() or None) if self.database_url else None
 
 
 S = TypeVar("S", bound=BaseSettings)

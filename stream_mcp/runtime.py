@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +26,7 @@ from stream_mcp.search import SearchIndex
 from stream_mcp.service import StreamService
 
 if TYPE_CHECKING:
-    from stream_mcp.events import EventFeed
+    from stream_mcp.events import EventFeed, EventStore
 
 SANDBOX_PROFILE = "sandbox"
 SANDBOX_USER = "agent-bot"
@@ -60,6 +60,8 @@ async def open_service(
     """A ready :class:`StreamService`; its HTTP client is closed on exit.
 
     The search index is built on the first search, not here: a client lists the tools first.
+    With ``STREAM_MCP_DATABASE_URL`` the schema is migrated here (the server refuses to start
+    when the database is unreachable or newer) and audit rows are also written there.
     """
     catalog = catalog or load_checked_catalog(settings)
     redactor = credentials.redactor()
@@ -76,15 +78,37 @@ async def open_service(
         ),
     )
     try:
-        yield StreamService(
-            catalog=catalog,
-            index=SearchIndex.from_catalog(catalog),
-            credentials=credentials,
-            executor=executor,
-            audit=AuditLog(settings.audit_log, redactor=redactor),
-        )
+        async with AsyncExitStack() as stack:
+            sink = None
+            dsn = settings.database_dsn()
+            if dsn is not None:
+                from stream_mcp.db import PostgresAuditSink
+
+                sink = await stack.enter_async_context(PostgresAuditSink.running(dsn))
+            yield StreamService(
+                catalog=catalog,
+                index=SearchIndex.from_catalog(catalog),
+                credentials=credentials,
+                executor=executor,
+                audit=AuditLog(settings.audit_log, redactor=redactor, sink=sink),
+            )
     finally:
         await executor.aclose()
+
+
+async def open_event_store(
+    settings: Settings, profile: str, *, store_path: str | None = None
+) -> EventStore:
+    """PostgreSQL when ``STREAM_MCP_DATABASE_URL`` is set, else the profile's SQLite file;
+    ``store_path`` forces a SQLite file (``:memory:``). The caller closes it."""
+    from stream_mcp.events import SQLiteEventStore
+
+    dsn = settings.database_dsn()
+    if dsn is not None and store_path is None:
+        from stream_mcp.events import PostgresEventStore  # needs the scale extra
+
+        return await PostgresEventStore.open(dsn, profile=profile)
+    return SQLiteEventStore(store_path or str(settings.events_path(profile)))
 
 
 @asynccontextmanager
@@ -92,14 +116,16 @@ async def open_feed(
     settings: Settings, service: StreamService, *, store_path: str | None = None
 ) -> AsyncIterator[EventFeed | None]:
     """The profile's event feed with its background Sync running, or None when
-    ``STREAM_MCP_EVENTS`` is off. ``store_path`` overrides the store's file (``:memory:``)."""
+    ``STREAM_MCP_EVENTS`` is off. The store is PostgreSQL when ``STREAM_MCP_DATABASE_URL`` is
+    set, else a SQLite file; ``store_path`` forces a SQLite file (``:memory:``)."""
     if not settings.events:
         yield None
         return
-    from stream_mcp.events import EventFeed, FeedConfig, Retention, SQLiteEventStore, channel_list
+    from stream_mcp.events import EventFeed, FeedConfig, Retention, channel_list
 
-    path = store_path or str(settings.events_path(service.credentials.profile_name))
-    store = SQLiteEventStore(path)
+    store = await open_event_store(
+        settings, service.credentials.profile_name, store_path=store_path
+    )
     config = FeedConfig(
         channels=channel_list(settings.events_channels),
         sync_interval=settings.events_sync_interval,

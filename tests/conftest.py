@@ -98,3 +98,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.path.as_posix()
         if any(marker in path for marker in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+
+
+# A real PostgreSQL (the operator's or a private cluster) for the scale-out tests.
+pytest_plugins = ["tests.pg_service"]

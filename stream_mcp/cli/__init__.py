@@ -54,6 +54,11 @@ COMMANDS: tuple[Command, ...] = (
         "stream_mcp.cli.events_cmds",
         "receive Stream webhooks into the event store, or read it",
     ),
+    Command(
+        "db",
+        "stream_mcp.cli.db_cmds",
+        "migrate or inspect the PostgreSQL schema",
+    ),
 )
 
 

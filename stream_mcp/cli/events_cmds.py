@@ -59,11 +59,12 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from stream_mcp.events import SQLiteEventStore, WebhookIntake, learn_membership
+    from stream_mcp.events import WebhookIntake, learn_membership
+    from stream_mcp.runtime import open_event_store
     from stream_mcp.vault import open_credentials
 
     credentials = open_credentials(settings, settings.profile)
-    store = SQLiteEventStore(settings.events_path(credentials.profile_name))
+    store = await open_event_store(settings, credentials.profile_name)
 
     async def learn(events: Any) -> None:
         await learn_membership(store, events)
@@ -73,10 +74,19 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        try:
+            with anyio.fail_after(2):
+                await store.ping()
+        except Exception:
+            return JSONResponse({"status": "unavailable", "failed": ["event_store"]}, 503)
+        return JSONResponse({"status": "ready", "checked": ["event_store"]})
+
     app = Starlette(
         routes=[
             Route(settings.webhook_path, intake.endpoint, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ]
     )
     config = uvicorn.Config(
@@ -86,7 +96,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         "receiving_webhooks",
         url=f"http://{args.host}:{args.port}{settings.webhook_path}",
         profile=credentials.profile_name,
-        store=store.location,
+        store=repr(store),
     )
     try:
         await uvicorn.Server(config).serve()
@@ -101,10 +111,10 @@ def run_tail(args: argparse.Namespace) -> int:
 
 
 async def _tail(args: argparse.Namespace, settings: Settings) -> None:
-    from stream_mcp.events import SQLiteEventStore
+    from stream_mcp.runtime import open_event_store
 
     # The store is named after the profile; no credentials are needed to read it.
-    store = SQLiteEventStore(settings.events_path(settings.profile))
+    store = await open_event_store(settings, settings.profile)
     try:
         limit = max(1, min(args.limit, 1000))
         cursor = args.after if args.after is not None else max(0, await store.head() - limit)

@@ -5,6 +5,8 @@ Stream's webhooks (verified by :class:`WebhookIntake`) and its ``Sync`` operatio
 :class:`EventStore`; ``wait_for_events`` reads it through the feed, within the caller's scope.
 """
 
+from typing import TYPE_CHECKING
+
 from stream_mcp.events._feed import (
     EventFeed,
     FeedConfig,
@@ -17,6 +19,9 @@ from stream_mcp.events._model import Event, NewEvent, normalise
 from stream_mcp.events._sqlite import SQLiteEventStore
 from stream_mcp.events._store import Appended, EventStore, Retention
 
+if TYPE_CHECKING:
+    from stream_mcp.events._postgres import PostgresEventStore
+
 __all__ = [
     "DEFAULT_WEBHOOK_PATH",
     "MAX_WEBHOOK_BYTES",
@@ -26,6 +31,7 @@ __all__ = [
     "EventStore",
     "FeedConfig",
     "NewEvent",
+    "PostgresEventStore",
     "Retention",
     "SQLiteEventStore",
     "WaitRequest",
@@ -34,3 +40,12 @@ __all__ = [
     "learn_membership",
     "normalise",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``PostgresEventStore`` is imported on first use: it needs the ``scale`` extra."""
+    if name == "PostgresEventStore":
+        from stream_mcp.events._postgres import PostgresEventStore
+
+        return PostgresEventStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

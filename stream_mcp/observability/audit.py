@@ -1,4 +1,5 @@
-"""The audit trail: one JSON line per execution, to stderr and optionally to a JSONL file.
+"""The audit trail: one JSON line per execution, to stderr and optionally to a JSONL file
+and a sink (PostgreSQL, when ``STREAM_MCP_DATABASE_URL`` is set).
 
 It answers "who did what, as whom, and how did it go" and nothing more: no tokens, no
 secret, no request body, no response. Values still pass through the redactor, so a stray
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from stream_mcp.observability.logs import get_logger
 from stream_mcp.observability.redact import Redactor
@@ -31,14 +34,32 @@ class AuditRecord:
     request_id: str | None
 
 
+class AuditSink(Protocol):
+    """Another home for audit rows (a database table).
+
+    ``submit`` gets the redacted fields plus ``time``; it is called from the event loop, in
+    the service's ``finally``, so it must neither block nor raise: it queues, and writes later.
+    """
+
+    def submit(self, row: Mapping[str, Any]) -> None: ...
+
+
 class AuditLog:
-    """Writes :class:`AuditRecord` s: a log line, and a line appended to the JSONL file if set.
+    """Writes :class:`AuditRecord` s: a log line, a line appended to the JSONL file if set,
+    and a row handed to the sink if there is one.
 
     The file is opened per record (under a lock), so there is no handle to close.
     """
 
-    def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        redactor: Redactor | None = None,
+        sink: AuditSink | None = None,
+    ) -> None:
         self._path = path
+        self._sink = sink
         self._redactor = redactor or Redactor()
         self._lock = threading.Lock()
         self._log = get_logger("stream_mcp.audit")
@@ -48,11 +69,14 @@ class AuditLog:
     def record(self, entry: AuditRecord) -> None:
         fields = self._redactor.value(asdict(entry))
         self._log.info("execution", **fields)
+        row = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
+        if self._sink is not None:
+            try:
+                self._sink.submit(row)
+            except Exception as exc:  # a sink must not break the call it records
+                self._log.error("audit_sink_failed", error=exc.__class__.__name__)
         if self._path is None:
             return
-        line = json.dumps(
-            {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields},
-            separators=(",", ":"),
-        )
+        line = json.dumps(row, separators=(",", ":"))
         with self._lock, self._path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
