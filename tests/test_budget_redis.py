@@ -14,12 +14,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from stream_mcp.auth import Credentials, Policy, Signer
+from stream_mcp.config import Settings, load_settings
 from stream_mcp.errors import BudgetExhausted, BudgetUnavailable, ConfigError
 from stream_mcp.execution._app_budget import RateReport
 from stream_mcp.execution._budget import CallBudget, make_budget
 from stream_mcp.execution._redis_budget import RedisBudget, namespace
+from stream_mcp.runtime import open_service
 from tests.services import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,3 +310,32 @@ async def test_make_budget_picks_redis_only_when_a_url_is_set(
         make_budget(api_key="k", redis_url="redis://127.0.0.1:1/0")
     assert caught.value.hint == "pip install 'stream-mcp[scale]'"
 
+
+def test_the_url_setting_never_shows_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_MCP_REDIS_URL", "redis://:pw-secret@127.0.0.1:6379/0")
+    monkeypatch.setenv("STREAM_MCP_APP_BUDGET_SHARE", "0.5")
+    settings = Settings()
+    assert "pw-secret" not in repr(settings) and "pw-secret" not in str(settings.model_dump())
+    assert settings.app_budget_share == 0.5
+    monkeypatch.setenv("STREAM_MCP_APP_BUDGET_SHARE", "1.5")
+    with pytest.raises(ConfigError, match=r"^STREAM_MCP_APP_BUDGET_SHARE: "):
+        load_settings(Settings)
+
+
+async def test_open_service_shares_the_budget_in_redis_and_closes_it(redis_url: str) -> None:
+    credentials = Credentials(
+        profile_name="test",
+        api_key=fresh_key(),
+        signer=Signer("redis-budget-secret-0123456789abcdef"),
+        base_url="http://127.0.0.1:9",
+        policy=Policy(default_user="alice", allowed_users=("*",)),
+    )
+    settings = Settings(redis_url=SecretStr(redis_url), budget_per_minute=2)
+    async with open_service(settings, credentials) as service:
+        budget = service.executor.budget
+        assert isinstance(budget, RedisBudget) and budget.limit == 2
+        await budget.ping()
+        await budget.acquire("alice", "GetApp")
+    async with open_service(settings, credentials) as service:  # another replica, same count
+        await service.executor.budget.acquire("alice", "GetApp")
+        assert await service.executor.budget.try_acquire("alice", "GetApp") is False
