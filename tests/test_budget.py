@@ -82,6 +82,24 @@ async def test_idle_keys_are_pruned() -> None:
     assert len(budget._calls) < PRUNE_ABOVE  # old windows were dropped, memory stays bounded
 
 
+async def test_many_live_keys_are_not_scanned_on_every_call() -> None:
+    budget = CallBudget(1, clock=Clock())
+    for i in range(PRUNE_ABOVE + 1):  # all live: the first prune drops nothing
+        await budget.acquire(f"user-{i}", "Op")
+    scans = 0
+    prune = budget._prune
+
+    def counted(now: float) -> None:
+        nonlocal scans
+        scans += 1
+        prune(now)
+
+    budget._prune = counted  # type: ignore[method-assign]
+    for i in range(PRUNE_ABOVE):
+        await budget.acquire(f"late-{i}", "Op")
+    assert scans <= 1  # next scan only once the live keys have doubled
+
+
 @pytest.mark.parametrize(("limit", "window"), [(0, 60.0), (-1, 60.0), (5, 0.0)])
 def test_bad_configuration_is_refused(limit: int, window: float) -> None:
     with pytest.raises(ValueError):

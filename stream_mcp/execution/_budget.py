@@ -33,7 +33,8 @@ from stream_mcp.execution._app_budget import (
 
 WINDOW_SECONDS = 60.0
 DEFAULT_LIMIT = 60
-# Windows are dropped once empty; this bounds memory when many users come and go.
+# Idle windows are dropped once there are more than this many keys, and then again only when
+# the live ones have doubled: memory stays bounded and pruning costs O(1) per call amortized.
 PRUNE_ABOVE = 1024
 
 
@@ -107,6 +108,7 @@ class CallBudget:
         self._wall_clock = wall_clock  # Stream's Reset is wall-clock time
         self._calls: dict[tuple[str, str], deque[float]] = {}
         self._apps: dict[tuple[Platform, str], AppWindow] = {}
+        self._prune_above = PRUNE_ABOVE
 
     @property
     def limit(self) -> int:
@@ -149,8 +151,9 @@ class CallBudget:
             return refusal
         app.admit()
         calls.append(now)
-        if len(self._calls) > PRUNE_ABOVE:
+        if len(self._calls) > self._prune_above:
             self._prune(now)
+            self._prune_above = max(PRUNE_ABOVE, 2 * len(self._calls))
         return None
 
     async def try_acquire(
