@@ -23,8 +23,12 @@ from stream_mcp.errors import BudgetExhausted, BudgetUnavailable, ConfigError
 from stream_mcp.execution._app_budget import RateReport
 from stream_mcp.execution._budget import CallBudget, make_budget
 from stream_mcp.execution._redis_budget import RedisBudget, namespace
+from stream_mcp.observability.redact import Redactor
 from stream_mcp.runtime import open_service
+from tests.planned import planned_executor
 from tests.services import LocalServer
+from tests.test_executor_faults import AUTH, GET, TOOL_INPUT
+from tests.test_executor_helpers import json_reply, loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = [f"user-{i}" for i in range(20)]
@@ -339,3 +343,22 @@ async def test_open_service_shares_the_budget_in_redis_and_closes_it(redis_url: 
     async with open_service(settings, credentials) as service:  # another replica, same count
         await service.executor.budget.acquire("alice", "GetApp")
         assert await service.executor.budget.try_acquire("alice", "GetApp") is False
+
+
+async def test_the_executor_sends_nothing_when_redis_is_down(private_redis: LocalServer) -> None:
+    budget = RedisBudget.from_url(private_redis.url, api_key=fresh_key())
+    with loopback(lambda _request, _n: json_reply(200, {"thing": {"id": "t1"}})) as server:
+        executor = planned_executor(
+            api_key="key", base_url=server.url, redactor=Redactor(), budget=budget
+        )
+        async with executor:
+            await executor.execute(GET, {"id": "t1"}, AUTH, tool_input=TOOL_INPUT)
+            private_redis.kill()
+            started = time.monotonic()
+            with pytest.raises(BudgetUnavailable) as caught:
+                await executor.execute(GET, {"id": "t1"}, AUTH, tool_input=TOOL_INPUT)
+            assert time.monotonic() - started < FAIL_FAST
+    await budget.aclose()
+    assert server.count == 1
+    assert caught.value.to_dict()["error"] == "budget_unavailable"
+    assert caught.value.to_dict()["retryable"] is True
