@@ -362,3 +362,20 @@ async def test_the_executor_sends_nothing_when_redis_is_down(private_redis: Loca
     assert server.count == 1
     assert caught.value.to_dict()["error"] == "budget_unavailable"
     assert caught.value.to_dict()["retryable"] is True
+
+
+async def test_wrong_credentials_are_named_without_the_password(
+    private_redis: LocalServer,
+) -> None:
+    admin = Redis.from_url(private_redis.url)
+    await admin.config_set("requirepass", "right-pw")
+    await admin.aclose()
+    wrong = private_redis.url.replace("redis://", "redis://:wrong-pw@")
+    budget = RedisBudget.from_url(wrong, api_key=fresh_key())
+    try:
+        with pytest.raises(BudgetUnavailable) as caught:
+            await budget.acquire("alice", "Op")
+    finally:
+        await budget.aclose()
+    assert "refused the credentials in STREAM_MCP_REDIS_URL" in str(caught.value)
+    assert "pw" not in json.dumps(caught.value.to_dict())

@@ -228,17 +228,24 @@ class RedisBudget:
 
     async def _call(self, what: str, run: Callable[[], Awaitable[T]]) -> T:
         """Run one Redis exchange within the timeout; every failure is BudgetUnavailable."""
-        from redis.exceptions import RedisError
+        from redis.exceptions import AuthenticationError, ConnectionError, RedisError
+        from redis.exceptions import TimeoutError as RedisTimeout
 
         try:
             async with asyncio.timeout(self._timeout):
                 return await run()
         except (RedisError, OSError, TimeoutError) as exc:
             # Never the exception's text: it may carry the host or, for some errors, the URL.
-            self._log.warning("budget.redis_unavailable", during=what, error=type(exc).__name__)
+            kind = type(exc).__name__
+            self._log.warning("budget.redis_unavailable", during=what, error=kind)
+            if isinstance(exc, AuthenticationError):
+                why = f"refused the credentials in {ENV_URL}"
+            elif isinstance(exc, ConnectionError | RedisTimeout | OSError | TimeoutError):
+                why = f"could not be reached or did not answer within {self._timeout:g} s"
+            else:
+                why = f"refused the request ({kind})"
             raise BudgetUnavailable(
-                "the shared call budget (Redis) could not be reached or did not answer within "
-                f"{self._timeout:g} s, so the call was not sent",
+                f"the shared call budget (Redis) {why}, so the call was not sent",
                 hint="retry in a few seconds; if it persists, check the Redis server "
                 f"that {ENV_URL} names",
             ) from None
