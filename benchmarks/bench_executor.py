@@ -81,9 +81,10 @@ RESPONSE = json.dumps(
 class _Reply(asyncio.Protocol):
     """Answers each HTTP/1.1 request on a kept-alive connection with RESPONSE."""
 
+    # A limit no run reaches: the app-wide budget learns it but never binds.
     head = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-RateLimit-Limit: 1000\r\n"
-        b"X-RateLimit-Remaining: 999\r\nX-RateLimit-Reset: 1700000000\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-RateLimit-Limit: 10000000\r\n"
+        b"X-RateLimit-Remaining: 9999999\r\nX-RateLimit-Reset: 1700000000\r\n"
         b"Content-Length: " + str(len(RESPONSE)).encode() + b"\r\n\r\n"
     )
 

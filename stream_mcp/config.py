@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     read_timeout: float = 30.0
     max_retries: int = 2
     budget_per_minute: int = 60
+    # Budgets shared by replicas (a redis:// URL; SecretStr, so a password is never shown).
+    redis_url: SecretStr | None = None
+    # The agent's share of Stream's per-endpoint app limit, learned from its headers.
+    app_budget_share: float = Field(0.25, gt=0, le=1)
     response_token_cap: int = 8000
     # How long a person has to answer a confirmation prompt before the call is refused.
     confirm_timeout: float = Field(120.0, gt=0, le=3600)

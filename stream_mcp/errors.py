@@ -176,6 +176,17 @@ class WebhookRejected(StreamMCPError):
         self.status = status
 
 
+class BudgetUnavailable(StreamMCPError):
+    """The shared call budget (Redis) did not answer in time, so the call was not sent.
+
+    Fails closed: without the shared count no replica can know it stays within the limits.
+    The message never names the server's URL (it may hold a password).
+    """
+
+    kind = "budget_unavailable"
+    default_retryable = True
+
+
 # --------------------------------------------------------------------------- calls to Stream
 
 

@@ -20,7 +20,7 @@ from stream_mcp.auth import Credentials, Policy, Signer
 from stream_mcp.catalog import Catalog, load_catalog
 from stream_mcp.config import Settings
 from stream_mcp.errors import SpecError
-from stream_mcp.execution import Executor, ExecutorConfig
+from stream_mcp.execution import Executor, ExecutorConfig, make_budget
 from stream_mcp.observability import AuditLog, get_logger
 from stream_mcp.search import SearchIndex
 from stream_mcp.service import StreamService
@@ -57,7 +57,7 @@ def load_checked_catalog(settings: Settings) -> Catalog:
 async def open_service(
     settings: Settings, credentials: Credentials, catalog: Catalog | None = None
 ) -> AsyncIterator[StreamService]:
-    """A ready :class:`StreamService`; its HTTP client is closed on exit.
+    """A ready :class:`StreamService`; its HTTP client (and Redis client) are closed on exit.
 
     The search index is built on the first search, not here: a client lists the tools first.
     With ``STREAM_MCP_DATABASE_URL`` the schema is migrated here (the server refuses to start
@@ -65,6 +65,13 @@ async def open_service(
     """
     catalog = catalog or load_checked_catalog(settings)
     redactor = credentials.redactor()
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    budget = make_budget(
+        limit=settings.budget_per_minute,
+        app_share=settings.app_budget_share,
+        api_key=credentials.api_key,
+        redis_url=redis_url,
+    )
     executor = Executor(
         api_key=credentials.api_key,
         base_url=credentials.base_url,
@@ -74,8 +81,10 @@ async def open_service(
             read_timeout=settings.read_timeout,
             max_retries=settings.max_retries,
             budget_per_minute=settings.budget_per_minute,
+            app_budget_share=settings.app_budget_share,
             response_token_cap=settings.response_token_cap,
         ),
+        budget=budget,
     )
     try:
         async with AsyncExitStack() as stack:
@@ -93,7 +102,10 @@ async def open_service(
                 audit=AuditLog(settings.audit_log, redactor=redactor, sink=sink),
             )
     finally:
-        await executor.aclose()
+        try:
+            await executor.aclose()
+        finally:
+            await budget.aclose()
 
 
 async def open_event_store(

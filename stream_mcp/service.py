@@ -121,6 +121,10 @@ class StreamService:
         """True when the profile refuses ``confirm: true`` in place of a person's answer."""
         return self.credentials.policy.confirmation == "person"
 
+    def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Probes for ``/readyz``: the shared state calls depend on (Redis for the budget)."""
+        return {"budget": self.executor.budget.ping}
+
     def sealing_key(self, purpose: str) -> bytes:
         """A key for sealing state handed to clients, the same in every replica."""
         return self.credentials.derive_key(purpose)

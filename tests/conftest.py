@@ -12,6 +12,9 @@ from hypothesis import settings
 
 from stream_mcp.catalog._build import Catalog, load_catalog
 
+# Service fixtures (redis_url, ...): real servers, skipped where none can be had.
+pytest_plugins = ("tests.services",)
+
 # Shared CI machines are noisy: property tests must not fail on a slow example.
 settings.register_profile("stream-mcp", deadline=None)
 settings.load_profile("stream-mcp")

@@ -21,7 +21,7 @@ from stream_mcp.execution import (
     Plans,
     compile_plan,
 )
-from stream_mcp.execution._budget import CallBudget
+from stream_mcp.execution._budget import Budget
 
 
 class PlannedExecutor:
@@ -60,7 +60,7 @@ class PlannedExecutor:
         )
 
     @property
-    def budget(self) -> CallBudget:
+    def budget(self) -> Budget:
         return self.executor.budget
 
     async def aclose(self) -> None:
@@ -98,6 +98,7 @@ def planned_executor(
         read_timeout=settings.read_timeout,
         max_retries=settings.max_retries,
         budget_per_minute=settings.budget_per_minute,
+        app_budget_share=settings.app_budget_share,
         response_token_cap=settings.response_token_cap,
         **extra,
     )

@@ -23,7 +23,7 @@ async def test_probes_and_a_graceful_sigterm(tmp_path, mode):
             health = await http.get(f"{base}/healthz")
             assert health.status_code == 200 and health.json() == {"status": "ok"}
             ready = await http.get(f"{base}/readyz")
-            assert ready.status_code == 200 and ready.json()["checked"] == ["event_store"]
+            assert ready.status_code == 200 and ready.json()["checked"] == ["budget", "event_store"]
 
         headers = {"Authorization": f"Bearer {server['keys']['ops']}"}
         outcome: dict = {}

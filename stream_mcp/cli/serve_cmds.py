@@ -223,7 +223,7 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
                 await point_webhooks(
                     service, f"http://127.0.0.1:{args.port}{settings.webhook_path}"
                 )
-        checks: dict[str, Any] = {}
+        checks: dict[str, Any] = dict(service.readiness())
         if feed is not None:
             checks["event_store"] = feed.store.ping
         add_health_routes(app, checks)

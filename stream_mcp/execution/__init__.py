@@ -6,6 +6,7 @@ Stream's error mapping. The underscored
 modules serve it alone; ``stream_errors`` is Stream's error-code table.
 """
 
+from stream_mcp.execution._budget import Budget, CallBudget, make_budget
 from stream_mcp.execution._executor import (
     ExecutionResult,
     Executor,
@@ -15,6 +16,8 @@ from stream_mcp.execution._executor import (
 from stream_mcp.execution._plan import OperationPlan, Plans, compile_plan
 
 __all__ = [
+    "Budget",
+    "CallBudget",
     "ExecutionResult",
     "Executor",
     "ExecutorConfig",
@@ -22,4 +25,5 @@ __all__ = [
     "Plans",
     "PreparedCall",
     "compile_plan",
+    "make_budget",
 ]

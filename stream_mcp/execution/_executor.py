@@ -8,10 +8,11 @@ The executor is the only code that talks to Stream. For each call it:
 2. builds the request from the argument bindings: percent-encoded path segments that can
    never change the route, ``api_key`` and scalar query values, the JSON-encoded ``payload``
    parameter, a JSON body, or multipart for the four uploads (:mod:`stream_mcp.execution._wire`);
-3. sends it on one pooled connection per profile, inside a client-side budget per (user,
-   operation), retrying idempotent operations on transport errors, 429 and 5xx with
-   full-jitter backoff that honours ``Retry-After`` and ``X-RateLimit-Reset``
-   (:mod:`stream_mcp.execution._retry`);
+3. sends it on one pooled connection per profile, each attempt inside the client-side
+   budgets (per user and operation, and the app-wide share of the limit Stream reports,
+   learned from every answer's headers; :mod:`stream_mcp.execution._budget`), retrying
+   idempotent operations on transport errors, 429 and 5xx with full-jitter backoff that
+   honours ``Retry-After`` and ``X-RateLimit-Reset`` (:mod:`stream_mcp.execution._retry`);
 4. turns Stream's answer into an :class:`ExecutionResult` (projected, size-capped, redacted)
    or a :class:`~stream_mcp.execution.stream_errors.StreamCallError` that says what to do next.
 
@@ -21,6 +22,7 @@ Clock, wall clock, RNG and sleep are constructor parameters so tests control tim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import random
@@ -37,14 +39,16 @@ from stream_mcp import __version__
 from stream_mcp.auth import check_api_key, check_base_url
 from stream_mcp.catalog import Operation
 from stream_mcp.errors import (
+    BudgetUnavailable,
     StreamCallError,
     StreamConnectionError,
     StreamResponseError,
     StreamTimeout,
     ValidationError,
 )
+from stream_mcp.execution._app_budget import Platform, app_report
 from stream_mcp.execution._arguments import check_arguments
-from stream_mcp.execution._budget import CallBudget
+from stream_mcp.execution._budget import Budget, CallBudget
 from stream_mcp.execution._compact import compact
 from stream_mcp.execution._plan import OperationPlan
 from stream_mcp.execution._retry import (
@@ -137,6 +141,7 @@ class ExecutorConfig:
     read_timeout: float = 30.0
     max_retries: int = 2
     budget_per_minute: int = 60
+    app_budget_share: float = 0.25
     response_token_cap: int = 8000
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -160,7 +165,7 @@ class Executor:
         redactor: Redactor,
         config: ExecutorConfig | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
-        budget: CallBudget | None = None,
+        budget: Budget | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -182,7 +187,12 @@ class Executor:
             rng or random.Random(),
         )
         self._max_response_bytes = config.max_response_bytes
-        self._budget = budget or CallBudget(config.budget_per_minute, clock=clock)
+        self._budget = budget or CallBudget(
+            config.budget_per_minute,
+            app_share=config.app_budget_share,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
         self._shaper = Shaper(config.response_token_cap)
         self._log = get_logger("stream_mcp.executor")
         self._http: httpx2.AsyncClient | None = None
@@ -237,7 +247,7 @@ class Executor:
         await self.aclose()
 
     @property
-    def budget(self) -> CallBudget:
+    def budget(self) -> Budget:
         return self._budget
 
     # ------------------------------------------------------------------ public API
@@ -321,7 +331,8 @@ class Executor:
     ) -> tuple[_Attempt, int]:
         op = plan.op
         user = auth.acting_user
-        self._budget.acquire(user, op.operation_id)
+        platform: Platform = "server" if auth.mode == "server" else "client"
+        await self._budget.acquire(user, op.operation_id, platform=platform)
         attempts = 0
         while True:
             attempts += 1
@@ -331,12 +342,16 @@ class Executor:
             except StreamCallError as exc:
                 error = exc
             else:
+                await self._observe(platform, op.operation_id, attempt.headers)
                 if attempt.status < 300:
                     return attempt, attempts
                 error = self._http_error(plan, attempt)
             error.attempts = attempts
             delay = self._backoff.delay(error, attempts, idempotent=op.idempotent)
-            if delay is None or not self._budget.try_acquire(user, op.operation_id):
+            if delay is not None:
+                # The retry's slot is taken when it is sent, after the wait, from both budgets.
+                await self._sleep(delay)
+            if delay is None or not await self._retry_slot(user, op.operation_id, platform):
                 if not op.idempotent and error.retryable and not _never_applied(error):
                     # Repeating a write that may have taken effect could apply it twice.
                     error.retryable = False
@@ -360,7 +375,22 @@ class Executor:
                 attempt=attempts,
                 delay=round(delay, 3),
             )
-            await self._sleep(delay)
+
+    async def _retry_slot(self, user: str, operation: str, platform: Platform) -> bool:
+        """A slot for a retry; a budget that cannot answer surfaces Stream's error instead."""
+        try:
+            return await self._budget.try_acquire(user, operation, platform=platform)
+        except BudgetUnavailable:
+            return False
+
+    async def _observe(self, platform: Platform, operation: str, headers: httpx2.Headers) -> None:
+        """Teach the app-wide budget the window Stream reports; the answer is kept even if the
+        shared budget cannot be reached (the next acquisition will say so)."""
+        report = app_report(platform, headers, self._wall_clock())
+        if report is None:
+            return
+        with contextlib.suppress(BudgetUnavailable):
+            await self._budget.observe(platform, operation, report)
 
     async def _exchange(self, plan: OperationPlan, request: httpx2.Request) -> _Attempt:
         """One HTTP exchange; transport failures become StreamCallErrors, never raw."""
