@@ -13,7 +13,7 @@ from hypothesis import settings
 from stream_mcp.catalog._build import Catalog, load_catalog
 
 # Service fixtures (redis_url, ...): real servers, skipped where none can be had.
-pytest_plugins = ("tests.services",)
+pytest_plugins = ("tests.services", "tests.pg_service")
 
 # Shared CI machines are noisy: property tests must not fail on a slow example.
 settings.register_profile("stream-mcp", deadline=None)
@@ -93,6 +93,7 @@ SLOW_MODULES = (
     "test_sandbox_events",
     "test_events_",
     "test_http_operations",
+    "test_replicas",
 )
 
 
@@ -104,4 +105,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # A real PostgreSQL (the operator's or a private cluster) for the scale-out tests.
-pytest_plugins = ["tests.pg_service"]
