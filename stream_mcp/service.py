@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio.to_thread
+import structlog
 
 from stream_mcp.auth import AuthDecision, Credentials, check_user_id
 from stream_mcp.auth.scopes import ISSUE_TOKENS, Scope, required_scope
@@ -334,6 +335,7 @@ class StreamService:
                     stream_code=getattr(error, "code", None),
                     latency_ms=round((time.perf_counter() - started) * 1000, 2),
                     request_id=_request_id(result, error),
+                    call_id=structlog.contextvars.get_contextvars().get("call_id"),
                 )
             )
 

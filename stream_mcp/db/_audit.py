@@ -41,11 +41,12 @@ COLUMNS = (
     "stream_code",
     "latency_ms",
     "request_id",
+    "call_id",
 )
 _INSERT = (
     "INSERT INTO audit (time, principal, profile, operation, acting_user, auth_mode, status,"
-    " http_status, stream_code, latency_ms, request_id)"
-    " VALUES (%s::timestamptz, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " http_status, stream_code, latency_ms, request_id, call_id)"
+    " VALUES (%s::timestamptz, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 log = get_logger("stream_mcp.audit")

@@ -31,7 +31,8 @@ class AuditRecord:
     http_status: int | None
     stream_code: int | None
     latency_ms: float
-    request_id: str | None
+    request_id: str | None  # Stream's id for the HTTP exchange, when it sent one
+    call_id: str | None = None  # ours: every log line of the tool call carries it too
 
 
 class AuditSink(Protocol):
