@@ -183,6 +183,21 @@ async def test_static_mode_one_tool_per_operation(tmp_path):
         )
         assert not result.is_error, result
         assert json.loads(result.content[0].text)["data"] == "messaging:e2e-room"
+        # Static mode has the event feed too: the channel just made is followed (Sync).
+        assert "wait_for_events" in tools
+        sent = await client.call_tool(
+            "send_message", {**CHANNEL, "message": {"text": "static hello"}, "select": "message.id"}
+        )
+        assert not sent.is_error, sent
+        heard = await client.call_tool(
+            "wait_for_events",
+            {"after": "0", "channels": ["messaging:e2e-room"], "timeout_seconds": 15},
+        )
+        assert not heard.is_error, heard
+        texts = [
+            e.get("message", {}).get("text") for e in json.loads(heard.content[0].text)["events"]
+        ]
+        assert "static hello" in texts
         refused = await client.call_tool("delete_channel", CHANNEL)
         assert refused.is_error and "confirm" in refused.content[0].text
         done = await client.call_tool("delete_channel", {**CHANNEL, "confirm": True})
