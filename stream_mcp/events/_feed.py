@@ -143,6 +143,7 @@ class EventFeed:
         self._rounds = 0
         self._lookups: dict[str, float] = {}
         self._stopping = False
+        self._listening = False  # no Sync until an agent first waits: silence costs nothing
         self._requested: dict[str, float] = {}  # exact cids agents wait on → when last asked
 
     def __repr__(self) -> str:
@@ -204,6 +205,7 @@ class EventFeed:
         deadline = anyio.current_time() + request.timeout
         found: list[Event] = []
         self._waiters += 1
+        self._listening = True
         self._remember_requested(request.channels)
         try:
             self._nudge.set()  # on demand: the loop syncs now, or soon if it just did
@@ -280,15 +282,17 @@ class EventFeed:
     async def run(self) -> None:
         """Sync and prune until cancelled. Failures are logged and retried next round.
 
-        A Sync is due ``sync_interval`` seconds after the last one, or ``fast_sync`` seconds
-        after it while an agent waits; a new wait wakes the loop so it can sync at once.
+        Nothing is synced until an agent first waits (an app whose agents never listen pays
+        no Sync calls); from then on a Sync is due ``sync_interval`` seconds after the last
+        one, or ``fast_sync`` seconds after it while an agent waits, and a new wait wakes the
+        loop so it can sync at once.
         """
         await self._prune()
         interval = self.config.sync_interval
         while True:
             now = anyio.current_time()
             period = min(interval, self.config.fast_sync) if self._waiters else interval
-            if interval > 0 and now - self._last_sync >= period:
+            if self._listening and interval > 0 and now - self._last_sync >= period:
                 try:
                     await self.sync_once()
                 except StreamMCPError as exc:
@@ -299,7 +303,7 @@ class EventFeed:
                 if self._rounds % 100 == 0:
                     await self._prune()
                 continue
-            pause = self._last_sync + period - now if interval > 0 else 3600.0
+            pause = self._last_sync + period - now if interval > 0 and self._listening else 3600.0
             self._nudge = anyio.Event()
             with anyio.move_on_after(max(pause, 0.01)):
                 await self._nudge.wait()
