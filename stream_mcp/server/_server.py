@@ -464,10 +464,14 @@ def build_server(
     handlers: dict[str, Any] = {}
     if feed is not None:
         handlers = _event_resource_handlers(feed, redactor)
+    schemas = {tool.name: tool.input_schema for tool in tools}
     server: Server[Any] = Server(
         "stream-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
+        # The SDK checks Mcp-Param-* headers (2026-07-28 HTTP) against the tool's schema;
+        # without this it would run the whole tools/list handler on every call.
+        get_tool_input_schema=schemas.get,
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
         **handlers,
