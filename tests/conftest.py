@@ -94,6 +94,8 @@ SLOW_MODULES = (
     "test_events_",
     "test_http_operations",
     "test_replicas",
+    "test_examples",
+    "test_call_id",
 )
 
 

@@ -231,3 +231,58 @@ async def test_subscribers_hear_of_new_events_on_2025_11_25(server):
         assert (await post(server, body, signed(server, body))).status_code == 200
         with anyio.fail_after(10):
             await heard.wait()
+
+
+async def test_a_message_sent_through_mcp_arrives_by_webhook_alone(tmp_path_factory):
+    """With Sync off, the sandbox's own signed webhook is the only way in."""
+    import os
+
+    tmp = tmp_path_factory.mktemp("webhook-only")
+    os.environ["STREAM_MCP_EVENTS_SYNC_INTERVAL"] = "0"
+    try:
+        with http_server_process(tmp, {"ops": ("sandbox", ("*",))}) as server:
+            async with connect(server, "ops") as client:
+                users = {u: {"id": u} for u in ("alice", "bob")}
+                _, error = await client.call(
+                    "execute_operation",
+                    {"operation_id": "UpdateUsers", "arguments": {"users": users}, "confirm": True},
+                )
+                assert not error
+                _, error = await client.call(
+                    "execute_operation",
+                    {
+                        "operation_id": "GetOrCreateChannel",
+                        "arguments": {
+                            "type": "messaging",
+                            "id": "hooked",
+                            "data": {"members": ["alice", "bob"]},
+                        },
+                        "as_user": "alice",
+                    },
+                )
+                assert not error
+                start, _ = await client.call("wait_for_events", {"timeout_seconds": 0})
+                _, error = await client.call(
+                    "execute_operation",
+                    {
+                        "operation_id": "SendMessage",
+                        "arguments": {
+                            "type": "messaging",
+                            "id": "hooked",
+                            "message": {"text": "by webhook"},
+                        },
+                        "as_user": "bob",
+                    },
+                )
+                assert not error
+                got, error = await client.call(
+                    "wait_for_events",
+                    {"after": start["next"], "types": ["message.new"], "timeout_seconds": 10},
+                )
+                assert not error, got
+                assert [(e["message"]["text"], e["source"]) for e in got["events"]] == [
+                    ("by webhook", "webhook")
+                ]
+            server["transcript"].assert_no_leaks()
+    finally:
+        os.environ.pop("STREAM_MCP_EVENTS_SYNC_INTERVAL", None)
