@@ -10,7 +10,8 @@ than once, its instant to the millisecond. Two deliveries with the same key are 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -39,6 +40,21 @@ class NewEvent:
     # Users the event is about besides the actor (a member added, a user banned): scope.
     subjects: tuple[str, ...] = ()
 
+    def at(self, seq: int) -> Event:
+        """This event as stored at position ``seq``."""
+        return Event(
+            seq=seq,
+            key=self.key,
+            type=self.type,
+            cid=self.cid,
+            created_at=self.created_at,
+            user_id=self.user_id,
+            message_id=self.message_id,
+            source=self.source,
+            payload=self.payload,
+            subjects=self.subjects,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -54,6 +70,26 @@ class Event:
     source: Source
     payload: dict[str, Any] = field(repr=False)
     subjects: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Event:
+        """A stored row (seq, key, type, cid, created_at, user_id, message_id, source,
+        subjects, payload); the last two as JSON text or already decoded."""
+        seq, key, kind, cid, created_at, user_id, message_id, source, subjects, payload = row
+        if isinstance(subjects, str):
+            subjects = json.loads(subjects)
+        return cls(
+            seq=int(seq),
+            key=key,
+            type=kind,
+            cid=cid,
+            created_at=created_at,
+            user_id=user_id,
+            message_id=message_id,
+            source=source,
+            payload=payload if isinstance(payload, dict) else json.loads(payload),
+            subjects=tuple(subjects or ()),
+        )
 
     def compact(self) -> dict[str, Any]:
         """What an agent usually needs: type, channel, time, who, and the message's gist."""

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
@@ -229,7 +229,7 @@ class PostgresEventStore:
                         for event in events:
                             row = await cursor.fetchone()
                             if row is not None:
-                                stored.append(_stored(event, int(row[0])))
+                                stored.append(event.at(int(row[0])))
                             cursor.nextset()
                 if stored:
                     await db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._topic))
@@ -247,7 +247,7 @@ class PostgresEventStore:
                 " ORDER BY seq LIMIT %s",
                 (self.profile, after, limit),
             )
-            return [_row(row) for row in await cursor.fetchall()]
+            return [Event.from_row(row) for row in await cursor.fetchall()]
 
         return await self._run("read events", work)
 
@@ -429,34 +429,3 @@ async def _close(connection: AsyncConnection[TupleRow] | None) -> None:
     if connection is not None:
         with contextlib.suppress(Exception):
             await connection.close()
-
-
-def _stored(event: NewEvent, seq: int) -> Event:
-    return Event(
-        seq=seq,
-        key=event.key,
-        type=event.type,
-        cid=event.cid,
-        created_at=event.created_at,
-        user_id=event.user_id,
-        message_id=event.message_id,
-        source=event.source,
-        payload=event.payload,
-        subjects=event.subjects,
-    )
-
-
-def _row(row: Sequence[Any]) -> Event:
-    seq, key, kind, cid, created_at, user_id, message_id, source, subjects, payload = row
-    return Event(
-        seq=int(seq),
-        key=key,
-        type=kind,
-        cid=cid,
-        created_at=created_at,
-        user_id=user_id,
-        message_id=message_id,
-        source=source,
-        payload=payload if isinstance(payload, dict) else json.loads(payload),
-        subjects=tuple(subjects or ()),
-    )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -156,7 +156,7 @@ class SQLiteEventStore:
                 " payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after, limit),
             ).fetchall()
-            return [_row(row) for row in rows]
+            return [Event.from_row(row) for row in rows]
 
         return await self._run(work)
 
@@ -332,7 +332,7 @@ def _write(db: sqlite3.Connection, *, batch: list[_Pending], now: float) -> list
                     ),
                 )
                 if cursor.rowcount:
-                    stored.append(_stored(event, int(cursor.lastrowid or 0)))
+                    stored.append(event.at(int(cursor.lastrowid or 0)))
             results.append(Appended(tuple(stored), len(item.events) - len(stored)))
         db.execute("COMMIT")
     except BaseException:
@@ -346,35 +346,4 @@ def _seen(db: sqlite3.Connection, cid: str) -> None:
         "INSERT INTO channels (cid, seen_at) VALUES (?, ?)"
         " ON CONFLICT (cid) DO UPDATE SET seen_at = excluded.seen_at",
         (cid, time.time()),
-    )
-
-
-def _stored(event: NewEvent, seq: int) -> Event:
-    return Event(
-        seq=seq,
-        key=event.key,
-        type=event.type,
-        cid=event.cid,
-        created_at=event.created_at,
-        user_id=event.user_id,
-        message_id=event.message_id,
-        source=event.source,
-        payload=event.payload,
-        subjects=event.subjects,
-    )
-
-
-def _row(row: tuple[Any, ...]) -> Event:
-    seq, key, kind, cid, created_at, user_id, message_id, source, subjects, payload = row
-    return Event(
-        seq=int(seq),
-        key=key,
-        type=kind,
-        cid=cid,
-        created_at=created_at,
-        user_id=user_id,
-        message_id=message_id,
-        source=source,
-        payload=json.loads(payload),
-        subjects=tuple(json.loads(subjects)),
     )
