@@ -82,6 +82,7 @@ class SQLiteEventStore:
         self._changed = anyio.Event()
         self._closed = False
         self._queue: list[_Pending] = []
+        self._head_at: tuple[float, int] | None = None  # (when, head) for parked waiters
         self._flushing = False
 
     def __repr__(self) -> str:
@@ -102,6 +103,7 @@ class SQLiteEventStore:
         return await anyio.to_thread.run_sync(locked)
 
     def _wake(self) -> None:
+        self._head_at = None
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
@@ -171,13 +173,22 @@ class SQLiteEventStore:
         deadline = anyio.current_time() + max(0.0, timeout)
         while True:
             changed = self._changed
-            if await self.head() > after:
+            if await self._polled_head() > after:
                 return True
             left = deadline - anyio.current_time()
             if left <= 0:
                 return False
             with anyio.move_on_after(min(left, self._poll)):
                 await changed.wait()
+
+    async def _polled_head(self) -> int:
+        """``head()``, shared by every waiter for half a poll interval: a thousand parked
+        long-polls cost one query per interval, not a thousand. A write in this process
+        resets it at once."""
+        now = anyio.current_time()
+        if self._head_at is None or now - self._head_at[0] >= self._poll / 2:
+            self._head_at = (now, await self.head())
+        return self._head_at[1]
 
     # ------------------------------------------------------------------ membership
 
