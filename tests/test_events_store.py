@@ -84,3 +84,12 @@ def test_compact_view_keeps_what_an_agent_needs() -> None:
         "source": "webhook",
     }
     assert event.full()["cursor"] == "7"
+
+
+async def test_the_store_file_is_private(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "private" / "e.db")
+    await store.append([normalise(message_new("m1"), "webhook")])
+    for name in ("e.db", "e.db-wal"):
+        mode = (tmp_path / "private" / name).stat().st_mode & 0o777
+        assert mode & 0o077 == 0, f"{name} is readable by others: {oct(mode)}"
+    await store.aclose()

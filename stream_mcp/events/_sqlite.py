@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -60,7 +61,11 @@ class SQLiteEventStore:
     def __init__(self, path: Path | str, *, poll_interval: float = POLL_INTERVAL) -> None:
         self.location = str(path)
         if self.location != ":memory:":
-            Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.location)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Chat content lives here: readable by this user only (SQLite gives its -wal and
+            # -shm files the same mode).
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         try:
             self._db = sqlite3.connect(
                 self.location, check_same_thread=False, isolation_level=None, timeout=5.0
