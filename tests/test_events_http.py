@@ -286,3 +286,29 @@ async def test_a_message_sent_through_mcp_arrives_by_webhook_alone(tmp_path_fact
             server["transcript"].assert_no_leaks()
     finally:
         os.environ.pop("STREAM_MCP_EVENTS_SYNC_INTERVAL", None)
+
+
+async def test_a_member_added_mid_read_sees_what_follows(server):
+    """Scope follows membership as the feed learns it, within one answer too."""
+    cid = "messaging:joined-later"
+    async with connect(server, "alice-only") as alice:
+        start, _ = await alice.call("wait_for_events", {"timeout_seconds": 0})
+        before = message_new(cid, "before-join", "bob", text="before")
+        joined = json.dumps(
+            {
+                "type": "member.added",
+                "cid": cid,
+                "created_at": "2026-12-02T10:00:01.000001Z",
+                "user": {"id": "bob"},
+                "member": {"user_id": "alice", "user": {"id": "alice"}},
+            }
+        ).encode()
+        after = message_new(cid, "after-join", "bob", text="after")
+        for body in (before, joined, after):
+            assert (await post(server, body, signed(server, body))).status_code == 200
+        got, error = await alice.call(
+            "wait_for_events", {"after": start["next"], "timeout_seconds": 5, "limit": 10}
+        )
+        assert not error, got
+        seen = [e.get("message", {}).get("id") or e["type"] for e in got["events"]]
+        assert "member.added" in seen and "after-join" in seen

@@ -46,7 +46,7 @@ DISCOVER_EVERY = 10  # rounds between membership discoveries
 DISCOVER_USERS = 20
 SYNC_MARK = "sync_at"
 REQUESTED_FOR = 600.0  # seconds a channel named in a wait stays followed
-MAX_REQUESTED = 1000
+MAX_REQUESTED = 100  # bounds the Sync calls agents can cause by naming channels
 STOP_CHECK = 1.0  # seconds: how soon a wait notices a shutdown
 _CURSOR = re.compile(r"[0-9]{1,18}")
 _TYPE_GLOB = re.compile(r"[a-z0-9_.*?\[\]-]{1,128}")
@@ -204,6 +204,7 @@ class EventFeed:
         cursor = await self.store.head() if request.after is None else request.after
         deadline = anyio.current_time() + request.timeout
         found: list[Event] = []
+        seen: dict[str, bool] = {}
         self._waiters += 1
         self._listening = True
         self._remember_requested(request.channels)
@@ -213,7 +214,7 @@ class EventFeed:
                 batch = await self.store.read(cursor, READ_BATCH)
                 for event in batch:
                     cursor = event.seq
-                    if request.matches(event) and await self.visible(event, caller):
+                    if request.matches(event) and await self.visible(event, caller, seen):
                         found.append(event)
                         if len(found) >= request.limit:
                             break
@@ -246,10 +247,15 @@ class EventFeed:
         cursor to wait from."""
         head = await self.store.head()
         batch = await self.store.read(max(0, head - READ_BATCH), READ_BATCH)
-        seen = [e for e in batch if await self.visible(e, caller)][-count:]
-        return {"events": [e.compact() for e in seen], "next": str(head)}
+        cache: dict[str, bool] = {}
+        shown = [e for e in batch if await self.visible(e, caller, cache)][-count:]
+        return {"events": [e.compact() for e in shown], "next": str(head)}
 
-    async def visible(self, event: Event, caller: Caller) -> bool:
+    async def visible(
+        self, event: Event, caller: Caller, seen: dict[str, bool] | None = None
+    ) -> bool:
+        """Whether ``caller`` could have read ``event``; ``seen`` caches the answer per
+        channel for one read (a batch of one channel's events costs one lookup)."""
         policy = self._service.credentials.policy
         if policy.unrestricted and caller.unrestricted:
             return True
@@ -259,8 +265,16 @@ class EventFeed:
 
         if event.cid is None:
             return any(allowed(u) for u in (event.user_id, *event.subjects) if u)
-        members = await self._members(event.cid)
-        return any(allowed(u) for u in members)
+        if seen is not None and (
+            event.type.startswith("member.") or event.type == "channel.deleted"
+        ):
+            seen.pop(event.cid, None)  # membership changes here: ask the store again
+        if seen is not None and event.cid in seen:
+            return seen[event.cid]
+        answer = any(allowed(u) for u in await self._members(event.cid))
+        if seen is not None:
+            seen[event.cid] = answer
+        return answer
 
     async def _members(self, cid: str) -> frozenset[str]:
         known = await self.store.members(cid)
