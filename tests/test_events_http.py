@@ -289,7 +289,8 @@ async def test_a_message_sent_through_mcp_arrives_by_webhook_alone(tmp_path_fact
 
 
 async def test_a_member_added_mid_read_sees_what_follows(server):
-    """Scope follows membership as the feed learns it, within one answer too."""
+    """Scope follows membership as the feed learns it, within one answer too: a wait that
+    already found the channel closed to alice sees it open once she is added."""
     cid = "messaging:joined-later"
     async with connect(server, "alice-only") as alice:
         start, _ = await alice.call("wait_for_events", {"timeout_seconds": 0})
@@ -304,11 +305,25 @@ async def test_a_member_added_mid_read_sees_what_follows(server):
             }
         ).encode()
         after = message_new(cid, "after-join", "bob", text="after")
-        for body in (before, joined, after):
-            assert (await post(server, body, signed(server, body))).status_code == 200
-        got, error = await alice.call(
-            "wait_for_events", {"after": start["next"], "timeout_seconds": 5, "limit": 10}
-        )
-        assert not error, got
-        seen = [e.get("message", {}).get("id") or e["type"] for e in got["events"]]
+        seen: list[str] = []
+
+        async def listen() -> None:
+            cursor = start["next"]
+            with anyio.fail_after(15):
+                while "after-join" not in seen:
+                    got, error = await alice.call(
+                        "wait_for_events", {"after": cursor, "timeout_seconds": 10}
+                    )
+                    assert not error, got
+                    seen.extend(e.get("message", {}).get("id") or e["type"] for e in got["events"])
+                    cursor = got["next"]
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(listen)
+            # The wait scans "before" while the channel is closed to alice, then parks.
+            assert (await post(server, before, signed(server, before))).status_code == 200
+            await anyio.sleep(0.5)
+            for body in (joined, after):
+                assert (await post(server, body, signed(server, body))).status_code == 200
+        assert "before-join" not in seen
         assert "member.added" in seen and "after-join" in seen
