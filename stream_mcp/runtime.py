@@ -19,7 +19,7 @@ import anyio
 from stream_mcp.auth import Credentials, Policy, Signer
 from stream_mcp.catalog import Catalog, load_catalog
 from stream_mcp.config import Settings
-from stream_mcp.errors import SpecError
+from stream_mcp.errors import SpecError, StreamMCPError
 from stream_mcp.execution import Executor, ExecutorConfig, make_budget
 from stream_mcp.observability import AuditLog, get_logger
 from stream_mcp.search import SearchIndex
@@ -159,6 +159,16 @@ async def open_feed(
 
 
 # --------------------------------------------------------------------------- sandbox
+
+
+async def point_sandbox_webhooks(service: StreamService, url: str) -> None:
+    """Ask the embedded sandbox to deliver its webhooks to ``url`` (the server's own intake),
+    as Stream would after UpdateApp; it goes through policy and audit, and a failure is only
+    logged."""
+    try:
+        await service.execute("UpdateApp", {"webhook_url": url})
+    except StreamMCPError as exc:
+        log.warning("webhook_setup_failed", error=exc.kind, reason=str(exc))
 
 
 @dataclass(frozen=True)

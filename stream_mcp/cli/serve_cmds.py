@@ -178,14 +178,13 @@ async def _serve_stdio(args: argparse.Namespace, settings: Settings) -> None:
 async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from stream_mcp.runtime import open_feed
+    from stream_mcp.runtime import open_feed, point_sandbox_webhooks
     from stream_mcp.server import build_server
     from stream_mcp.server.http import (
         Drain,
         add_health_routes,
         add_webhook_route,
         build_http_app,
-        point_webhooks,
     )
 
     oauth = _oauth(settings)
@@ -220,7 +219,7 @@ async def _serve_http(args: argparse.Namespace, settings: Settings) -> None:
             add_webhook_route(app, service, feed, settings.webhook_path)
             if args.sandbox:
                 # The embedded sandbox delivers its webhooks here, as Stream would.
-                await point_webhooks(
+                await point_sandbox_webhooks(
                     service, f"http://127.0.0.1:{args.port}{settings.webhook_path}"
                 )
         checks: dict[str, Any] = dict(service.readiness())

@@ -46,6 +46,7 @@ DISCOVER_EVERY = 10  # rounds between membership discoveries
 DISCOVER_USERS = 20
 SYNC_MARK = "sync_at"
 REQUESTED_FOR = 600.0  # seconds a channel named in a wait stays followed
+MAX_LOOKUPS = 10_000
 MAX_REQUESTED = 100  # bounds the Sync calls agents can cause by naming channels
 STOP_CHECK = 1.0  # seconds: how soon a wait notices a shutdown
 _CURSOR = re.compile(r"[0-9]{1,18}")
@@ -255,7 +256,12 @@ class EventFeed:
         self, event: Event, caller: Caller, seen: dict[str, bool] | None = None
     ) -> bool:
         """Whether ``caller`` could have read ``event``; ``seen`` caches the answer per
-        channel for one read (a batch of one channel's events costs one lookup)."""
+        channel for one read (a batch of one channel's events costs one lookup).
+
+        A member event carries its own change: the channel's members are the store's with
+        that change applied, so the answer holds even when a waiter reads the event before
+        the intake has written the change to the store (it does so just after storing).
+        """
         policy = self._service.credentials.policy
         if policy.unrestricted and caller.unrestricted:
             return True
@@ -263,18 +269,24 @@ class EventFeed:
         def allowed(user: str) -> bool:
             return policy.allows_user(user) and caller.allows_user(user)
 
-        if event.cid is None:
+        cid = event.cid
+        if cid is None:
             return any(allowed(u) for u in (event.user_id, *event.subjects) if u)
-        if seen is not None and (
-            event.type.startswith("member.") or event.type == "channel.deleted"
-        ):
-            seen.pop(event.cid, None)  # membership changes here: ask the store again
-        if seen is not None and event.cid in seen:
-            return seen[event.cid]
-        answer = any(allowed(u) for u in await self._members(event.cid))
-        if seen is not None:
-            seen[event.cid] = answer
-        return answer
+        seen = {} if seen is None else seen
+        change = _membership_change(event)
+        if change is None and cid in seen:
+            return seen[cid]
+        members = set(await self._members(cid))
+        if change is not None:
+            user, present = change
+            if user is None:
+                members.clear()  # the channel is gone
+            elif present:
+                members.add(user)
+            else:
+                members.discard(user)
+        seen[cid] = any(allowed(u) for u in members)
+        return seen[cid]
 
     async def _members(self, cid: str) -> frozenset[str]:
         known = await self.store.members(cid)
@@ -283,6 +295,8 @@ class EventFeed:
         now = anyio.current_time()
         if now - self._lookups.get(cid, -1e9) < 30:
             return frozenset()  # looked up lately and failed: don't hammer Stream
+        if len(self._lookups) >= MAX_LOOKUPS:
+            self._lookups.clear()  # only a pacing hint: forgetting it costs one more lookup
         self._lookups[cid] = now
         try:
             await self._discover({"cid": {"$eq": cid}}, as_user=None)
@@ -450,20 +464,31 @@ async def learn_membership(store: EventStore, events: Iterable[Event]) -> None:
         cid, kind, payload = event.cid, event.type, event.payload
         if not cid:
             continue
-        if kind in ("member.added", "member.updated", "member.removed"):
-            member = payload.get("member")
-            user = _member_id(member) if isinstance(member, Mapping) else None
-            user = user or _id(payload.get("user"))
-            if user:
-                await store.change_member(cid, user, present=kind != "member.removed")
-        elif kind == "channel.deleted":
-            await store.set_members(cid, ())
+        change = _membership_change(event)
+        if change is not None:
+            user, present = change
+            if user is None:
+                await store.set_members(cid, ())
+            else:
+                await store.change_member(cid, user, present=present)
         members = payload.get("members")
         if isinstance(members, list) and kind not in ("member.removed", "channel.deleted"):
             for entry in members:
                 user = _member_id(entry) if isinstance(entry, Mapping) else None
                 if user:
                     await store.change_member(cid, user, present=True)
+
+
+def _membership_change(event: Event) -> tuple[str | None, bool] | None:
+    """(user, present) for a member event, (None, False) for a deleted channel, else None."""
+    if event.type == "channel.deleted":
+        return None, False
+    if event.type not in ("member.added", "member.updated", "member.removed"):
+        return None
+    member = event.payload.get("member")
+    user = _member_id(member) if isinstance(member, Mapping) else None
+    user = user or _id(event.payload.get("user"))
+    return (user, event.type != "member.removed") if user else None
 
 
 def _blank(value: Any) -> Any:

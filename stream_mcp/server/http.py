@@ -25,7 +25,7 @@ from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stream_mcp.auth.scopes import READ
-from stream_mcp.errors import InvalidToken, SigningKeysUnavailable, StreamMCPError
+from stream_mcp.errors import InvalidToken, SigningKeysUnavailable
 from stream_mcp.limits import MAX_UPLOAD_ARGUMENT_BYTES
 from stream_mcp.observability import get_logger
 from stream_mcp.server._server import CALLER_SCOPE_KEY
@@ -271,14 +271,6 @@ def add_webhook_route(app: Starlette, service: StreamService, feed: EventFeed, p
         service.credentials, feed.store, redactor=service.redactor(), listeners=(feed.learned,)
     )
     app.router.routes.insert(0, Route(path, intake.endpoint, methods=["POST"]))
-
-
-async def point_webhooks(service: StreamService, url: str) -> None:
-    """Ask the (sandbox) app to deliver its webhooks to ``url``; a failure is only logged."""
-    try:
-        await service.execute("UpdateApp", {"webhook_url": url})
-    except StreamMCPError as exc:
-        log.warning("webhook_setup_failed", error=exc.kind, reason=str(exc))
 
 
 Check = Callable[[], Awaitable[None]]
