@@ -21,7 +21,7 @@ def test_repeated_users_are_shown_once_then_by_id() -> None:
     }
     out = compact(body)
     assert out["channel"]["created_by"] == {"id": "alice", "name": "Alice", "role": "user"}
-    assert out["channel"]["frozen"] is False  # false is a value, not an empty
+    assert "frozen" not in out["channel"]  # an absent flag reads as false
     assert out["messages"][0] == {"id": "m1", "text": "hi", "user": {"id": "alice"}}
     assert out["messages"][1] == {"id": "m2", "text": "yo", "user": {"id": "alice"}}
     assert out["members"] == [{"user_id": "alice", "user": {"id": "alice"}}]
@@ -53,3 +53,54 @@ def test_numeric_date_times_become_rfc3339_in_the_same_walk() -> None:
 
 def test_streams_own_timing_is_left_out() -> None:
     assert compact({"duration": "1.2ms", "users": []}) == {"users": []}
+
+
+def test_false_flags_and_zero_counts_are_left_out_but_zero_values_stay() -> None:
+    body = {"message": {"id": "m1", "pinned": False, "silent": True, "reply_count": 0}}
+    body["message"] |= {"score": 0, "reaction_counts": {"like": 0}}
+    assert compact(body) == {
+        "message": {"id": "m1", "silent": True, "score": 0, "reaction_counts": {"like": 0}}
+    }
+    assert compact({"banned": False, "total": 0}) == {"banned": False, "total": 0}  # top level
+
+
+def test_a_channel_names_its_type_config_instead_of_repeating_it() -> None:
+    config = {"name": "messaging", "reactions": True, "commands": [{"name": "giphy"}]}
+    body = {"channel": {"cid": "messaging:c1", "config": config}}
+    assert compact(body) == {"channel": {"cid": "messaging:c1", "config": {"name": "messaging"}}}
+    type_body = {"channel_type": {"name": "messaging", "config": config}}  # no cid: kept
+    assert compact(type_body)["channel_type"]["config"]["commands"] == [{"name": "giphy"}]
+
+
+def test_fields_that_repeat_another_field_are_left_out() -> None:
+    message = {
+        "id": "m1",
+        "text": "fish & chips",
+        "html": "<p>fish &amp; chips</p>\n",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "reaction_groups": {"like": {"count": 2, "sum_scores": 3}},
+        "reaction_counts": {"like": 2},
+        "reaction_scores": {"like": 3},
+    }
+    event = {"cid": "messaging:c1", "channel_type": "messaging", "channel_id": "c1"}
+    out = compact({"message": message, "event": event})
+    assert set(out["message"]) == {"id", "text", "created_at", "reaction_groups"}
+    assert out["event"] == {"cid": "messaging:c1"}
+
+
+def test_fields_that_differ_from_their_twin_are_kept() -> None:
+    message = {
+        "id": "m1",
+        "text": "**bold**",
+        "html": "<p><strong>bold</strong></p>\n",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-02T00:00:00Z",
+        "reaction_groups": {"like": {"count": 2, "sum_scores": 3}},
+        "reaction_counts": {"like": 1},
+        "reaction_scores": {"like": 3, "love": 1},
+    }
+    event = {"cid": "messaging:c1", "channel_type": "team", "channel_id": "c1"}
+    out = compact({"message": message, "event": event})
+    assert out["message"] == message
+    assert out["event"] == event

@@ -1,15 +1,30 @@
 """Compact results: what an agent reads, without what it does not need to.
 
 Stream's answers repeat themselves: the same user object appears in a message, its
-reactions, the channel's members and its read state; nulls, empty lists and empty objects
-fill every record. A compact result keeps every field that carries a value, shows each
-user in full the first time and as ``{"id": ...}`` after that, and drops empty values.
-Nothing is renamed or moved, so the paths an agent reads (``messages[].user.id``) are the
-same in the compact and the raw body; ``detail: "raw"`` returns the body as Stream sent it.
+reactions, the channel's members and its read state; every channel carries its type's
+whole configuration; nulls, ``false`` flags and empty lists fill every record. A compact
+result keeps every value that says something, and leaves out what is empty or can be
+derived from what is kept:
+
+- ``null``, ``false``, ``""``, ``[]`` and ``{}`` inside records, and ``*_count`` fields
+  that are 0 (an absent flag or count reads as false or zero);
+- a user's full object after its first appearance (later ones are ``{"id": ...}``);
+- a channel's type configuration (``channel.config`` becomes ``{"name": type}``; the
+  settings are the channel type's, read with GetChannelType or ``select``);
+- ``updated_at`` when it equals ``created_at`` (never changed);
+- a message's ``html`` when it says no more than its ``text``;
+- ``reaction_counts``/``reaction_scores`` when ``reaction_groups`` holds the same numbers;
+- ``channel_id``/``channel_type`` beside the ``cid`` they spell.
+
+Nothing is renamed or moved, so a path that reaches a value in the compact result
+(``messages[].user.id``) reaches the same value in the raw body. ``select`` always runs on
+the whole (redacted) body, and ``detail: "raw"`` returns the body as Stream sent it.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from stream_mcp.execution.timestamps import is_datetime_key, to_rfc3339
@@ -32,12 +47,14 @@ _USER_KEYS = frozenset(
     }
 )
 _MIN_USER_FIELDS = 3  # {"id": …} alone is already compact
+_TAG = re.compile(r"<[^>]*>")
 
 
 def compact(value: Any, *, timestamps: bool = False) -> Any:
-    """``value`` without empty values and with repeated user objects shortened (new containers).
+    """``value`` without empty or derivable values and with repeated users shortened.
 
-    With ``timestamps``, numeric date-times become RFC 3339 in the same walk.
+    Returns new containers; ``value`` is not modified. With ``timestamps``, numeric
+    date-times become RFC 3339 in the same walk.
     """
     seen: set[str] = set()
     return _compact(value, None, seen, 0, timestamps)
@@ -65,18 +82,53 @@ def _compact(value: Any, key: str | None, seen: set[str], depth: int, times: boo
             if depth == 0 and name == "duration":
                 continue  # Stream's server-side timing, on every answer: nothing to act on
             if isinstance(item, dict | list):
-                kept = _compact(item, str(name), seen, depth + 1, times)
+                if name == "config" and isinstance(item, dict) and "cid" in value:
+                    kept: Any = {"name": item["name"]} if "name" in item else {}
+                else:
+                    kept = _compact(item, str(name), seen, depth + 1, times)
             elif times and type(item) in (int, float) and is_datetime_key(str(name)):
                 kept = to_rfc3339(item) or item  # scalars inline: no call per leaf
             else:
                 kept = item
-            if depth == 0 or not _empty(kept):
+            if depth == 0 or not _says_nothing(str(name), kept):
                 out[name] = kept
+        if depth > 0:
+            _drop_derived(value, out)
         return out
     if isinstance(value, list):
         items = [_compact(item, _item_key(key), seen, depth + 1, times) for item in value]
         return [item for item in items if not _empty(item)]
     return value
+
+
+def _drop_derived(raw: dict[str, Any], out: dict[str, Any]) -> None:
+    """Remove from ``out`` the fields that repeat another field of the same record."""
+    if "updated_at" in out and out.get("updated_at") == out.get("created_at"):
+        del out["updated_at"]
+    text, markup = raw.get("text"), out.get("html")
+    if isinstance(text, str) and isinstance(markup, str) and _plain(markup) == text.strip():
+        del out["html"]
+    groups = raw.get("reaction_groups")
+    if isinstance(groups, dict) and groups:
+        if _matches(groups, raw.get("reaction_counts"), "count"):
+            out.pop("reaction_counts", None)
+        if _matches(groups, raw.get("reaction_scores"), "sum_scores"):
+            out.pop("reaction_scores", None)
+    cid = raw.get("cid")
+    if isinstance(cid, str) and cid == f"{raw.get('channel_type')}:{raw.get('channel_id')}":
+        out.pop("channel_type", None)
+        out.pop("channel_id", None)
+
+
+def _plain(markup: str) -> str:
+    return html.unescape(_TAG.sub("", markup)).strip()
+
+
+def _matches(groups: dict[str, Any], totals: Any, field: str) -> bool:
+    """True when ``totals`` (type → number) is exactly what ``groups`` says per type."""
+    if not isinstance(totals, dict) or totals.keys() != groups.keys():
+        return False
+    return all(isinstance(g, dict) and g.get(field) == totals[k] for k, g in groups.items())
 
 
 def _item_key(key: str | None) -> str | None:
@@ -90,6 +142,13 @@ def _is_user(key: str, value: dict[str, Any]) -> bool:
         and isinstance(value.get("id"), str)
         and len(value) >= _MIN_USER_FIELDS
     )
+
+
+def _says_nothing(name: str, value: Any) -> bool:
+    """Empty, ``false``, or a zero count: what an absent field reads as anyway."""
+    if value is False or _empty(value):
+        return True
+    return value == 0 and type(value) is int and name.endswith("_count")
 
 
 def _empty(value: Any) -> bool:

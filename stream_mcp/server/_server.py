@@ -100,8 +100,11 @@ DISCOVERY_TOOLS: tuple[types.Tool, ...] = (
         description=(
             "Run a Stream Chat operation with arguments matching its input schema, acting as "
             "as_user (default: the profile's user). select is a JMESPath projection of the "
-            "response; results are compact unless detail=raw. Destructive operations need "
-            "confirm=true or the user's approval."
+            "response, run on the whole body. Without select, results are compact: fields that "
+            "are null, false, empty or a zero count are left out, each user appears in full "
+            "once, channels name their type's config instead of repeating it; detail=raw "
+            "returns Stream's body as sent. Destructive operations need confirm=true or the "
+            "user's approval."
         ),
         input_schema={
             "type": "object",
@@ -173,7 +176,8 @@ _CONTROL_ARGS = {
     "detail": {
         "type": "string",
         "enum": ["compact", "raw"],
-        "description": "raw: Stream's body as sent (compact drops empties, repeats users by id)",
+        "description": "raw: Stream's body as sent (compact leaves out null/false/empty/zero-count "
+        "fields and repeats, users in full once)",
     },
     "confirm": {"type": "boolean", "description": "confirm a destructive call"},
 }
