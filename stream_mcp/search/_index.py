@@ -131,6 +131,9 @@ IN_CHANNEL = 1.15
 # An operation that changes things, for a request with no verb: "archived channels" lists
 # them, it does not archive one.
 BARE_WRITE = 0.7
+# The same, milder, for a question: "who are the moderators?" reads them (but "can bob post
+# in #news?" may still be answered by a write's description).
+QUESTION_WRITE = 0.85
 # An operation that does the opposite of what the request asks: adding for "remove …".
 OPPOSITE = 0.7
 _OPPOSITES: Mapping[str, frozenset[str]] = {
@@ -367,8 +370,11 @@ class _Engine:
                 total[doc] *= UNDO_MISS
             if self._in_channel[doc] and "channel" in plan.named:
                 total[doc] *= IN_CHANNEL
-            if plan.bare and self._op_actions[doc].isdisjoint(QUESTION_ACTIONS):
-                total[doc] *= BARE_WRITE
+            if self._op_actions[doc].isdisjoint(QUESTION_ACTIONS):
+                if plan.bare:
+                    total[doc] *= BARE_WRITE
+                elif plan.asks:
+                    total[doc] *= QUESTION_WRITE
             if self._denies[doc] & plan.said:
                 total[doc] *= DENIED
             if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:

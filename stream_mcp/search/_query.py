@@ -134,6 +134,7 @@ class QueryPlan:
     named: frozenset[str] = frozenset()  # the kinds of thing it names: "#general", "@bob"
     bare: bool = False  # a short noun phrase, no verb nor question: "blocked users"
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
+    asks: bool = False  # a question: "who are the moderators of #ops?" reads, it changes nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +369,7 @@ class QueryAnalyzer:
             frozenset(named),
             bare and len(words) <= BARE_WORDS,
             corrections,
+            bool(question),
         )
 
     def _has_verb(

@@ -13,7 +13,8 @@ words too, so only the edits typing makes are accepted (see ``_slip``):
 * one dropped, doubled or swapped letter ("delte", "sendd", "sned"), or a letter replaced by
   its neighbour on the keyboard ("chsnnel"); not any other added or replaced letter, which
   makes another word far more often than a typo ("ready" is not "read", "john" not "join");
-* in long words, whose neighbours are rarer, one edit of any kind, or two slips.
+* in long words, whose neighbours are rarer, one edit of any kind, or two slips, or two
+  edits of any kind after the same first four letters ("schedual", "permisions").
 
 Ties go to the word most operations use. RapidFuzz is imported on the first word that needs
 correcting, so requests without unknown words never load it.
@@ -28,6 +29,7 @@ from functools import lru_cache
 MIN_LENGTH = 4  # "bob", "dav" and "pol" stay as they are: too many words are one step away
 LONG = 8  # from this length, any one edit, or two slips, still reads as a typo
 NEIGHBOURS = 5  # from this length, a letter replaced by its neighbour on the keyboard too
+PREFIX = 4  # a long word that starts like a known one may differ from it by any two edits
 _WORD = re.compile(r"[a-z]+")
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _KEYS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
@@ -101,8 +103,8 @@ def _slip(word: str, known: str, distance: int) -> bool:
     a doubled one ("sendd"), or a letter replaced by its neighbour on the keyboard
     ("chsnnel"). Any other added or replaced letter makes another word far more often than a
     typo ("ready" is not "read", "john" not "join"), except in a long word, which may have
-    one edit of any kind, or two slips, but not be another word's derivative ("customer" is
-    no typo of "custom").
+    one edit of any kind, two slips, or two edits after the same first PREFIX letters
+    ("schedual"), but not be another word's derivative ("customer" is no typo of "custom").
     """
     from rapidfuzz.distance import Levenshtein
 
@@ -112,8 +114,8 @@ def _slip(word: str, known: str, distance: int) -> bool:
         return False
     if sorted(word) == sorted(known):
         return True  # swapped letters
-    if len(word) >= LONG and distance == 1:
-        return True  # in a long word, one slip of any kind
+    if len(word) >= LONG and (distance == 1 or word[:PREFIX] == known[:PREFIX]):
+        return True  # in a long word, one slip of any kind, or two after a sure start
     ops = Levenshtein.editops(word, known)
     if len(ops) > distance:
         return False

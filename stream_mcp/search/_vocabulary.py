@@ -29,6 +29,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("thread", "reply thread"),
     ("reply", "thread reply", "answer"),
     ("typing indicator", "typing event", "is typing"),
+    ("slow mode", "slowmode", "cooldown"),
     ("unread", "unseen", "badge"),
     ("hide", "hidden"),
     ("truncate", "clear history", "wipe history", "empty channel"),
@@ -75,6 +76,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("vote", "ballot"),
     # push and devices
     ("push", "push notification", "notification"),
+    ("do not disturb", "dnd", "quiet hours"),
     ("device", "phone", "iphone", "android phone", "device token"),
     ("apns", "apple push", "ios push"),
     ("firebase", "fcm", "android push"),
@@ -109,6 +111,8 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("sign up", "register"),
     ("take back", "remove"),
     ("take down", "remove"),
+    ("kill switch", "stop"),
+    ("pull the plug", "stop"),
 )
 
 # Requests that describe an outcome rather than an action: "make sure bob can't post for a
@@ -176,6 +180,17 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # posts hidden from everyone but their author: a shadow ban
     (r"\bhidden from (?:everyone|everybody|others|other users|the others)\b", " to shadow ban "),
+    (
+        r"\b(?:only\s+)?visible\s+(?:only\s+)?to\s+(?:him|her|them|it)sel(?:f|ves)\b"
+        r"|\b(?:only|just)\s+(?:the\s+)?(?:author|poster|sender)\s+(?:can\s+)?sees?\b",
+        " to shadow ban ",
+    ),
+    # people who may chat without an account: guests
+    (
+        r"\bwithout\s+(?:(?:signing|having\s+to\s+sign)\s+(?:up|in)|registering|registration|"
+        r"(?:creating\s+|having\s+)?an\s+account|logging\s+in)\b",
+        " as guests ",
+    ),
     # someone kept out of a channel for a while: banned from it
     (r"\b(?:keep|lock)\s+(@?\w+)\s+out\s+of\b", r" to ban \1 from "),
     # I no longer want to see someone's messages: block them; a conversation: hide it
@@ -198,6 +213,18 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"\b{_NOT_WANT}\s+(?:to\s+(?:get|receive|hear|see)\s+)?(?:any\s+)?(?:notifications?|"
         r"pings?|alerts?|push(?:es)?|updates|anything)?\s*(?:from|about)\b",
         " to mute ",
+    ),
+    # something no longer needed: delete it
+    (
+        rf"\b{_NOT_WANT}\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?([\w:-]+(?:\s+[\w:-]+)?)"
+        r"(?:\s+(?:lying\s+)?around)?\s+(?:anymore|any more)\b",
+        r" to delete \1 ",
+    ),
+    # "get the broadcast going": start it
+    (
+        r"\bget\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
+        r"(?:going|started|rolling)\b",
+        r" to start \1 ",
     ),
     # a device that should receive pushes: register it
     (
@@ -351,7 +378,10 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     (
         ("delete",),
-        ("delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge"),
+        (
+            "delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge",
+            "nuke", "scrap", "trash",
+        ),
     ),
     (
         ("update",),
@@ -388,7 +418,8 @@ BULK_MARKERS: tuple[str, ...] = (
 )  # fmt: skip
 BULK_CUES: tuple[str, ...] = (
     "bulk", "batch", "at once", "in one go", "in one call", "in one request", "in a single call",
-    "several", "many", "multiple", "mass", "en masse", "every", "lots of",
+    "several", "many", "multiple", "mass", "en masse", "every", "lots of", "hundreds of",
+    "thousands of", "dozens of",
 )  # fmt: skip
 # In a question, these words report what was said ("what did alice say about pricing?", "did
 # anyone mention a refund?"): the answer is a search of message text, not sending a message.
@@ -498,6 +529,7 @@ VERB_ALIASES: tuple[tuple[str, str], ...] = (
     ("launch", "start"),
     ("halt", "stop"),
     ("recover", "restore"),
+    ("revive", "restore"),
     # a moderator's decision on a flagged item is an action submitted on it
     ("resolve", "submit"),
     ("escalate", "submit"),
