@@ -17,9 +17,10 @@ SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
 ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
 # Names that say what they name: "#general" and "messaging:general" are channels, "@alice" a user.
-# "chat:messaging" is a moderation policy's key and "stream:user" an entity type, not channels.
+# "chat:messaging" and "custom:profile" are moderation config keys and "stream:user" an
+# entity type, not channels.
 _REFERENCES = (
-    ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b(?!chat:|stream:)[a-z]+:[\w!-]+")),
+    ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b(?!chat:|custom:|stream:)[a-z]+:[\w!-]+")),
     ("user", re.compile(r"(?<![\w@])@[\w.-]+")),
 )
 _STOPWORD_TEXT = """

@@ -231,10 +231,16 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\b(?:phone|device|iphone|android|tablet)\s+(?:gets?|receives?)\s+(?:push|notification)",
         " to register a device for push notifications ",
     ),
-    # old messages that should go away on their own: a retention policy
+    # old messages that should go away on their own: a retention policy (not a thing that
+    # should go away now: "make the group go away" deletes it)
     (
-        r"\b(?:disappear|vanish|expire|go away|get deleted|are deleted|be deleted)\b",
+        r"\b(?:disappear|vanish|expire|get deleted|are deleted|be deleted)\b"
+        r"|\b(?:messages?|history|chats?|posts?|content)\b[^.;?!]*\bgo away\b",
         " to set a retention policy ",
+    ),
+    (
+        r"\b(?:make|let)\s+(?:it|them|(?:the\s+)?[\w-]+)(?:\s+and\s+[\w\s'-]+?)?\s+go away\b",
+        " to delete ",
     ),
     # a copy kept for the record: an export
     (
