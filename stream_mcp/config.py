@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # PostgreSQL for the event store and the audit trail (several replicas). A secret: it may
     # carry a password, so it never reprs; use database_dsn() where the URL is needed.
     database_url: SecretStr | None = None
+    # Migrate that database's schema on start (replicas take a lock, so one applies each
+    # step); false when a release step runs `stream-mcp db migrate` instead.
+    db_migrate: bool = True
 
     def events_path(self, profile: str) -> Path:
         """The embedded event store's file for ``profile``."""

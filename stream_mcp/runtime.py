@@ -93,7 +93,9 @@ async def open_service(
             if dsn is not None:
                 from stream_mcp.db import PostgresAuditSink
 
-                sink = await stack.enter_async_context(PostgresAuditSink.running(dsn))
+                sink = await stack.enter_async_context(
+                    PostgresAuditSink.running(dsn, migrate_schema=settings.db_migrate)
+                )
             yield StreamService(
                 catalog=catalog,
                 index=SearchIndex.from_catalog(catalog),
@@ -119,7 +121,9 @@ async def open_event_store(
     if dsn is not None and store_path is None:
         from stream_mcp.events import PostgresEventStore  # needs the scale extra
 
-        return await PostgresEventStore.open(dsn, profile=profile)
+        return await PostgresEventStore.open(
+            dsn, profile=profile, migrate_schema=settings.db_migrate
+        )
     return SQLiteEventStore(store_path or str(settings.events_path(profile)))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -115,3 +117,26 @@ def test_the_db_commands_need_the_url(
     monkeypatch.delenv("STREAM_MCP_DATABASE_URL", raising=False)
     assert main(["db", "migrate"]) == 2
     assert "STREAM_MCP_DATABASE_URL is not set" in capsys.readouterr().err
+
+
+async def test_with_migrate_on_start_off_a_stale_schema_is_refused_until_migrated(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """STREAM_MCP_DB_MIGRATE=false: the store and the audit sink check, they never migrate."""
+    from stream_mcp.config import Settings
+    from stream_mcp.db import PostgresAuditSink
+    from stream_mcp.runtime import open_event_store
+
+    settings = Settings(data_dir=tmp_path, database_url=pg_url, db_migrate=False)
+    with pytest.raises(EventStoreError, match="run `stream-mcp db migrate`") as refused:
+        await open_event_store(settings, "default")
+    assert "STREAM_MCP_DB_MIGRATE" in (refused.value.hint or "")
+    with pytest.raises(EventStoreError, match="schema is at version 0"):
+        async with PostgresAuditSink.running(pg_url, migrate_schema=False):
+            pass
+    assert (await schema_status(pg_url)).current == 0  # nothing was applied behind our back
+    await migrate(pg_url)
+    store = await open_event_store(settings, "default")
+    await store.aclose()
+    async with PostgresAuditSink.running(pg_url, migrate_schema=False) as sink:
+        assert sink.queued == 0

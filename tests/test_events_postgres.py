@@ -62,6 +62,23 @@ async def test_a_waiter_wakes_within_100ms_of_another_replicas_append(
     assert statistics.median(latencies) < 0.5
 
 
+async def test_a_notification_that_never_comes_delays_a_wait_but_never_strands_it(
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind pgBouncer in transaction mode LISTEN is accepted and nothing is delivered."""
+    from stream_mcp.events import _postgres
+
+    monkeypatch.setattr(_postgres, "LISTENING_RECHECK", 0.3)
+    reader, writer = await open_store(), await open_store()
+    writer._topic = "elsewhere/default"  # its NOTIFY wakes no one
+    head = await reader.head()
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(writer.append, [normalise(message_new("unheralded"), "webhook")])
+        assert await reader.wait(head, 60)
+    assert time.perf_counter() - started < 30  # the re-check found it, not the deadline
+
+
 async def test_concurrent_replicas_store_each_event_once_and_a_reader_sees_each_once(
     open_store: Opener,
 ) -> None:

@@ -7,7 +7,14 @@ without the ``scale`` extra that is a one-line :class:`~stream_mcp.errors.Config
 
 from stream_mcp.db._audit import PostgresAuditSink
 from stream_mcp.db._driver import describe_url
-from stream_mcp.db._migrate import Migration, SchemaStatus, migrate, migrations, schema_status
+from stream_mcp.db._migrate import (
+    Migration,
+    SchemaStatus,
+    migrate,
+    migrations,
+    prepare_schema,
+    schema_status,
+)
 
 __all__ = [
     "Migration",
@@ -16,5 +23,6 @@ __all__ = [
     "describe_url",
     "migrate",
     "migrations",
+    "prepare_schema",
     "schema_status",
 ]

@@ -120,6 +120,25 @@ async def _status(connection: AsyncConnection) -> SchemaStatus:
     )
 
 
+async def prepare_schema(url: str, *, migrate_schema: bool = True) -> None:
+    """Bring the schema up to date, or, where migrations are run by hand (``migrate_schema``
+    false: ``STREAM_MCP_DB_MIGRATE=false``, ``stream-mcp db migrate`` in a release step),
+    refuse to start on a schema this code does not match."""
+    if migrate_schema:
+        await migrate(url)
+        return
+    status = await schema_status(url)
+    _refuse_newer(url, status)
+    if status.pending:
+        raise EventStoreError(
+            f"PostgreSQL {describe_url(url)}: the schema is at version {status.current}, this "
+            f"stream-mcp needs {status.latest}; run `stream-mcp db migrate`",
+            hint="STREAM_MCP_DB_MIGRATE=false leaves migrations to you; unset it to migrate "
+            "on start",
+            retryable=False,
+        )
+
+
 def _refuse_newer(url: str, status: SchemaStatus) -> None:
     if status.ahead:
         raise EventStoreError(

@@ -10,7 +10,10 @@ trip; de-duplication (unique key, delivery id) happens inside the same transacti
 
 Waking. An append that stored something sends ``NOTIFY`` in its transaction, delivered at
 commit. Each store keeps one connection that LISTENs and wakes this process's waiters; when
-that connection is lost, waiters fall back to a slow re-check until it is back.
+that connection is lost, waiters fall back to a re-check every second until it is back, and
+even while it is up they re-check every few seconds, so a notification that never arrives
+(pgBouncer in transaction mode accepts LISTEN but delivers nothing) delays a wait, it never
+strands it.
 
 Failing. Connections come from a small pool that checks each one before use, with a short
 connect timeout: when PostgreSQL is down a call fails with :class:`EventStoreError` in about
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 
 from stream_mcp.db._driver import CONNECT_TIMEOUT, connect, conninfo, describe_url, failure, require
-from stream_mcp.db._migrate import APPEND_LOCK_SPACE, migrate
+from stream_mcp.db._migrate import APPEND_LOCK_SPACE, prepare_schema
 from stream_mcp.errors import EventStoreError
 from stream_mcp.events._model import Event, NewEvent
 from stream_mcp.events._store import Appended, Retention
@@ -44,6 +47,9 @@ CHANNEL = "stream_mcp_events"
 POOL_SIZE = 8
 CALL_TIMEOUT = 10.0  # seconds for any one call, lock waits included
 DEGRADED_RECHECK = 1.0  # seconds between re-checks while the LISTEN connection is down
+# ... and while it is up, in case a notification never comes: behind pgBouncer in transaction
+# mode LISTEN is accepted but nothing is delivered, so waits degrade to this latency, not hang
+LISTENING_RECHECK = 5.0
 RECONNECT_MAX = 2.0
 _COLUMNS = "seq, key, type, cid, created_at, user_id, message_id, source, subjects, payload"
 
@@ -85,8 +91,7 @@ class PostgresEventStore:
     ) -> PostgresEventStore:
         """Connect (failing fast), bring the schema up to date, and start listening."""
         pool_module = require("psycopg_pool")
-        if migrate_schema:
-            await migrate(url)
+        await prepare_schema(url, migrate_schema=migrate_schema)
         pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = pool_module.AsyncConnectionPool(
             conninfo(url),
             min_size=1,
@@ -271,7 +276,7 @@ class PostgresEventStore:
             if left <= 0:
                 return False
             # Woken by NOTIFY; on the deadline the loop re-checks once more before giving up.
-            step = left if self._listening else min(left, DEGRADED_RECHECK)
+            step = min(left, LISTENING_RECHECK if self._listening else DEGRADED_RECHECK)
             with anyio.move_on_after(step):
                 await changed.wait()
 
