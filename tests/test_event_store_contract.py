@@ -67,6 +67,14 @@ async def test_events_get_increasing_cursors_and_duplicates_are_refused(
     assert await store.head() == 3
 
 
+async def test_latest_gives_the_newest_events_oldest_first(open_store: Opener) -> None:
+    store = await open_store()
+    assert await store.latest(5) == []
+    await store.append(events(*(f"m{i}" for i in range(7))))
+    assert [e.message_id for e in await store.latest(3)] == ["m4", "m5", "m6"]
+    assert len(await store.latest(100)) == 7
+
+
 async def test_a_batch_keeps_its_first_copy_and_counts_the_rest(open_store: Opener) -> None:
     store = await open_store()
     result = await store.append(events("a", "b", "a", "c", "b"))

@@ -151,6 +151,9 @@ async def test_profiles_share_a_database_but_not_events(open_store: Opener) -> N
     assert await two.members("messaging:general") is None
     assert await two.get_mark("sync_at") is None
     assert [e.seq for e in await one.read(0, 10)] != [e.seq for e in await two.read(0, 10)]
+    # The newest events are the profile's own, however many the other profile added since.
+    await two.append([normalise(message_new(f"t{i}"), "webhook") for i in range(30)])
+    assert [e.message_id for e in await one.latest(5)] == ["m1"]
     # Another profile's append does not end this profile's wait.
     head = await two.head()
     async with anyio.create_task_group() as tasks:

@@ -247,7 +247,7 @@ class EventFeed:
         """The newest ``count`` events the caller may see (the events resource), and the
         cursor to wait from."""
         head = await self.store.head()
-        batch = await self.store.read(max(0, head - READ_BATCH), READ_BATCH)
+        batch = [e for e in await self.store.latest(READ_BATCH) if e.seq <= head]
         cache: dict[str, bool] = {}
         shown = [e for e in batch if await self.visible(e, caller, cache)][-count:]
         return {"events": [e.compact() for e in shown], "next": str(head)}

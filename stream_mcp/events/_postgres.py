@@ -256,6 +256,16 @@ class PostgresEventStore:
 
         return await self._run("read events", work)
 
+    async def latest(self, limit: int) -> list[Event]:
+        async def work(db: AsyncConnection[TupleRow]) -> list[Event]:
+            cursor = await db.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE profile = %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, limit),
+            )
+            return [Event.from_row(row) for row in reversed(await cursor.fetchall())]
+
+        return await self._run("read the newest events", work)
+
     async def head(self) -> int:
         async def work(db: AsyncConnection[TupleRow]) -> int:
             cursor = await db.execute(

@@ -167,6 +167,17 @@ class SQLiteEventStore:
 
         return await self._run(work)
 
+    async def latest(self, limit: int) -> list[Event]:
+        def work(db: sqlite3.Connection) -> list[Event]:
+            rows = db.execute(
+                "SELECT seq, key, type, cid, created_at, user_id, message_id, source, subjects,"
+                " payload FROM events ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [Event.from_row(row) for row in reversed(rows)]
+
+        return await self._run(work)
+
     async def head(self) -> int:
         def work(db: sqlite3.Connection) -> int:
             row = db.execute("SELECT max(seq) FROM events").fetchone()

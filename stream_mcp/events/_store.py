@@ -53,6 +53,11 @@ class EventStore(Protocol):
         """The newest ``seq`` (0 when empty)."""
         ...
 
+    async def latest(self, limit: int) -> list[Event]:
+        """The newest ``limit`` events, oldest first. Not ``read(head - limit, limit)``: a
+        shared store's seqs are spread over its profiles."""
+        ...
+
     async def wait(self, after: int, timeout: float) -> bool:
         """Return True as soon as an event newer than ``after`` exists, False on timeout."""
         ...
