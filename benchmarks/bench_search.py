@@ -40,8 +40,11 @@ EVAL_FILES = (
     # six styles plus typos) was scored once before tuning and once after, never tuned on.
     ROOT / "benchmarks" / "search_dev3.jsonl",
     ROOT / "benchmarks" / "search_fresh3.jsonl",
+    # Round four's tuning set: 300 rows, every operation, weighted to outcome, jargon and
+    # sibling requests, by another writer who had not seen the engine.
+    ROOT / "benchmarks" / "search_dev4.jsonl",
 )
-SPLITS = ("dev", "dev2", "dev3", "heldout", "fresh2", "fresh3", "all")
+SPLITS = ("dev", "dev2", "dev3", "dev4", "heldout", "fresh2", "fresh3", "all")
 # Scored only with --held-out, so that tuning never sees them, not even through "all".
 HELD_OUT = ("fresh2", "fresh3")
 REPEATS = 5  # timing runs per query; the median of each query's runs is its latency
