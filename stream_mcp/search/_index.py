@@ -134,6 +134,8 @@ BARE_WRITE = 0.7
 # The same, milder, for a question: "who are the moderators?" reads them (but "can bob post
 # in #news?" may still be answered by a write's description).
 QUESTION_WRITE = 0.85
+# An operation whose id has a word the request rules out ("unread totals, not a batch").
+RULED_OUT = 0.6
 # An operation that does the opposite of what the request asks: adding for "remove …".
 OPPOSITE = 0.7
 _OPPOSITES: Mapping[str, frozenset[str]] = {
@@ -257,6 +259,7 @@ class _Engine:
         self._id_words = [id_words(op.operation_id) for op in self._ops]
         self._bulk = [is_bulk(op.summary) for op in self._ops]
         self._id_verbs = [stem(split_id(op.operation_id)[0]) for op in self._ops]
+        self._id_stems = [frozenset(map(stem, split_words(op.operation_id))) for op in self._ops]
         verbs = set(self._id_verbs)
         self._undoes = [
             v in UNDOING_VERBS or (v.startswith("un") and v[2:] in verbs) for v in self._id_verbs
@@ -375,6 +378,8 @@ class _Engine:
                     total[doc] *= BARE_WRITE
                 elif plan.asks:
                     total[doc] *= QUESTION_WRITE
+            if plan.excluded and self._id_stems[doc] & plan.excluded:
+                total[doc] *= RULED_OUT
             if self._denies[doc] & plan.said:
                 total[doc] *= DENIED
             if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:

@@ -27,6 +27,7 @@ from stream_mcp.search._text import (
     field_name,
     phrase_stems,
     replace_references,
+    ruled_out,
     split_negated,
     split_words,
     stem,
@@ -135,6 +136,7 @@ class QueryPlan:
     bare: bool = False  # a short noun phrase, no verb nor question: "blocked users"
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
     asks: bool = False  # a question: "who are the moderators of #ops?" reads, it changes nothing
+    excluded: frozenset[str] = frozenset()  # stems it rules out: "not a batch" (see ruled_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,7 @@ class QueryAnalyzer:
         query, corrections = self._correct(query)
         query = self._rewrite_idioms(query)
         undo = self._undoes(query)
+        excluded = ruled_out(query)
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
         kinds = set(references_made)
@@ -370,6 +373,7 @@ class QueryAnalyzer:
             bare and len(words) <= BARE_WORDS,
             corrections,
             bool(question),
+            excluded - frozenset(own),
         )
 
     def _has_verb(

@@ -130,6 +130,7 @@ def field_name(name: str) -> str:
 
 # A negation and the rest of its clause: "never creates one", "outside any channel", "so he
 # can't DM me". Those words say what is *not* meant, so they must not count as matches.
+RULED_OUT_WORDS = 2  # the longest negated clause that names what is not meant
 _NEGATED = re.compile(
     r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b([^.;,()!?\n]*)",
     re.IGNORECASE,
@@ -143,6 +144,18 @@ def split_negated(text: str) -> tuple[str, list[str]]:
     if not content_words(kept):
         return text, []
     return kept, [negated(stem(w)) for m in _NEGATED.finditer(text) for w in content_words(m[1])]
+
+
+def ruled_out(text: str) -> frozenset[str]:
+    """Stems a request names only to rule out, in a short negated clause: "not a batch",
+    "not mute, not block", "not the importer bucket". Long clauses ("don't resend or touch the
+    other channel data") say how, not which operation, so they rule nothing out."""
+    return frozenset(
+        stem(w)
+        for m in _NEGATED.finditer(text)
+        if 0 < len(words := content_words(m[1])) <= RULED_OUT_WORDS
+        for w in words
+    )
 
 
 def negated(term: str) -> str:

@@ -127,15 +127,16 @@ _CANT = (
     r"|may not|never)"
 )
 _MAY = r"(?:can|could|should|may|must|will|(?:is|are) allowed to|(?:should|will|can) be able to)"
-_THEY = r"(?<![\w@])(?!(?:i|we|you)\b)(@?\w+)"  # a person other than the one asking
+_THEY = r"(?<![\w@])(?!(?:i|we|you)\b)(@?\w[\w.-]*)"  # a person other than the one asking
 _POST = r"(?:post|write|send|messag|chat|talk|speak|comment|reply|say|type)\w*"
 _NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
+_ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
 OUTCOMES: tuple[tuple[str, str], ...] = (
     # "make sure bob is a moderator": make him one
     (
-        r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w+)\s+(?:is|becomes?|stays?)\s+"
+        r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w[\w.-]*)\s+(?:is|becomes?|stays?)\s+"
         r"(?:an?|the)\s+(?=\w)",
         r" to make \1 ",
     ),
@@ -158,15 +159,30 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # someone may not contact me: block them
     (
-        rf"\b(?:stop|prevent|keep)\s+(@?\w+)\s+from\s+(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}",
+        rf"\b(?:stop|prevent|keep)\s+(@?\w[\w.-]*)\s+from\s+(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}",
         r" to block \1 ",
     ),
-    (rf"{_THEY}\s+{_CANT}\s+(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}", r" to block \1 "),
+    (rf"{_THEY}\s+{_CANT}\s+{_ABLE}(?:ever\s+)?{_CONTACT}\s+me{_AGAIN}", r" to block \1 "),
+    # someone may not contact someone else: that person blocks them
+    (
+        rf"{_THEY}\s+{_CANT}\s+{_ABLE}(?:ever\s+)?{_CONTACT}\s+"
+        r"(?!(?:the|a|an|in|on|anyone|anybody|everyone|people|users|others)\b)(@?\w[\w.-]*)",
+        r" to block \1 for \2 ",
+    ),
+    # someone may contact someone again: unblock
+    (
+        rf"{_THEY}\s+(?:can|may|is allowed to|should be able to)\s+(?:\w+\s+)?{_CONTACT}\s+"
+        r"(@?\w[\w.-]*)\s+again\b",
+        r" to unblock \1 for \2 ",
+    ),
     # someone may not post: ban them (for a while, if a time is given)
-    (rf"{_THEY}\s+{_CANT}\s+(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
-    (rf"\b(?:stop|prevent|keep)\s+(@?\w+)\s+from\s+(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
+    (rf"{_THEY}\s+{_CANT}\s+{_ABLE}(?:ever\s+)?{_POST}{_AGAIN}", r" to ban \1 "),
+    (
+        rf"\b(?:stop|prevent|keep)\s+(@?\w[\w.-]*)\s+from\s+(?:ever\s+)?{_POST}{_AGAIN}",
+        r" to ban \1 ",
+    ),
     # someone may post again: lift the ban
-    (rf"\b(?:let|allow)\s+(@?\w+)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
+    (rf"\b(?:let|allow)\s+(@?\w[\w.-]*)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
@@ -192,11 +208,11 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         " as guests ",
     ),
     # someone kept out of a channel for a while: banned from it
-    (r"\b(?:keep|lock)\s+(@?\w+)\s+out\s+of\b", r" to ban \1 from "),
+    (r"\b(?:keep|lock)\s+(@?\w[\w.-]*)\s+out\s+of\b", r" to ban \1 from "),
     # I no longer want to see someone's messages: block them; a conversation: hide it
     (
         rf"\b{_NOT_WANT}\s+to\s+(?:see|read|get)\s+(?:any\s+)?(?:messages?|posts?|dms?|anything)"
-        rf"\s+from\s+(@?\w+){_AGAIN}",
+        rf"\s+from\s+(@?\w[\w.-]*){_AGAIN}",
         r" to block \1 ",
     ),
     (rf"\b{_NOT_WANT}\s+to\s+see\b", " to hide "),
@@ -231,15 +247,30 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\b(?:phone|device|iphone|android|tablet)\s+(?:gets?|receives?)\s+(?:push|notification)",
         " to register a device for push notifications ",
     ),
-    # old messages that should go away on their own: a retention policy (not a thing that
-    # should go away now: "make the group go away" deletes it)
+    # gone from someone's channel list: hidden; from their own view only: deleted for them
     (
-        r"\b(?:disappear|vanish|expire|get deleted|are deleted|be deleted)\b"
-        r"|\b(?:messages?|history|chats?|posts?|content)\b[^.;?!]*\bgo away\b",
-        " to set a retention policy ",
+        r"\b(?:disappear|vanish|go away|be gone|be hidden)\s+from\s+(?:\S+\s+){0,3}?"
+        r"(?:channel\s+|chat\s+)?(?:list|inbox|sidebar)\b",
+        " to hide it from the channel list ",
     ),
     (
-        r"\b(?:make|let)\s+(?:it|them|(?:the\s+)?[\w-]+)(?:\s+and\s+[\w\s'-]+?)?\s+go away\b",
+        r"\b(?:disappear|vanish|go away|be gone)\s+(?:only\s+|just\s+)?(?:from|for)\s+"
+        r"(?:\S+\s+){0,2}?(?:own\s+)?view\b",
+        " to delete it just for me ",
+    ),
+    # things that should go away on their own, over time: a retention policy
+    (
+        r"\b(?:disappear|vanish|expire|go away|get deleted|are deleted|be deleted|be gone)\b"
+        r"(?=[^.;?!]*\b(?:after|older|days?|weeks?|months?|years?|automatically|on their own|"
+        r"by themselves)\b)"
+        r"|\b(?:old|older|stale|after|days?|weeks?|months?|years?)\b[^.;?!]*?\b(?:disappear|vanish|"
+        r"expire|go away|get deleted|be deleted|be gone)\b",
+        " to set a retention policy ",
+    ),
+    # a thing that should be gone now: deleted
+    (
+        r"\b(?:make|let)\s+(?:it|them|(?:the\s+)?[\w-]+)(?:\s+and\s+[\w\s'-]+?)?\s+go away\b"
+        r"|\b(?:should|must|has to|have to|needs? to)\s+(?:be\s+gone|vanish|disappear|go away)\b",
         " to delete ",
     ),
     # a copy kept for the record: an export
