@@ -38,11 +38,13 @@ from stream_mcp.search._vocabulary import (
     ASPECTS,
     BULK_CUES,
     BULK_MARKERS,
+    DETERMINERS,
     EQUIVALENTS,
     ID_PREFIXES,
     ID_QUALIFIERS,
     IDIOMS,
     IMPLIES,
+    MODAL_MARKERS,
     MODIFIERS,
     NOUN_VERBS,
     OPERATION_ACTIONS,
@@ -481,6 +483,9 @@ class QueryAnalyzer:
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
+        if lead and lead[0] > 0 and said[lead[0] - 1] in DETERMINERS:
+            # "the broadcast … has to halt": a subject, then what must happen to it
+            lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
         if not lead or not plain[lead[0]]:
             return frozenset()
         first = stem(said[lead[0]])

@@ -515,6 +515,12 @@ MODIFIERS: frozenset[str] = frozenset(
     {"bulk", "batch", "mass", "soft", "hard", "only", "temporary", "permanent", "global",
      "shadow", "ip", "full", "partial"}
 )  # fmt: skip
+# A request that opens with one of these names a subject, not an action ("the broadcast has to
+# halt"): its verb is the one after a modal marker ("must", "has to" → "to", "should").
+DETERMINERS: frozenset[str] = frozenset(
+    {"the", "this", "that", "these", "those", "our", "my", "your", "their", "his", "her", "its"}
+)
+MODAL_MARKERS: frozenset[str] = frozenset({"must", "should", "to", "shall"})
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
 # ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
 NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
