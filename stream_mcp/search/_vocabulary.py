@@ -93,7 +93,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("usage", "statistics", "stats"),
     # campaigns, imports, tasks
     ("campaign", "broadcast", "bulk message", "blast", "mass message"),
-    ("segment", "audience"),
+    ("segment", "audience", "cohort"),
     ("import", "migrate", "migration"),
     ("external storage", "s3 bucket", "bucket"),
     ("task", "job", "background task", "async task"),
@@ -112,6 +112,10 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("take back", "remove"),
     ("take down", "remove"),
     ("kill switch", "stop"),
+    ("tear down", "delete"),
+    ("wind down", "cancel"),
+    ("un quarantine", "reactivate"),
+    ("unquarantine", "reactivate"),
     ("pull the plug", "stop"),
 )
 
@@ -322,6 +326,11 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("unlike", "delete reaction"),
     ("thumbs up", "reaction"),
     ("thumbs down", "reaction"),
+    # accounts
+    ("quarantine", "deactivate"),
+    ("account access again", "reactivate"),
+    ("welcome back", "unban"),
+    ("allowed back", "unban"),
     ("heart", "reaction"),
     ("emoji", "reaction"),
     ("react", "reaction"),
@@ -417,7 +426,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("delete",),
         (
             "delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge",
-            "nuke", "scrap", "trash",
+            "nuke", "scrap", "trash", "yank", "ditch", "axe",
         ),
     ),
     (
