@@ -58,6 +58,7 @@ from stream_mcp.search._vocabulary import (
     READ_NOUNS,
     SPEECH_MEANS,
     SPEECH_WORDS,
+    TRAILING_VERBS,
     UNDO_CUES,
     VERB_ALIASES,
 )
@@ -422,7 +423,11 @@ class QueryAnalyzer:
             inflected = _inflected(word) and not (
                 word in ASPECTS and stem(word) in self._read_words
             )
-            out.append(word not in names and not inflected and not after_noun and not noun)
+            # ... but a terse request may end with its verb: "importer bucket remove"
+            last_verb = i == len(said) - 1 and word in TRAILING_VERBS
+            out.append(
+                word not in names and not inflected and (last_verb or not (after_noun or noun))
+            )
         return out
 
     def _correct(self, query: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -530,6 +530,14 @@ DETERMINERS: frozenset[str] = frozenset(
     {"the", "this", "that", "these", "those", "our", "my", "your", "their", "his", "her", "its"}
 )
 MODAL_MARKERS: frozenset[str] = frozenset({"must", "should", "to", "shall"})
+# Verbs that are hardly ever nouns: ending a terse request, they are its action ("importer
+# bucket remove", "feeds mod template delete"), where "user export" or "word list" name a thing.
+TRAILING_VERBS: frozenset[str] = frozenset(
+    {"delete", "remove", "create", "add", "rename", "erase", "purge", "drop", "deactivate",
+     "reactivate", "unban", "unmute", "unblock", "unpin", "unarchive", "undelete", "restore",
+     "enable", "disable", "revoke", "reset", "cancel", "stop", "start", "send", "get", "fetch",
+     "show", "set", "edit", "update", "change", "upsert", "check", "validate", "verify"}
+)  # fmt: skip
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
 # ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
 NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
