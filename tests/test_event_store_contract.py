@@ -129,7 +129,7 @@ async def test_edits_and_reactions_are_told_apart_by_time_and_subject(open_store
 async def test_events_and_cursor_survive_a_restart(open_store: Opener) -> None:
     store = await open_store()
     await store.append(events(*(f"m{i}" for i in range(5))))
-    await store.set_members("messaging:general", ["alice", "bob"])
+    await store.set_members({"messaging:general": ["alice", "bob"]})
     await store.set_mark("sync_at", "2026-12-02T10:00:00+00:00")
     await store.aclose()
     reopened = await open_store()
@@ -199,13 +199,20 @@ async def test_membership_is_learned_and_queried(open_store: Opener) -> None:
 
 async def test_set_members_replaces_what_was_known(open_store: Opener) -> None:
     store = await open_store()
-    await store.set_members("messaging:z", ["a", "b", "a"])
+    await store.set_members({"messaging:z": ["a", "b", "a"]})
     assert await store.members("messaging:z") == {"a", "b"}
-    await store.set_members("messaging:z", ["c"])
+    await store.set_members({"messaging:z": ["c"]})
     assert await store.members("messaging:z") == {"c"}
-    await store.set_members("messaging:z", [])
+    await store.set_members({"messaging:z": []})
     assert await store.members("messaging:z") == frozenset()
     assert "messaging:z" in await store.known_channels()
+    # several channels at once, in one write; channels not named keep what was known
+    await store.set_members({"messaging:y": ["d"], "messaging:x": ["e", "f"]})
+    assert await store.members("messaging:x") == {"e", "f"}
+    assert await store.members("messaging:y") == {"d"}
+    assert await store.members("messaging:z") == frozenset()
+    await store.set_members({})
+    assert await store.known_channels() == {"messaging:x", "messaging:y", "messaging:z"}
 
 
 async def test_marks_are_shared_by_every_instance(open_store: Opener) -> None:

@@ -146,7 +146,7 @@ async def test_profiles_share_a_database_but_not_events(open_store: Opener) -> N
         len((await two.append([normalise(message_new("m1"), "webhook")], delivery_id="d")).stored)
         == 1
     )
-    await one.set_members("messaging:general", ["alice"])
+    await one.set_members({"messaging:general": ["alice"]})
     await one.set_mark("sync_at", "x")
     assert await two.members("messaging:general") is None
     assert await two.get_mark("sync_at") is None

@@ -179,19 +179,11 @@ class EventFeed:
         data = result.get("data")
         if not isinstance(data, Mapping):
             return
-        entries: list[Mapping[str, Any]] = [data]
+        entries: list[Any] = [data]
         channels = data.get("channels")
         if isinstance(channels, list):
-            entries += [c for c in channels[:100] if isinstance(c, Mapping)]
-        for entry in entries:
-            channel = entry.get("channel")
-            cid = channel.get("cid") if isinstance(channel, Mapping) else None
-            members = entry.get("members")
-            if not isinstance(members, list) and isinstance(channel, Mapping):
-                members = channel.get("members")
-            if isinstance(cid, str) and isinstance(members, list):
-                ids = [m for m in (_member_id(x) for x in members if isinstance(x, Mapping)) if m]
-                await self.store.set_members(cid, ids)
+            entries += channels[:100]
+        await self.store.set_members(_member_lists(entries))
         message = data.get("message")
         if isinstance(message, Mapping):
             cid, author = message.get("cid"), _id(message.get("user"))
@@ -446,15 +438,26 @@ class EventFeed:
             capped=False,
         )
         channels = (result.get("data") or {}).get("channels") or ()
-        for entry in channels:
-            if not isinstance(entry, Mapping):
-                continue
-            channel = entry.get("channel")
-            cid = channel.get("cid") if isinstance(channel, Mapping) else None
-            members = entry.get("members")
-            if isinstance(cid, str) and isinstance(members, list):
-                ids = [m for m in (_member_id(x) for x in members if isinstance(x, Mapping)) if m]
-                await self.store.set_members(cid, ids)
+        await self.store.set_members(_member_lists(channels))
+
+
+def _member_lists(entries: Iterable[Any]) -> dict[str, list[str]]:
+    """cid → member ids, from answers that carry channels with their members (GetOrCreate-
+    Channel, QueryChannels: ``{"channel": {"cid"}, "members": [...]}``, or the members
+    inside the channel object)."""
+    found: dict[str, list[str]] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        channel = entry.get("channel")
+        cid = channel.get("cid") if isinstance(channel, Mapping) else None
+        members = entry.get("members")
+        if not isinstance(members, list) and isinstance(channel, Mapping):
+            members = channel.get("members")
+        if isinstance(cid, str) and isinstance(members, list):
+            ids = (_member_id(m) for m in members if isinstance(m, Mapping))
+            found[cid] = [m for m in ids if m]
+    return found
 
 
 async def learn_membership(store: EventStore, events: Iterable[Event]) -> None:
@@ -468,7 +471,7 @@ async def learn_membership(store: EventStore, events: Iterable[Event]) -> None:
         if change is not None:
             user, present = change
             if user is None:
-                await store.set_members(cid, ())
+                await store.set_members({cid: ()})
             else:
                 await store.change_member(cid, user, present=present)
         members = payload.get("members")

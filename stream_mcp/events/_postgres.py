@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
@@ -307,22 +307,26 @@ class PostgresEventStore:
 
         return await self._run("read channel members", work)
 
-    async def set_members(self, cid: str, users: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(users))
+    async def set_members(self, channels: Mapping[str, Iterable[str]]) -> None:
+        # sorted: two replicas replacing overlapping channels lock their rows in one order
+        wanted = {cid: list(dict.fromkeys(channels[cid])) for cid in sorted(channels)}
+        if not wanted:
+            return
 
         async def work(db: AsyncConnection[TupleRow]) -> None:
             async with db.transaction():
-                await self._seen(db, cid)  # locks the channel's row: replacements serialize
-                await db.execute(
-                    "DELETE FROM event_members WHERE profile = %s AND cid = %s",
-                    (self.profile, cid),
-                )
-                if wanted:
+                for cid, users in wanted.items():
+                    await self._seen(db, cid)  # locks the channel's row: replacements serialize
                     await db.execute(
-                        "INSERT INTO event_members (profile, cid, user_id)"
-                        " SELECT %s, %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
-                        (self.profile, cid, wanted),
+                        "DELETE FROM event_members WHERE profile = %s AND cid = %s",
+                        (self.profile, cid),
                     )
+                    if users:
+                        await db.execute(
+                            "INSERT INTO event_members (profile, cid, user_id)"
+                            " SELECT %s, %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                            (self.profile, cid, users),
+                        )
 
         await self._run("store channel members", work)
 

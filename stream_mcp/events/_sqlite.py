@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -217,18 +217,21 @@ class SQLiteEventStore:
 
         return await self._run(work)
 
-    async def set_members(self, cid: str, users: Iterable[str]) -> None:
-        users = list(dict.fromkeys(users))
+    async def set_members(self, channels: Mapping[str, Iterable[str]]) -> None:
+        wanted = {cid: list(dict.fromkeys(users)) for cid, users in channels.items()}
+        if not wanted:
+            return
 
         def work(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
-                _seen(db, cid)
-                db.execute("DELETE FROM members WHERE cid = ?", (cid,))
-                db.executemany(
-                    "INSERT OR IGNORE INTO members (cid, user_id) VALUES (?, ?)",
-                    [(cid, user) for user in users],
-                )
+                for cid, users in wanted.items():
+                    _seen(db, cid)
+                    db.execute("DELETE FROM members WHERE cid = ?", (cid,))
+                    db.executemany(
+                        "INSERT OR IGNORE INTO members (cid, user_id) VALUES (?, ?)",
+                        [(cid, user) for user in users],
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -8,7 +8,7 @@ reader wait for anything newer than a cursor without polling the table in a tigh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -66,8 +66,9 @@ class EventStore(Protocol):
         """Known members of a channel, or None when the channel was never seen."""
         ...
 
-    async def set_members(self, cid: str, users: Iterable[str]) -> None:
-        """Replace what is known about a channel's members."""
+    async def set_members(self, channels: Mapping[str, Iterable[str]]) -> None:
+        """Replace what is known about the members of each channel (cid → user ids), in one
+        transaction: a QueryChannels answer of 100 channels is one write, not 100."""
         ...
 
     async def change_member(self, cid: str, user: str, *, present: bool) -> None: ...
