@@ -21,7 +21,7 @@ ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
 # entity type, not channels.
 _REFERENCES = (
     ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b(?!chat:|custom:|stream:)[a-z]+:[\w!-]+")),
-    ("user", re.compile(r"(?<![\w@])@[\w.-]+")),
+    ("user", re.compile(r"(?<![\w@])@\w[\w.-]*")),  # not "@-mentions"
 )
 _STOPWORD_TEXT = """
     a an the to of in on for at by with from into onto out about as and or but so if then than
@@ -132,7 +132,8 @@ def field_name(name: str) -> str:
 # can't DM me". Those words say what is *not* meant, so they must not count as matches.
 RULED_OUT_WORDS = 2  # the longest negated clause that names what is not meant
 _NEGATED = re.compile(
-    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b([^.;,()!?\n]*)",
+    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b"
+    r"([^.;,()!?\n]*?)(?=[.;,()!?\n]|\s+(?:then|but|instead|otherwise)\b|$)",
     re.IGNORECASE,
 )
 

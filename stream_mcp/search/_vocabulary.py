@@ -112,6 +112,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("take back", "remove"),
     ("take down", "remove"),
     ("kill switch", "stop"),
+    ("report that", "record that"),  # telling, not flagging
     ("tear down", "delete"),
     ("wind down", "cancel"),
     ("un quarantine", "reactivate"),
