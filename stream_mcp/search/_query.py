@@ -77,10 +77,11 @@ PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
-# nor a page of them: "the last 20 messages", nor a time: "for 2 hours").
+# nor a page of them: "the last 20 messages", nor a time: "for 2 hours", nor part of an id:
+# "u-8 as members").
 _COUNT = re.compile(
     r"(?<!last )(?<!latest )(?<!recent )(?<!newest )(?<!first )(?<!top )(?<!past )"
-    r"\b(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
+    r"(?<![\w-])(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
     r"(?!(?:seconds|minutes|hours|days|weeks|months|years|mins|hrs|secs)\b)"
     r"(?:[a-z]+\s+)?[a-z]+s\b"
 )
@@ -371,7 +372,7 @@ class QueryAnalyzer:
             len(dict.fromkeys(names)),
             framed,
             undo,
-            frozenset(own) | kinds,
+            frozenset(own) | frozenset(references_made),  # not the guessed "user" of a name
             frozenset(named),
             bare and len(words) <= BARE_WORDS,
             corrections,
