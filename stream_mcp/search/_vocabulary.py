@@ -83,6 +83,8 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     # app configuration
     ("app settings", "app configuration", "app config"),
     ("rate limit", "quota", "throttle"),
+    ("token", "jwt"),
+    ("revoke", "invalidate"),
     ("retention", "retention policy", "auto delete", "expire old"),
     ("role", "user role"),
     ("permission", "grant", "access right"),
@@ -327,6 +329,27 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("unlike", "delete reaction"),
     ("thumbs up", "reaction"),
     ("thumbs down", "reaction"),
+    # a language named is a translation wanted
+    *(
+        (language, "language")
+        for language in (
+            "english",
+            "spanish",
+            "french",
+            "german",
+            "italian",
+            "portuguese",
+            "dutch",
+            "russian",
+            "japanese",
+            "chinese",
+            "korean",
+            "arabic",
+            "hindi",
+            "turkish",
+            "polish",
+        )
+    ),
     # accounts
     ("quarantine", "deactivate"),
     ("account access again", "reactivate"),
