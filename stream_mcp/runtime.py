@@ -91,8 +91,10 @@ async def open_service(
             sink = None
             dsn = settings.database_dsn()
             if dsn is not None:
-                from stream_mcp.db import PostgresAuditSink
+                from stream_mcp.db import PostgresAuditSink, check_schema
 
+                if not settings.db_migrate:
+                    await check_schema(dsn)
                 sink = await stack.enter_async_context(
                     PostgresAuditSink.running(dsn, migrate_schema=settings.db_migrate)
                 )
@@ -119,8 +121,11 @@ async def open_event_store(
 
     dsn = settings.database_dsn()
     if dsn is not None and store_path is None:
+        from stream_mcp.db import check_schema
         from stream_mcp.events import PostgresEventStore  # needs the scale extra
 
+        if not settings.db_migrate:
+            await check_schema(dsn)
         return await PostgresEventStore.open(
             dsn, profile=profile, migrate_schema=settings.db_migrate
         )

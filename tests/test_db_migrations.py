@@ -122,21 +122,29 @@ def test_the_db_commands_need_the_url(
 async def test_with_migrate_on_start_off_a_stale_schema_is_refused_until_migrated(
     pg_url: str, tmp_path: Path
 ) -> None:
-    """STREAM_MCP_DB_MIGRATE=false: the store and the audit sink check, they never migrate."""
+    """STREAM_MCP_DB_MIGRATE=false: the event store and the audit trail check the schema,
+    they never migrate it."""
+    from stream_mcp.auth import Credentials, Policy, Signer
     from stream_mcp.config import Settings
-    from stream_mcp.db import PostgresAuditSink
-    from stream_mcp.runtime import open_event_store
+    from stream_mcp.runtime import open_event_store, open_service
 
+    credentials = Credentials(
+        profile_name="test",
+        api_key="key",
+        signer=Signer("migrate-test-secret-0123456789abcdef0123"),
+        base_url="http://127.0.0.1:9",
+        policy=Policy(default_user="agent-bot", allowed_users=("*",)),
+    )
     settings = Settings(data_dir=tmp_path, database_url=pg_url, db_migrate=False)
     with pytest.raises(EventStoreError, match="run `stream-mcp db migrate`") as refused:
         await open_event_store(settings, "default")
     assert "STREAM_MCP_DB_MIGRATE" in (refused.value.hint or "")
     with pytest.raises(EventStoreError, match="schema is at version 0"):
-        async with PostgresAuditSink.running(pg_url, migrate_schema=False):
+        async with open_service(settings, credentials):
             pass
     assert (await schema_status(pg_url)).current == 0  # nothing was applied behind our back
     await migrate(pg_url)
     store = await open_event_store(settings, "default")
     await store.aclose()
-    async with PostgresAuditSink.running(pg_url, migrate_schema=False) as sink:
-        assert sink.queued == 0
+    async with open_service(settings, credentials) as service:
+        assert service.catalog is not None

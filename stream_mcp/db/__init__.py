@@ -10,9 +10,9 @@ from stream_mcp.db._driver import describe_url
 from stream_mcp.db._migrate import (
     Migration,
     SchemaStatus,
+    check_schema,
     migrate,
     migrations,
-    prepare_schema,
     schema_status,
 )
 
@@ -20,9 +20,9 @@ __all__ = [
     "Migration",
     "PostgresAuditSink",
     "SchemaStatus",
+    "check_schema",
     "describe_url",
     "migrate",
     "migrations",
-    "prepare_schema",
     "schema_status",
 ]

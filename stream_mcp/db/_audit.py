@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from stream_mcp.db._driver import connect, describe_url
-from stream_mcp.db._migrate import prepare_schema
+from stream_mcp.db._migrate import migrate
 from stream_mcp.observability import get_logger
 
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ class PostgresAuditSink:
         cls, url: str, *, migrate_schema: bool = True
     ) -> AsyncIterator[PostgresAuditSink]:
         """The sink with its writer running; on exit, flush (bounded) and report losses."""
-        await prepare_schema(url, migrate_schema=migrate_schema)
+        if migrate_schema:
+            await migrate(url)
         sink = cls(url)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(sink._write_all)

@@ -120,13 +120,9 @@ async def _status(connection: AsyncConnection) -> SchemaStatus:
     )
 
 
-async def prepare_schema(url: str, *, migrate_schema: bool = True) -> None:
-    """Bring the schema up to date, or, where migrations are run by hand (``migrate_schema``
-    false: ``STREAM_MCP_DB_MIGRATE=false``, ``stream-mcp db migrate`` in a release step),
-    refuse to start on a schema this code does not match."""
-    if migrate_schema:
-        await migrate(url)
-        return
+async def check_schema(url: str) -> None:
+    """Where migrations are run by hand (``STREAM_MCP_DB_MIGRATE=false``, ``stream-mcp db
+    migrate`` in a release step): refuse to start on a schema this code does not match."""
     status = await schema_status(url)
     _refuse_newer(url, status)
     if status.pending:

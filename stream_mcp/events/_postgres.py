@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 
 from stream_mcp.db._driver import CONNECT_TIMEOUT, connect, conninfo, describe_url, failure, require
-from stream_mcp.db._migrate import APPEND_LOCK_SPACE, prepare_schema
+from stream_mcp.db._migrate import APPEND_LOCK_SPACE, migrate
 from stream_mcp.errors import EventStoreError
 from stream_mcp.events._model import Event, NewEvent
 from stream_mcp.events._store import Appended, Retention
@@ -91,7 +91,8 @@ class PostgresEventStore:
     ) -> PostgresEventStore:
         """Connect (failing fast), bring the schema up to date, and start listening."""
         pool_module = require("psycopg_pool")
-        await prepare_schema(url, migrate_schema=migrate_schema)
+        if migrate_schema:
+            await migrate(url)
         pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = pool_module.AsyncConnectionPool(
             conninfo(url),
             min_size=1,
