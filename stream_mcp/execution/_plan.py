@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import PAGING_NAMES, compile_input, validation_schema
+from stream_mcp.execution._validate import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -51,6 +52,7 @@ class OperationPlan:
     op: Operation
     bindings: Mapping[str, BindingLike]
     validator: Draft202012Validator
+    check: Check | None  # a quick yes for valid arguments (None: always use the validator)
     segments: tuple[tuple[str, str | None], ...]  # (literal text, path parameter or None)
     path_args: Mapping[str, str]  # wire name -> argument name
     actors: tuple[str, ...]  # the op's actor paths whose top-level argument exists
@@ -76,6 +78,7 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         op=op,
         bindings=bindings,
         validator=Draft202012Validator(schema),
+        check=compile_check(schema),
         segments=tuple(segments),
         path_args=path_args,
         # A curated actor that names no argument of this op is ignored, not sent.
