@@ -19,6 +19,8 @@ from stream_mcp.limits import MAX_PATH_PARAM_CHARS
 
 SURROGATE_MESSAGE = "not valid Unicode text (contains a lone surrogate)"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Ids made only of RFC 3986's unreserved characters, which percent-encoding leaves as they are.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._~-]+")
 _JSON_TYPES = (
     (bool, "boolean"),
     (int, "integer"),
@@ -36,6 +38,13 @@ def encode_path_value(name: str, value: Any) -> str:
     cannot change the route). Empty, ``.`` and ``..`` are refused, because URL normalisation
     would collapse them, and so are control characters.
     """
+    if (
+        type(value) is str
+        and len(value) <= MAX_PATH_PARAM_CHARS
+        and value not in (".", "..")
+        and _PLAIN_ID.fullmatch(value)
+    ):
+        return value  # nothing to refuse or encode: the usual id
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"{name}: expected string, got {json_type(value)}", field=name)
     text = str(value)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
+# Literal path text that URL parsing leaves as it is (RFC 3986 pchar and "/", without "%").
+PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 class BindingLike(Protocol):
@@ -60,6 +62,7 @@ class OperationPlan:
     upload: bool
     image: bool
     where: str
+    plain: bool  # the path's literal text needs no URL quoting (see _wire.Urls)
 
 
 def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any]) -> OperationPlan:
@@ -87,6 +90,7 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         upload=op.content == "multipart",
         image=op.content == "multipart" and op.path.rstrip("/").endswith("/image"),
         where=f"{op.operation_id} ({op.method} {op.path})",
+        plain=all(PLAIN_PATH.fullmatch(literal) for literal, _ in segments),
     )
 
 
