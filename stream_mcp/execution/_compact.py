@@ -88,11 +88,10 @@ def _compact_record(
         if top and name == "duration":
             continue  # Stream's server-side timing, on every answer: nothing to act on
         kind = type(item)
-        if kind is str:  # the commonest value first
-            if item or top:
+        if kind is str or kind is bool:  # the commonest values first
+            if item or top:  # "" and false read as absent inside a record
                 out[name] = item
-            continue
-        if kind is dict or kind is list or isinstance(item, _CONTAINERS):
+        elif kind is dict or kind is list or isinstance(item, _CONTAINERS):
             if name == "config" and isinstance(item, dict) and "cid" in value:
                 kept: Any = {"name": item["name"]} if "name" in item else {}
             elif isinstance(item, dict):
@@ -101,22 +100,19 @@ def _compact_record(
                 kept = _compact_list(item, _key(name), seen, depth + 1, times)
             if top or kept:  # an empty object or list says nothing
                 out[name] = kept
-            continue
-        if item is None or item is False:
+        elif item is None:
             if top:
                 out[name] = item
-            continue  # what an absent field reads as anyway
-        if kind is int:
-            if item == 0 and not top and _key(name).endswith("_count"):
-                continue  # a zero count
-            if times and is_datetime_key(_key(name)):
-                item = to_rfc3339(item) or item  # scalars inline: no call per leaf
-        elif kind is float:
-            if times and is_datetime_key(_key(name)):
-                item = to_rfc3339(item) or item
-        elif not top and item == "":
-            continue  # an empty string of a str subclass
-        out[name] = item
+        elif kind is int or kind is float:
+            if times or not item:
+                text = name if type(name) is str else str(name)
+                if kind is int and item == 0 and not top and text.endswith("_count"):
+                    continue  # a zero count
+                if times and is_datetime_key(text):
+                    item = to_rfc3339(item) or item  # scalars inline: no call per leaf
+            out[name] = item
+        elif top or not (item is False or item == ""):  # a str subclass, an int subclass...
+            out[name] = item
     if not top:
         _drop_derived(value, out)
     return out
