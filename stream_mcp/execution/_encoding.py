@@ -108,14 +108,31 @@ def dumps(value: Any, name: str, prefix: str | None = None) -> str:
 
     ``prefix`` is the field path of ``value`` in tool-input space ("" for a whole body).
     """
+    text = _json(value, name)
+    if not _encodable(text):
+        raise _surrogate_error(value, name, prefix)
+    return text
+
+
+def dumps_bytes(value: Any, name: str, prefix: str | None = None) -> bytes:
+    """:func:`dumps` as the UTF-8 bytes to send, encoded once."""
+    text = _json(value, name)
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _surrogate_error(value, name, prefix) from None
+
+
+def _json(value: Any, name: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{name}: value cannot be sent as JSON ({exc})", field=name) from None
-    if not _encodable(text):
-        where = _bad_text_path(value, name if prefix is None else prefix) or name
-        raise ValidationError(f"{where}: {SURROGATE_MESSAGE}", field=where)
-    return text
+
+
+def _surrogate_error(value: Any, name: str, prefix: str | None) -> ValidationError:
+    where = _bad_text_path(value, name if prefix is None else prefix) or name
+    return ValidationError(f"{where}: {SURROGATE_MESSAGE}", field=where)
 
 
 def _encodable(text: str) -> bool:

@@ -15,6 +15,7 @@ import httpx2
 from stream_mcp.errors import ValidationError
 from stream_mcp.execution._encoding import (
     dumps,
+    dumps_bytes,
     encode_path_value,
     json_type,
     query_value,
@@ -83,7 +84,7 @@ class RequestBuilder:
                 method,
                 url,
                 headers=headers,
-                content=dumps(body, "body", prefix="").encode("utf-8"),
+                content=dumps_bytes(body, "body", prefix=""),
             )
         return self._client.build_request(method, url, headers=headers)
 
