@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from stream_mcp.execution._compact import compact
 
 ALICE = {"id": "alice", "name": "Alice", "role": "user", "image": None, "teams": []}
@@ -104,3 +107,115 @@ def test_fields_that_differ_from_their_twin_are_kept() -> None:
     out = compact({"message": message, "event": event})
     assert out["message"] == message
     assert out["event"] == event
+
+
+# --------------------------------------------------------------------------- one walk, same answer
+
+_KEYS = [
+    "id",
+    "user",
+    "users",
+    "read_by",
+    "created_by",
+    "target_user",
+    "created_at",
+    "updated_at",
+    "last_active",
+    "text",
+    "html",
+    "cid",
+    "channel_type",
+    "channel_id",
+    "config",
+    "name",
+    "reaction_groups",
+    "reaction_counts",
+    "reaction_scores",
+    "count",
+    "sum_scores",
+    "reply_count",
+    "duration",
+    "flag",
+    "messages",
+    "members",
+    1,
+]
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(["", "hi", "<p>hi</p>", "messaging:c1", "messaging", "c1", "alice", "bob"]),
+    st.sampled_from([0, 1, 0.0, 2.5, 1_700_000_000, 1_700_000_000_123, 1.7e9, -5]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6),
+    ),
+    max_leaves=30,
+)
+
+
+def _reference(value, key, seen, depth, times):
+    """The walk as first written (a call per value); the current one must agree with it."""
+    from stream_mcp.execution import _compact as module
+    from stream_mcp.execution.timestamps import is_datetime_key, to_rfc3339
+
+    def says_nothing(name, kept):
+        if kept is False or empty(kept):
+            return True
+        return kept == 0 and type(kept) is int and name.endswith("_count")
+
+    def empty(kept):
+        return kept is None or kept == [] or kept == {} or kept == ""
+
+    if (
+        times
+        and key is not None
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and is_datetime_key(key)
+    ):
+        return to_rfc3339(value) or value
+    if isinstance(value, dict):
+        if key is not None and module._is_user(key, value):
+            if value["id"] in seen:
+                return {"id": value["id"]}
+            seen.add(value["id"])
+        out = {}
+        for name, item in value.items():
+            if depth == 0 and name == "duration":
+                continue
+            if isinstance(item, dict | list):
+                if name == "config" and isinstance(item, dict) and "cid" in value:
+                    kept = {"name": item["name"]} if "name" in item else {}
+                else:
+                    kept = _reference(item, str(name), seen, depth + 1, times)
+            elif times and type(item) in (int, float) and is_datetime_key(str(name)):
+                kept = to_rfc3339(item) or item
+            else:
+                kept = item
+            if depth == 0 or not says_nothing(str(name), kept):
+                out[name] = kept
+        if depth > 0:
+            module._drop_derived(value, out)
+        return out
+    if isinstance(value, list):
+        items = [_reference(i, module._item_key(key), seen, depth + 1, times) for i in value]
+        return [i for i in items if not empty(i)]
+    return value
+
+
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6), st.booleans())
+@example({"reply_count": 0, "flag": False, "messages": [{"reply_count": 0, "id": ""}]}, False)
+@example({"created_at": 1_700_000_000, "user": {"created_at": 1.7e9, "flag": None}}, True)
+@settings(max_examples=500, deadline=None)
+def test_compact_agrees_with_the_reference_walk(body, timestamps) -> None:
+    import copy
+
+    before = copy.deepcopy(body)
+    got = compact(body, timestamps=timestamps)
+    assert json.dumps(got, sort_keys=False) == json.dumps(
+        _reference(body, None, set(), 0, timestamps), sort_keys=False
+    )
+    assert body == before  # new containers; the input is untouched

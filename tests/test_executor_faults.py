@@ -392,3 +392,59 @@ async def test_default_budget_is_sixty_per_minute_per_user_and_operation() -> No
             with pytest.raises(BudgetExhausted):
                 await executor.execute(GET, {"id": "t1"}, AUTH, tool_input=TOOL_INPUT)
     assert server.count == 60
+
+
+def _windowed(limit: int, remaining: int) -> Reply:
+    """OK, reporting Stream's app window for the endpoint (it ends 30 s after NOW)."""
+    return json_reply(
+        200,
+        {"thing": {"id": "t1"}},
+        X_RateLimit_Limit=str(limit),
+        X_RateLimit_Remaining=str(remaining),
+        X_RateLimit_Reset=str(int(NOW) + 30),
+    )
+
+
+async def test_the_in_process_budget_learns_the_app_window_from_each_answer() -> None:
+    """The executor takes the in-process budget's slots directly, and teaches it the window."""
+    budget = CallBudget(100, clock=lambda: 0.0, wall_clock=lambda: NOW)
+    with loopback(script(_windowed(8, 7))) as server:
+        harness = Harness(server.url, budget=budget)
+        async with harness.executor as executor:
+            for _ in range(2):  # floor(0.25 x 8) calls per window once the limit is known
+                await executor.execute(GET, {"id": "t1"}, AUTH, tool_input=TOOL_INPUT)
+            with pytest.raises(BudgetExhausted) as caught:
+                await executor.execute(GET, {"id": "t1"}, AUTH, tool_input=TOOL_INPUT)
+    assert server.count == 2
+    assert "may use 2 of the app's 8" in str(caught.value)
+
+
+class _CountingBudget(CallBudget):
+    """A budget of another class: the executor must go through the awaitable interface."""
+
+    def __init__(self) -> None:
+        super().__init__(100, clock=lambda: 0.0, wall_clock=lambda: NOW)
+        self.calls: list[str] = []
+
+    async def acquire(self, user: str, operation: str, *, platform: Any = "server") -> None:
+        self.calls.append("acquire")
+        await super().acquire(user, operation, platform=platform)
+
+    async def observe(self, platform: Any, operation: str, report: Any) -> None:
+        self.calls.append("observe")
+        await super().observe(platform, operation, report)
+
+
+async def test_other_budgets_are_awaited() -> None:
+    budget = _CountingBudget()
+    with loopback(script(_windowed(8, 7))) as server:
+        await Harness(server.url, budget=budget).call()
+    assert budget.calls == ["acquire", "observe"]
+
+
+async def test_a_request_id_carrying_the_token_is_redacted_in_the_result() -> None:
+    reply = json_reply(200, {"thing": {"id": "t1"}}, X_Request_Id=f"req {AUTH.token}")
+    with loopback(script(reply)) as server:
+        result = await Harness(server.url).call()
+    assert AUTH.token not in json.dumps(result.meta)
+    assert result.meta["request_id"].startswith("req ")

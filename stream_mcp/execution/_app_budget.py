@@ -27,6 +27,7 @@ Lua (:mod:`stream_mcp.execution._redis_budget`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,7 +76,13 @@ def app_reserve(share: float, limit: int) -> int:
 
 def app_report(platform: Platform, headers: httpx2.Headers, now: float) -> RateReport | None:
     """The app window an answer reports, or None when it reports none (or may be a user's)."""
-    rate, _ = response_meta(headers)
+    return rate_report(platform, response_meta(headers)[0], now)
+
+
+def rate_report(
+    platform: Platform, rate: Mapping[str, int] | None, now: float
+) -> RateReport | None:
+    """:func:`app_report` from the rate-limit headers already read (``response_meta``)."""
     if rate is None:
         return None
     limit, remaining, reset = rate.get("limit"), rate.get("remaining"), rate.get("reset")

@@ -43,6 +43,9 @@ def check_arguments(
     ]
     if unknown:
         raise _unknown_argument(plan, unknown[0])
+    # The quick check answers for valid arguments; the validator decides and explains the rest.
+    if plan.check is not None and plan.check(args):
+        return args
     error = next(plan.validator.iter_errors(args), None)
     if error is not None:
         from jsonschema.exceptions import best_match  # only when there is an error

@@ -135,8 +135,11 @@ class CallBudget:
             return 0.0
         return max(0.0, calls[0] + self._window - now)
 
-    def _take(self, user: str, operation: str, platform: Platform) -> BudgetExhausted | None:
-        """Take a slot from both budgets, or say why not (taking none)."""
+    def take(self, user: str, operation: str, platform: Platform) -> BudgetExhausted | None:
+        """Take a slot from both budgets, or say why not (taking none).
+
+        Synchronous: the executor calls it directly when its budget is this class, instead of
+        awaiting :meth:`acquire` (nothing here waits)."""
         now = self._clock()
         key = (user, operation)
         calls = self._fresh(key, now)
@@ -159,14 +162,18 @@ class CallBudget:
     async def try_acquire(
         self, user: str, operation: str, *, platform: Platform = "server"
     ) -> bool:
-        return self._take(user, operation, platform) is None
+        return self.take(user, operation, platform) is None
 
     async def acquire(self, user: str, operation: str, *, platform: Platform = "server") -> None:
-        refusal = self._take(user, operation, platform)
+        refusal = self.take(user, operation, platform)
         if refusal is not None:
             raise refusal
 
     async def observe(self, platform: Platform, operation: str, report: RateReport) -> None:
+        self.learn(platform, operation, report)
+
+    def learn(self, platform: Platform, operation: str, report: RateReport) -> None:
+        """:meth:`observe`, synchronously (see :meth:`take`)."""
         app = self._apps.get((platform, operation))
         if app is None:
             app = self._apps[(platform, operation)] = AppWindow()

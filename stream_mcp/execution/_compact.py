@@ -62,43 +62,91 @@ def compact(value: Any, *, timestamps: bool = False) -> Any:
 
 def _compact(value: Any, key: str | None, seen: set[str], depth: int, times: bool) -> Any:
     """Empties are dropped inside records; an answer's own top-level keys always stay, so an
-    empty result (``{"channels": []}``) still says it is empty."""
-    if (
-        times
-        and key is not None
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and is_datetime_key(key)
-    ):
-        return to_rfc3339(value) or value
+    empty result (``{"channels": []}``) still says it is empty.
+
+    Only containers are walked: a scalar is kept as it is (a date-time number is rewritten
+    by its record, which knows the key).
+    """
     if isinstance(value, dict):
-        if key is not None and _is_user(key, value):
-            user_id = value["id"]
-            if user_id in seen:
-                return {"id": user_id}
-            seen.add(user_id)
-        out: dict[str, Any] = {}
-        for name, item in value.items():
-            if depth == 0 and name == "duration":
-                continue  # Stream's server-side timing, on every answer: nothing to act on
-            if isinstance(item, dict | list):
-                if name == "config" and isinstance(item, dict) and "cid" in value:
-                    kept: Any = {"name": item["name"]} if "name" in item else {}
-                else:
-                    kept = _compact(item, str(name), seen, depth + 1, times)
-            elif times and type(item) in (int, float) and is_datetime_key(str(name)):
-                kept = to_rfc3339(item) or item  # scalars inline: no call per leaf
-            else:
-                kept = item
-            if depth == 0 or not _says_nothing(str(name), kept):
-                out[name] = kept
-        if depth > 0:
-            _drop_derived(value, out)
-        return out
+        return _compact_record(value, key, seen, depth, times)
     if isinstance(value, list):
-        items = [_compact(item, _item_key(key), seen, depth + 1, times) for item in value]
-        return [item for item in items if not _empty(item)]
+        return _compact_list(value, key, seen, depth, times)
     return value
+
+
+def _compact_record(
+    value: dict[Any, Any], key: str | None, seen: set[str], depth: int, times: bool
+) -> dict[Any, Any]:
+    if key is not None and _is_user(key, value):
+        user_id = value["id"]
+        if user_id in seen:
+            return {"id": user_id}
+        seen.add(user_id)
+    out: dict[str, Any] = {}
+    top = depth == 0
+    for name, item in value.items():
+        if top and name == "duration":
+            continue  # Stream's server-side timing, on every answer: nothing to act on
+        kind = type(item)
+        if kind is str or kind is bool:  # the commonest values first
+            if item or top:  # "" and false read as absent inside a record
+                out[name] = item
+        elif kind is dict or kind is list or isinstance(item, _CONTAINERS):
+            if name == "config" and isinstance(item, dict) and "cid" in value:
+                kept: Any = {"name": item["name"]} if "name" in item else {}
+            elif isinstance(item, dict):
+                kept = _compact_record(item, _key(name), seen, depth + 1, times)
+            else:
+                kept = _compact_list(item, _key(name), seen, depth + 1, times)
+            if top or kept:  # an empty object or list says nothing
+                out[name] = kept
+        elif item is None:
+            if top:
+                out[name] = item
+        elif kind is int or kind is float:
+            if times or not item:
+                text = name if type(name) is str else str(name)
+                if kind is int and item == 0 and not top and text.endswith("_count"):
+                    continue  # a zero count
+                if times and is_datetime_key(text):
+                    item = to_rfc3339(item) or item  # scalars inline: no call per leaf
+            out[name] = item
+        elif top or not (item is False or item == ""):  # a str subclass, an int subclass...
+            out[name] = item
+    if not top:
+        _drop_derived(value, out)
+    return out
+
+
+def _compact_list(
+    value: list[Any], key: str | None, seen: set[str], depth: int, times: bool
+) -> list[Any]:
+    item_key = _item_key(key)
+    out: list[Any] = []
+    for item in value:
+        if type(item) is str:  # lists of ids and names are common
+            if item:
+                out.append(item)
+            continue
+        if isinstance(item, dict):
+            item = _compact_record(item, item_key, seen, depth + 1, times)
+            if not item:
+                continue
+        elif isinstance(item, list):
+            item = _compact_list(item, item_key, seen, depth + 1, times)
+            if not item:
+                continue
+        elif item is None or item == "":
+            continue
+        out.append(item)
+    return out
+
+
+_CONTAINERS = (dict, list)
+
+
+def _key(name: Any) -> str:
+    return name if type(name) is str else str(name)
 
 
 def _drop_derived(raw: dict[str, Any], out: dict[str, Any]) -> None:
@@ -142,14 +190,3 @@ def _is_user(key: str, value: dict[str, Any]) -> bool:
         and isinstance(value.get("id"), str)
         and len(value) >= _MIN_USER_FIELDS
     )
-
-
-def _says_nothing(name: str, value: Any) -> bool:
-    """Empty, ``false``, or a zero count: what an absent field reads as anyway."""
-    if value is False or _empty(value):
-        return True
-    return value == 0 and type(value) is int and name.endswith("_count")
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == [] or value == {} or value == ""

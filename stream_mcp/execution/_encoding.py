@@ -19,6 +19,8 @@ from stream_mcp.limits import MAX_PATH_PARAM_CHARS
 
 SURROGATE_MESSAGE = "not valid Unicode text (contains a lone surrogate)"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Ids made only of RFC 3986's unreserved characters, which percent-encoding leaves as they are.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._~-]+")
 _JSON_TYPES = (
     (bool, "boolean"),
     (int, "integer"),
@@ -36,6 +38,13 @@ def encode_path_value(name: str, value: Any) -> str:
     cannot change the route). Empty, ``.`` and ``..`` are refused, because URL normalisation
     would collapse them, and so are control characters.
     """
+    if (
+        type(value) is str
+        and len(value) <= MAX_PATH_PARAM_CHARS
+        and value not in (".", "..")
+        and _PLAIN_ID.fullmatch(value)
+    ):
+        return value  # nothing to refuse or encode: the usual id
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"{name}: expected string, got {json_type(value)}", field=name)
     text = str(value)
@@ -99,14 +108,31 @@ def dumps(value: Any, name: str, prefix: str | None = None) -> str:
 
     ``prefix`` is the field path of ``value`` in tool-input space ("" for a whole body).
     """
+    text = _json(value, name)
+    if not _encodable(text):
+        raise _surrogate_error(value, name, prefix)
+    return text
+
+
+def dumps_bytes(value: Any, name: str, prefix: str | None = None) -> bytes:
+    """:func:`dumps` as the UTF-8 bytes to send, encoded once."""
+    text = _json(value, name)
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _surrogate_error(value, name, prefix) from None
+
+
+def _json(value: Any, name: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{name}: value cannot be sent as JSON ({exc})", field=name) from None
-    if not _encodable(text):
-        where = _bad_text_path(value, name if prefix is None else prefix) or name
-        raise ValidationError(f"{where}: {SURROGATE_MESSAGE}", field=where)
-    return text
+
+
+def _surrogate_error(value: Any, name: str, prefix: str | None) -> ValidationError:
+    where = _bad_text_path(value, name if prefix is None else prefix) or name
+    return ValidationError(f"{where}: {SURROGATE_MESSAGE}", field=where)
 
 
 def _encodable(text: str) -> bool:

@@ -46,7 +46,7 @@ from stream_mcp.errors import (
     StreamTimeout,
     ValidationError,
 )
-from stream_mcp.execution._app_budget import Platform, app_report
+from stream_mcp.execution._app_budget import Platform, rate_report
 from stream_mcp.execution._arguments import check_arguments
 from stream_mcp.execution._budget import Budget, CallBudget
 from stream_mcp.execution._compact import compact
@@ -123,11 +123,14 @@ class PreparedCall:
 
 @dataclass(frozen=True, slots=True)
 class _Attempt:
-    """The outcome of one HTTP exchange that produced a status line."""
+    """The outcome of one HTTP exchange that produced a status line, with its rate-limit
+    headers and request id read once (``response_meta``)."""
 
     status: int
     body: bytes
     headers: httpx2.Headers
+    rate_limit: dict[str, int] | None = None
+    request_id: str | None = None
 
 
 # --------------------------------------------------------------------------- executor
@@ -193,6 +196,9 @@ class Executor:
             clock=clock,
             wall_clock=wall_clock,
         )
+        # The in-process budget never waits: take its slots directly instead of through
+        # the awaitable interface (same checks, same order; a subclass keeps its own).
+        self._local_budget = self._budget if type(self._budget) is CallBudget else None
         self._shaper = Shaper(config.response_token_cap)
         self._log = get_logger("stream_mcp.executor")
         self._http: httpx2.AsyncClient | None = None
@@ -332,7 +338,13 @@ class Executor:
         op = plan.op
         user = auth.acting_user
         platform: Platform = "server" if auth.mode == "server" else "client"
-        await self._budget.acquire(user, op.operation_id, platform=platform)
+        local = self._local_budget
+        if local is None:
+            await self._budget.acquire(user, op.operation_id, platform=platform)
+        else:
+            refusal = local.take(user, op.operation_id, platform)
+            if refusal is not None:
+                raise refusal
         attempts = 0
         while True:
             attempts += 1
@@ -342,7 +354,7 @@ class Executor:
             except StreamCallError as exc:
                 error = exc
             else:
-                await self._observe(platform, op.operation_id, attempt.headers)
+                await self._observe(platform, op.operation_id, attempt.rate_limit)
                 if attempt.status < 300:
                     return attempt, attempts
                 error = self._http_error(plan, attempt)
@@ -383,11 +395,18 @@ class Executor:
         except BudgetUnavailable:
             return False
 
-    async def _observe(self, platform: Platform, operation: str, headers: httpx2.Headers) -> None:
+    async def _observe(
+        self, platform: Platform, operation: str, rate_limit: Mapping[str, int] | None
+    ) -> None:
         """Teach the app-wide budget the window Stream reports; the answer is kept even if the
         shared budget cannot be reached (the next acquisition will say so)."""
-        report = app_report(platform, headers, self._wall_clock())
+        if rate_limit is None:
+            return
+        report = rate_report(platform, rate_limit, self._wall_clock())
         if report is None:
+            return
+        if self._local_budget is not None:
+            self._local_budget.learn(platform, operation, report)
             return
         with contextlib.suppress(BudgetUnavailable):
             await self._budget.observe(platform, operation, report)
@@ -428,7 +447,10 @@ class Executor:
                 f"could not complete {plan.where}: {self._describe_transport(exc)}",
                 hint="check the profile's base_url",
             ) from None
-        return _Attempt(response.status_code, b"".join(chunks), response.headers)
+        rate_limit, request_id = response_meta(response.headers)
+        return _Attempt(
+            response.status_code, b"".join(chunks), response.headers, rate_limit, request_id
+        )
 
     def _too_large(self, plan: OperationPlan, status: int) -> StreamResponseError:
         limit = self._max_response_bytes // (1024 * 1024)
@@ -444,7 +466,6 @@ class Executor:
 
     def _http_error(self, plan: OperationPlan, attempt: _Attempt) -> StreamCallError:
         headers = attempt.headers
-        rate_limit, request_id = response_meta(headers)
         return error_from_response(
             attempt.status,
             attempt.body,
@@ -452,8 +473,8 @@ class Executor:
             redactor=self._redactor,
             content_type=headers.get("content-type", ""),
             retry_after=server_wait(attempt.status, headers, self._wall_clock),
-            request_id=request_id,
-            rate_limit=rate_limit,
+            request_id=attempt.request_id,
+            rate_limit=attempt.rate_limit,
         )
 
     # ------------------------------------------------------------------ result
@@ -472,7 +493,7 @@ class Executor:
     ) -> ExecutionResult:
         body = attempt.body
         try:
-            data = json.loads(body) if body.strip() else {}
+            data = json.loads(body) if body and not body.isspace() else {}
         except (ValueError, RecursionError):
             error = error_from_response(
                 attempt.status,
@@ -480,7 +501,7 @@ class Executor:
                 where=plan.where,
                 redactor=self._redactor,
                 content_type=attempt.headers.get("content-type", ""),
-                request_id=response_meta(attempt.headers)[1],
+                request_id=attempt.request_id,
             )
             error.attempts = attempts
             raise error from None
@@ -511,16 +532,17 @@ class Executor:
         if select is not None:
             # A projection can assemble new strings (join, concatenation of pieces).
             data = redactor.value(data)
-        rate_limit, request_id = response_meta(attempt.headers)
+        request_id = attempt.request_id
         meta: dict[str, Any] = {
-            "operation_id": plan.op.operation_id,
+            "operation_id": redactor.text(plan.op.operation_id),
             "attempts": attempts,
             "duration_ms": round((self._clock() - started) * 1000, 1),
-            "request_id": request_id,
-            "rate_limit": rate_limit,
+            "request_id": None if request_id is None else redactor.text(request_id),
+            "rate_limit": attempt.rate_limit,
         }
         meta.update(shaped.meta())
-        meta = redactor.value(meta)
+        if shaped.truncated:
+            meta = redactor.value(meta)  # the cut's paths and hint quote the answer
         return ExecutionResult(attempt.status, data, meta)
 
 

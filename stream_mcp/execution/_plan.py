@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.catalog.schemas import PAGING_NAMES, compile_input, validation_schema
+from stream_mcp.execution._validate import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
+# Literal path text that URL parsing leaves as it is (RFC 3986 pchar and "/", without "%").
+PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 class BindingLike(Protocol):
@@ -51,6 +54,7 @@ class OperationPlan:
     op: Operation
     bindings: Mapping[str, BindingLike]
     validator: Draft202012Validator
+    check: Check | None  # a quick yes for valid arguments (None: always use the validator)
     segments: tuple[tuple[str, str | None], ...]  # (literal text, path parameter or None)
     path_args: Mapping[str, str]  # wire name -> argument name
     actors: tuple[str, ...]  # the op's actor paths whose top-level argument exists
@@ -58,6 +62,7 @@ class OperationPlan:
     upload: bool
     image: bool
     where: str
+    plain: bool  # the path's literal text needs no URL quoting (see _wire.Urls)
 
 
 def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any]) -> OperationPlan:
@@ -76,6 +81,7 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         op=op,
         bindings=bindings,
         validator=Draft202012Validator(schema),
+        check=compile_check(schema),
         segments=tuple(segments),
         path_args=path_args,
         # A curated actor that names no argument of this op is ignored, not sent.
@@ -84,6 +90,7 @@ def compile_plan(op: Operation, tool_input: ToolInputLike, schema: dict[str, Any
         upload=op.content == "multipart",
         image=op.content == "multipart" and op.path.rstrip("/").endswith("/image"),
         where=f"{op.operation_id} ({op.method} {op.path})",
+        plain=all(PLAIN_PATH.fullmatch(literal) for literal, _ in segments),
     )
 
 

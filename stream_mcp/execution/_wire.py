@@ -15,6 +15,7 @@ import httpx2
 from stream_mcp.errors import ValidationError
 from stream_mcp.execution._encoding import (
     dumps,
+    dumps_bytes,
     encode_path_value,
     json_type,
     query_value,
@@ -30,13 +31,13 @@ class RequestBuilder:
     Requests come from ``client`` so they carry its default headers and timeouts.
     """
 
-    __slots__ = ("_api_key", "_base_url", "_client", "_max_upload_bytes")
+    __slots__ = ("_api_key", "_client", "_max_upload_bytes", "_urls")
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: str, max_upload_bytes: int
     ) -> None:
         self._client = client
-        self._base_url = base_url
+        self._urls = Urls(base_url)
         self._api_key = api_key
         self._max_upload_bytes = max_upload_bytes
 
@@ -68,7 +69,7 @@ class RequestBuilder:
                 body[binding.wire] = value
         for container, fields in containers.items():
             query.append((container, dumps(fields, container, prefix="")))
-        url = self._base_url + _fill_path(plan, path_values) + "?" + urlencode_query(query)
+        url = self._urls.make(_fill_path(plan, path_values), urlencode_query(query), plan.plain)
         headers = {
             "Authorization": token,
             "Stream-Auth-Type": "jwt",
@@ -83,7 +84,7 @@ class RequestBuilder:
                 method,
                 url,
                 headers=headers,
-                content=dumps(body, "body", prefix="").encode("utf-8"),
+                content=dumps_bytes(body, "body", prefix=""),
             )
         return self._client.build_request(method, url, headers=headers)
 
@@ -100,3 +101,73 @@ def _fill_path(plan: OperationPlan, values: Mapping[str, str]) -> str:
             raise ValidationError(f"{name}: required path parameter is missing", field=name)
         parts.append(value)
     return "".join(parts)
+
+
+# What httpx2 refuses to parse (its MAX_URL_LENGTH); a longer URL takes the parsing path, which
+# raises httpx2's own error as before.
+MAX_URL_CHARS = 65536
+
+
+class Urls:
+    """Request URLs under one base URL, parsed once.
+
+    httpx2 parses and normalises every URL string it is given (a pass over each character,
+    quoting, dot segments), which is most of building a request. Every URL the builder makes
+    is already in the form that parsing produces: the base URL, a path of literal text that
+    needs no quoting (``plain``) and percent-encoded ids, and a query of percent-encoded
+    names and values. For those, the parsed base is copied with the new path and query.
+    Anything else, and any httpx2 whose parsed form is not the one this knows (checked
+    against real parsing when the builder is made), takes the string and the full parse.
+    """
+
+    __slots__ = ("_base", "_base_url", "_prefix")
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+        self._base: Any = None
+        self._prefix = ""
+        try:
+            parsed = httpx2.URL(base_url)
+            base = parsed._uri_reference
+            self._base, self._prefix = base, base.path
+            sample_path, sample_query = "/v1/a%2Fb/~c_d.e", "api_key=k&payload=%7B%22x%22%3A1%7D"
+            made = self.make(sample_path, sample_query, True)
+            expected = httpx2.URL(base_url + sample_path + "?" + sample_query)
+            if not _same_url(made, expected):
+                self._base = None
+        except Exception:  # a different httpx2 inside: parse every URL instead
+            self._base = None
+
+    def make(self, path: str, query: str, plain: bool) -> httpx2.URL | str:
+        """The URL for ``path`` (under the base URL's own path) and an encoded ``query``."""
+        base = self._base
+        if (
+            base is None
+            or not plain
+            or len(self._base_url) + len(path) + len(query) >= MAX_URL_CHARS
+            or _dot_segments(path)
+        ):
+            return self._base_url + path + "?" + query
+        url = httpx2.URL.__new__(httpx2.URL)
+        url._uri_reference = base._replace(path=self._prefix + path, query=query)
+        return url
+
+
+def _dot_segments(path: str) -> bool:
+    """Whether URL parsing would rewrite ``path`` (a ``.`` or ``..`` segment)."""
+    if "." not in path:
+        return False
+    segments = path.split("/")
+    return "." in segments or ".." in segments
+
+
+def _same_url(made: Any, expected: httpx2.URL) -> bool:
+    return (
+        isinstance(made, httpx2.URL)
+        and str(made) == str(expected)
+        and made.raw_path == expected.raw_path
+        and made.host == expected.host
+        and made.port == expected.port
+        and made.scheme == expected.scheme
+        and made._uri_reference == expected._uri_reference
+    )

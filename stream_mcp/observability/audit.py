@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +34,9 @@ class AuditRecord:
     latency_ms: float
     request_id: str | None  # Stream's id for the HTTP exchange, when it sent one
     call_id: str | None = None  # ours: every log line of the tool call carries it too
+
+
+_FIELDS = tuple(f.name for f in dataclass_fields(AuditRecord))
 
 
 class AuditSink(Protocol):
@@ -68,8 +72,11 @@ class AuditLog:
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, entry: AuditRecord) -> None:
-        fields = self._redactor.value(asdict(entry))
+        # The fields are scalars: a shallow dict is what asdict's deep copy would give.
+        fields = self._redactor.value({name: getattr(entry, name) for name in _FIELDS})
         self._log.info("execution", **fields)
+        if self._sink is None and self._path is None:
+            return
         row = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
         if self._sink is not None:
             try:

@@ -18,7 +18,9 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 # stream-mcp's own HTTP API keys (vault add-key), shown once and never again.
 _HTTP_KEY = re.compile(r"smcp_[A-Za-z0-9_-]{16,}")
 _API_KEY = re.compile(r"(?i)(api_key[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
-# Every pattern below needs one of these anchors; most strings have none.
+# Every pattern below needs one of these anchors; most strings have none. (Searching text
+# for a case-insensitive alternation steps through it a character at a time: on ASCII text,
+# which lowercases exactly, plain substring tests say the same far faster; see _anchored.)
 _MAYBE = re.compile(r"eyJ|smcp_|(?i:api_key|authorization)")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+)?([^\s\"',}]+)")
 # Values under these keys are dropped whatever they look like: Stream's app settings carry
@@ -46,6 +48,23 @@ _SECRET_KEYS = frozenset(
     }
 )
 _SECRET_SUFFIXES = ("_secret", "_password", "_token", "_private_key", "_credentials", "_auth_key")
+# Each secret key and suffix contains one of these (checked by a test), so lowercased text
+# holding none of them holds no secret-shaped key: fewer passes over a large body.
+_KEY_NEEDLES = (
+    "secret",
+    "token",
+    "password",
+    "passphrase",
+    "credentials",
+    "authorization",
+    "auth_key",
+    "vault_key",
+    "private_key",
+    "server_key",
+    "apn_key",
+    "firebase_key",
+    "p12_cert",
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -69,7 +88,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        if _MAYBE.search(value) is None:
+        if not _anchored(value, value.lower() if value.isascii() else None):
             return value  # no pattern below can match: skip four substitutions
         value = _JWT.sub(REDACTED, value)
         value = _HTTP_KEY.sub(REDACTED, value)
@@ -82,12 +101,14 @@ class Redactor:
         A cheap pre-check for large JSON bodies: escaped JSON (``\\u``) or a secret-shaped
         key forces the full structural pass.
         """
-        if "\\u" in text or self.text(text) != text:
+        if "\\u" in text or any(secret in text for secret in self._secrets):
             return True
         lowered = text.lower()
-        return any(key in lowered for key in _SECRET_KEYS) or any(
-            suffix in lowered for suffix in _SECRET_SUFFIXES
-        )
+        if any(needle in lowered for needle in _KEY_NEEDLES):
+            return True
+        # Only text holding an anchor can change under the patterns; check those exactly.
+        ascii_lowered = lowered if text.isascii() else None
+        return _anchored(text, ascii_lowered) and self.text(text) != text
 
     def value(self, value: Any, *, key: str | None = None) -> Any:
         """Redact recursively; values under secret-shaped keys are dropped entirely."""
@@ -105,6 +126,23 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(<{len(self._secrets)} secrets>)"
+
+
+def _anchored(value: str, ascii_lowered: str | None) -> bool:
+    """True when ``value`` holds an anchor of the patterns (``_MAYBE``).
+
+    ``ascii_lowered`` is ``value.lower()`` when ``value`` is ASCII, else None: non-ASCII text
+    takes the regex, whose case folding (the Kelvin sign is a ``k``) ``str.lower`` does not
+    match exactly.
+    """
+    if ascii_lowered is None:
+        return _MAYBE.search(value) is not None
+    return (
+        "eyJ" in value
+        or "smcp_" in value
+        or "api_key" in ascii_lowered
+        or "authorization" in ascii_lowered
+    )
 
 
 def redact_text(value: str) -> str:
