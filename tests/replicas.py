@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from stream_mcp.sandbox import Sandbox
+from tests import forkserver
 from tests.e2e import ROOT, cli, free_port, wait_for_port
 
 
@@ -119,8 +119,9 @@ def replica_set(
             port = free_port()
             log = tmp / f"replica-{index}.log"
             replica_env = {**base_env, "STREAM_MCP_DATA_DIR": str(tmp / f"data-{index}")}
-            command = [sys.executable, "-m", "stream_mcp", "serve", "--transport", "http"]
-            command += ["--stateless", "--port", str(port)]
+            command = forkserver.command(
+                "serve", "--transport", "http", "--stateless", "--port", str(port)
+            )
             process = subprocess.Popen(
                 command,
                 env=replica_env,

@@ -11,16 +11,16 @@ import hashlib
 import hmac
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import httpx2
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 
 from stream_mcp.sandbox import Sandbox
-from tests.e2e import ROOT, free_port, wait_for_port
+from tests import forkserver
+from tests.e2e import ROOT, free_port, server_params, wait_for_port
 
 SECRET = "receiver-" + "s" * 40
 
@@ -58,9 +58,7 @@ def webhook(sandbox: Sandbox, text: str) -> tuple[bytes, dict[str, str]]:
 
 
 async def wait(env: dict[str, str], arguments: dict) -> dict:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "stream_mcp", "serve"], env=env, cwd=str(ROOT)
-    )
+    params = server_params("serve", env=env)
     async with Client(stdio_client(params), mode="legacy") as client:
         result = await client.call_tool("wait_for_events", arguments)
     assert not result.is_error, result.content
@@ -72,7 +70,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
         env = env_for(tmp_path, sandbox)
         port = free_port()
         receiver = subprocess.Popen(
-            [sys.executable, "-m", "stream_mcp", "events", "serve", "--port", str(port)],
+            forkserver.command("events", "serve", "--port", str(port)),
             env=env,
             cwd=str(ROOT),
             stdout=subprocess.DEVNULL,
