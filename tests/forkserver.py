@@ -71,6 +71,10 @@ WARM_MODULES = (
     "uvicorn.loops.asyncio",
     "anyio._backends._asyncio",
     "sqlite3",
+    # Replicas use PostgreSQL and Redis; the product still imports them only when configured.
+    "psycopg",
+    "psycopg_pool",
+    "redis.asyncio",
 )
 
 
