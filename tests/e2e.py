@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jwt
 import mcp_types as types
 from mcp import Client
@@ -24,6 +25,10 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from tests import forkserver
 
 ROOT = Path(__file__).resolve().parents[1]
+# One TLS context for every HTTP client the tests make: httpx builds (and loads the system's
+# CA certificates into) a new one per client otherwise, ~50 ms of CPU each, hundreds a run.
+# The tests speak plain HTTP to loopback; the context is httpx's default, only shared.
+TLS = httpx2.create_ssl_context()
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 

@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from stream_mcp.sandbox import Sandbox
 from tests import forkserver
-from tests.e2e import ROOT, cli, free_port, wait_for_port
+from tests.e2e import ROOT, TLS, cli, free_port, wait_for_port
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
@@ -37,7 +37,7 @@ class RoundRobin(httpx2.AsyncBaseTransport):
     def __init__(self, ports: list[int]) -> None:
         self.ports = ports
         self.turn = 0
-        self.inner = httpx2.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport(verify=TLS)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         port = self.ports[self.turn % len(self.ports)]

@@ -20,7 +20,7 @@ from mcp.client.stdio import stdio_client
 
 from stream_mcp.sandbox import Sandbox
 from tests import forkserver
-from tests.e2e import ROOT, free_port, server_params, wait_for_port
+from tests.e2e import ROOT, TLS, free_port, server_params, wait_for_port
 
 SECRET = "receiver-" + "s" * 40
 
@@ -80,7 +80,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
             wait_for_port(port, receiver)
             url = f"http://127.0.0.1:{port}/webhooks/stream"
             start = await wait(env, {"timeout_seconds": 0})
-            async with httpx2.AsyncClient(timeout=10) as http:
+            async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
                 body, headers = webhook(sandbox, "first")
                 assert (await http.post(url, content=body, headers=headers)).status_code == 200
                 bad = {**headers, "x-signature": "0" * 64}
@@ -90,7 +90,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
             # A new server process (a restart) continues from the cursor the agent kept.
             got = await wait(env, {"after": start["next"], "timeout_seconds": 5})
             assert [e["message"]["text"] for e in got["events"]] == ["first"]
-            async with httpx2.AsyncClient(timeout=10) as http:
+            async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
                 body, headers = webhook(sandbox, "second")
                 assert (await http.post(url, content=body, headers=headers)).status_code == 200
             later = await wait(env, {"after": got["next"], "timeout_seconds": 5})

@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import http_server_process
+from tests.e2e import TLS, http_server_process
 
 MESSAGES = 200
 CHANNELS = 10
@@ -29,7 +29,7 @@ CHANNELS = 10
 async def connect(server: dict, key: str):
     headers = {"Authorization": f"Bearer {server['keys'][key]}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
         Client(streamable_http_client(server["url"], http_client=http)) as client,
     ):
         yield client

@@ -38,6 +38,7 @@ from mcp.shared.exceptions import MCPError
 from tests import forkserver
 from tests.e2e import (
     ROOT,
+    TLS,
     RecordingClient,
     Transcript,
     cli,
@@ -676,7 +677,7 @@ def http_factory(
         headers = {"Authorization": f"Bearer {fleet.keys[key_name]}"}
         elicitor = Elicitor() if elicit else None
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
             Client(
                 streamable_http_client(server.url, http_client=http),
                 mode=mode,
@@ -738,7 +739,7 @@ def raw_http_factory(
         if key_name not in fleet.keys:
             raise RuntimeError(f"API key {key_name!r} could not be made")
         headers = {"Authorization": f"Bearer {fleet.keys[key_name]}"}
-        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http:
             raw = RawHttp(http, server.url, server.transcript)
             await raw.initialize()
             yield Session(name, "http", "raw", server.api_key, server.transcript, raw=raw)
