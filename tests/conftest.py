@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -99,11 +100,54 @@ SLOW_MODULES = (
 )
 
 
+# Under xdist's ``--dist loadfile`` each work unit is one file, except the security suite:
+# its modules share one fleet of servers (tests/security/conftest.py), booted once per worker
+# that runs any of them, so they form one unit. Units go out longest first (the order below,
+# measured; the rest keep their order), so no worker is left with a long one at the end.
+SECURITY = "tests/security/"
+LONGEST_FIRST = (
+    SECURITY,
+    "tests/test_replicas.py",
+    "tests/test_e2e_oauth.py",
+    "tests/test_events_postgres.py",
+    "tests/test_executor_properties.py",
+    "tests/test_shaping.py",
+    "tests/test_startup.py",
+    "tests/test_events_http.py",
+    "tests/test_sandbox_events.py",
+    "tests/test_search.py",
+    "tests/test_catalog.py",
+    "tests/test_http_load.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return SECURITY if path.startswith(SECURITY) else path
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = item.path.as_posix()
         if any(marker in path for marker in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the work units above, in collection order (xdist would sort
+    them by test count unless told ``--no-loadscope-reorder``)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return WorkUnitScheduling(config, log)
 
 
 # A real PostgreSQL (the operator's or a private cluster) for the scale-out tests.

@@ -9,7 +9,6 @@ import re
 import secrets
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -17,12 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jwt
 import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from tests import forkserver
+
 ROOT = Path(__file__).resolve().parents[1]
+# One TLS context for every HTTP client the tests make: httpx builds (and loads the system's
+# CA certificates into) a new one per client otherwise, ~50 ms of CPU each, hundreds a run.
+# The tests speak plain HTTP to loopback; the context is httpx's default, only shared.
+TLS = httpx2.create_ssl_context()
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
@@ -109,11 +115,13 @@ async def stdio_session(
     """Spawn ``stream-mcp serve --sandbox`` over stdio and connect in legacy mode."""
     log_path = tmp_path / f"server-{len(transcript.log_files)}.log"
     transcript.log_files.append(log_path)
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "stream_mcp", "serve", "--sandbox", "--sandbox-db", ":memory:", *args],
+    params = server_params(
+        "serve",
+        "--sandbox",
+        "--sandbox-db",
+        ":memory:",
+        *args,
         env={**server_env(transcript.api_secret), **(env or {})},
-        cwd=str(ROOT),
     )
     with log_path.open("w") as errlog:
         transport = stdio_client(params, errlog=errlog)
@@ -121,6 +129,12 @@ async def stdio_session(
             transport, mode="legacy", elicitation_callback=elicitation_callback
         ) as client:
             yield RecordingClient(client, transcript)
+
+
+def server_params(*args: str, env: dict[str, str]) -> StdioServerParameters:
+    """``python -m stream_mcp <args>`` for the SDK's stdio client (see tests.forkserver)."""
+    command = forkserver.command(*args)
+    return StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=str(ROOT))
 
 
 def free_port() -> int:
@@ -143,7 +157,7 @@ def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 20
 
 def cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "stream_mcp", *args],
+        forkserver.command(*args),
         input=stdin,
         capture_output=True,
         text=True,
@@ -179,8 +193,10 @@ def http_server_process(
     log_path = tmp / "server.log"
     transcript.log_files.append(log_path)
     env = {**os.environ, **server_env(transcript.api_secret), **vault_env}
-    command = [sys.executable, "-m", "stream_mcp", "serve", "--transport", "http", "--sandbox"]
-    command += ["--sandbox-db", ":memory:", "--port", str(port), *extra_args]
+    command = forkserver.command(
+        "serve", "--transport", "http", "--sandbox", "--sandbox-db", ":memory:"
+    )
+    command += ["--port", str(port), *extra_args]
     with log_path.open("w") as errlog:
         process = subprocess.Popen(
             command, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=errlog

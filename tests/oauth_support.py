@@ -51,6 +51,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.e2e import TLS
+
 SCOPES = ["stream:read", "stream:write", "stream:admin"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the test reads the redirect
 
@@ -285,7 +287,7 @@ def oauth_provider(server_url: str, storage: MemoryStorage | None = None) -> OAu
     redirected: dict[str, str] = {}
 
     async def redirect_handler(authorization_url: str) -> None:
-        async with httpx2.AsyncClient(follow_redirects=False, timeout=10) as http:
+        async with httpx2.AsyncClient(verify=TLS, follow_redirects=False, timeout=10) as http:
             response = await http.get(authorization_url)
         assert response.status_code in (302, 303, 307), response.text
         query = parse_qs(urlsplit(response.headers["location"]).query)
@@ -313,7 +315,7 @@ def oauth_provider(server_url: str, storage: MemoryStorage | None = None) -> OAu
 @asynccontextmanager
 async def oauth_http(server_url: str) -> AsyncIterator[httpx2.AsyncClient]:
     """An httpx2 client that authenticates to ``server_url`` through the full OAuth flow."""
-    async with httpx2.AsyncClient(auth=oauth_provider(server_url), timeout=30) as http:
+    async with httpx2.AsyncClient(verify=TLS, auth=oauth_provider(server_url), timeout=30) as http:
         yield http
 
 
@@ -330,7 +332,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
     """Forwards the executor's requests to the sandbox and keeps what each one carried."""
 
     def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport(verify=TLS)
         self.sent: list[str] = []  # URL, headers and body of each request, as text
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:

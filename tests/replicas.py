@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from stream_mcp.sandbox import Sandbox
-from tests.e2e import ROOT, cli, free_port, wait_for_port
+from tests import forkserver
+from tests.e2e import ROOT, TLS, cli, free_port, wait_for_port
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
@@ -37,7 +37,7 @@ class RoundRobin(httpx2.AsyncBaseTransport):
     def __init__(self, ports: list[int]) -> None:
         self.ports = ports
         self.turn = 0
-        self.inner = httpx2.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport(verify=TLS)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         port = self.ports[self.turn % len(self.ports)]
@@ -119,8 +119,9 @@ def replica_set(
             port = free_port()
             log = tmp / f"replica-{index}.log"
             replica_env = {**base_env, "STREAM_MCP_DATA_DIR": str(tmp / f"data-{index}")}
-            command = [sys.executable, "-m", "stream_mcp", "serve", "--transport", "http"]
-            command += ["--stateless", "--port", str(port)]
+            command = forkserver.command(
+                "serve", "--transport", "http", "--stateless", "--port", str(port)
+            )
             process = subprocess.Popen(
                 command,
                 env=replica_env,

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import RecordingClient, Transcript, http_server_process
+from tests.e2e import TLS, RecordingClient, Transcript, http_server_process
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def http_server(tmp_path_factory) -> Iterator[dict]:
 async def connect(url: str, key: str, transcript: Transcript):
     headers = {"Authorization": f"Bearer {key}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        httpx2.AsyncClient(verify=TLS, headers=headers, timeout=30) as http,
         Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
     ):
         yield RecordingClient(client, transcript)
@@ -79,7 +79,7 @@ async def test_missing_bad_and_foreign_keys_are_refused(http_server):
     url = http_server["url"]
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     headers = {"Accept": "application/json, text/event-stream"}
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         missing = await http.post(url, json=body, headers=headers)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
@@ -103,7 +103,7 @@ async def test_dns_rebinding_protection(http_server):
         "Authorization": f"Bearer {key}",
         "Content-Type": "application/json",
     }
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         evil_host = await http.post(
             http_server["url"], json=body, headers={**headers, "Host": "evil.example:80"}
         )

@@ -31,7 +31,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from stream_mcp.vault import Principal
-from tests.e2e import RecordingClient, Transcript, free_port, http_server_process
+from tests.e2e import TLS, RecordingClient, Transcript, free_port, http_server_process
 from tests.oauth_support import (
     AuthorizationServer,
     Consent,
@@ -91,7 +91,7 @@ async def probe(mcp: McpServer, token: str | None) -> httpx2.Response:
     headers = dict(ACCEPT)
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         return await http.post(mcp.url, json=INIT, headers=headers)
 
 
@@ -107,7 +107,7 @@ def _metadata_url(mcp: McpServer) -> str:
 
 
 async def test_protected_resource_metadata(mcp: McpServer, authority: AuthorizationServer):
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         for url in (
             _metadata_url(mcp),
             mcp.url.replace("/mcp", "/.well-known/oauth-protected-resource"),
@@ -319,8 +319,10 @@ async def test_an_unknown_kid_refetches_once(mcp: McpServer, authority: Authoriz
     assert (await probe(mcp, authority.mint(**claims))).status_code == 200
     assert authority.jwks_fetches == before + 1
     # A flood of invented kids cannot make the server hammer the authorization server.
+    # (One key the server has never seen signs them all: 2048-bit keys cost ~0.1 s each.)
+    unknown = new_rsa_key()
     for _ in range(20):
-        bogus = authority.mint(kid="k-" + secrets.token_hex(6), key=new_rsa_key(), **claims)
+        bogus = authority.mint(kid="k-" + secrets.token_hex(6), key=unknown, **claims)
         assert (await probe(mcp, bogus)).status_code == 401
     assert authority.jwks_fetches == before + 1
 
@@ -328,7 +330,7 @@ async def test_an_unknown_kid_refetches_once(mcp: McpServer, authority: Authoriz
 async def test_api_keys_still_work(mcp: McpServer, transcript: Transcript):
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        httpx2.AsyncClient(verify=TLS, headers=headers, timeout=30) as http,
         Client(streamable_http_client(mcp.url, http_client=http), mode="legacy") as raw,
     ):
         client = RecordingClient(raw, transcript)
@@ -390,7 +392,7 @@ def test_serve_wires_oauth_from_the_environment(tmp_path, authority: Authorizati
                 assert not error, payload
             headers = {"Authorization": f"Bearer {server['keys']['support']}"}
             async with (
-                httpx2.AsyncClient(headers=headers, timeout=30) as http,
+                httpx2.AsyncClient(verify=TLS, headers=headers, timeout=30) as http,
                 Client(streamable_http_client(url, http_client=http), mode="legacy") as raw,
             ):
                 payload, error = await RecordingClient(raw, transcript).call(
@@ -411,5 +413,5 @@ def test_serve_wires_oauth_from_the_environment(tmp_path, authority: Authorizati
 
 async def probe_url(url: str, token: str) -> httpx2.Response:
     headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         return await http.post(url, json=INIT, headers=headers)

@@ -11,16 +11,16 @@ import hashlib
 import hmac
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import httpx2
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 
 from stream_mcp.sandbox import Sandbox
-from tests.e2e import ROOT, free_port, wait_for_port
+from tests import forkserver
+from tests.e2e import ROOT, TLS, free_port, server_params, wait_for_port
 
 SECRET = "receiver-" + "s" * 40
 
@@ -58,9 +58,7 @@ def webhook(sandbox: Sandbox, text: str) -> tuple[bytes, dict[str, str]]:
 
 
 async def wait(env: dict[str, str], arguments: dict) -> dict:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "stream_mcp", "serve"], env=env, cwd=str(ROOT)
-    )
+    params = server_params("serve", env=env)
     async with Client(stdio_client(params), mode="legacy") as client:
         result = await client.call_tool("wait_for_events", arguments)
     assert not result.is_error, result.content
@@ -72,7 +70,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
         env = env_for(tmp_path, sandbox)
         port = free_port()
         receiver = subprocess.Popen(
-            [sys.executable, "-m", "stream_mcp", "events", "serve", "--port", str(port)],
+            forkserver.command("events", "serve", "--port", str(port)),
             env=env,
             cwd=str(ROOT),
             stdout=subprocess.DEVNULL,
@@ -82,7 +80,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
             wait_for_port(port, receiver)
             url = f"http://127.0.0.1:{port}/webhooks/stream"
             start = await wait(env, {"timeout_seconds": 0})
-            async with httpx2.AsyncClient(timeout=10) as http:
+            async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
                 body, headers = webhook(sandbox, "first")
                 assert (await http.post(url, content=body, headers=headers)).status_code == 200
                 bad = {**headers, "x-signature": "0" * 64}
@@ -92,7 +90,7 @@ async def test_the_receiver_feeds_stdio_servers_across_restarts(tmp_path: Path) 
             # A new server process (a restart) continues from the cursor the agent kept.
             got = await wait(env, {"after": start["next"], "timeout_seconds": 5})
             assert [e["message"]["text"] for e in got["events"]] == ["first"]
-            async with httpx2.AsyncClient(timeout=10) as http:
+            async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
                 body, headers = webhook(sandbox, "second")
                 assert (await http.post(url, content=body, headers=headers)).status_code == 200
             later = await wait(env, {"after": got["next"], "timeout_seconds": 5})

@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import http_server_process
+from tests.e2e import TLS, http_server_process
 
 MESSAGES = 200
 CHANNELS = 10
@@ -29,7 +29,7 @@ CHANNELS = 10
 async def connect(server: dict, key: str):
     headers = {"Authorization": f"Bearer {server['keys'][key]}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
         Client(streamable_http_client(server["url"], http_client=http)) as client,
     ):
         yield client
@@ -104,8 +104,15 @@ async def test_every_message_arrives_exactly_once_despite_lost_webhooks(lossy_se
                     as_user=senders[i % CHANNELS],
                     select="message.id",
                 )
-            await anyio.sleep(2.5)  # one Sync interval (1 s), with room for a slow machine
-            events, _ = await drain(ops, start["next"])
+            # Sync fills in what the webhooks lost, one Sync interval (1 s) at most after the
+            # sends: read until every message is in, with room for a slow machine.
+            sent = {f"n{i}" for i in range(MESSAGES)}
+            events, cursor = await drain(ops, start["next"])
+            with anyio.fail_after(30):
+                while not sent <= {e["message"]["text"] for e in events}:
+                    await anyio.sleep(0.1)
+                    more, cursor = await drain(ops, cursor)
+                    events += more
             texts = Counter(e["message"]["text"] for e in events if e["message"]["text"][0] == "n")
             assert set(texts) == {f"n{i}" for i in range(MESSAGES)}, "a message was lost"
             assert max(texts.values()) == 1, "a message was delivered twice"

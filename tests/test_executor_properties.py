@@ -192,26 +192,40 @@ def echo_server() -> Iterator[LoopbackServer]:
     server.stop()
 
 
-@LOOPBACK
-@given(type_=IDS, id_=IDS)
-def test_server_sees_the_original_ids(echo_server: LoopbackServer, type_: str, id_: str) -> None:
-    """The same property through a real socket: what the server decodes is what we meant."""
-
-    async def send() -> None:
-        async with planned_executor(
+@pytest.fixture(scope="module")
+def echo_executor(
+    echo_server: LoopbackServer,
+) -> Iterator[tuple[asyncio.Runner, PlannedExecutor]]:
+    """One executor and event loop for every example (an HTTP client costs ~50 ms to make)."""
+    with asyncio.Runner() as runner:
+        executor = planned_executor(
             api_key="key",
             base_url=echo_server.url,
             redactor=Redactor(),
             settings=Settings(max_retries=0),
             trust_env=False,
-        ) as executor:
-            await executor.execute(
-                TWO_IDS, {"type": type_, "id": id_}, AUTH, tool_input=TWO_IDS_INPUT
-            )
+        )
+        try:
+            yield runner, executor
+        finally:
+            runner.run(executor.aclose())
 
+
+@LOOPBACK
+@given(type_=IDS, id_=IDS)
+def test_server_sees_the_original_ids(
+    echo_server: LoopbackServer,
+    echo_executor: tuple[asyncio.Runner, PlannedExecutor],
+    type_: str,
+    id_: str,
+) -> None:
+    """The same property through a real socket: what the server decodes is what we meant."""
+    runner, executor = echo_executor
     before = echo_server.count
     try:
-        asyncio.run(send())
+        runner.run(
+            executor.execute(TWO_IDS, {"type": type_, "id": id_}, AUTH, tool_input=TWO_IDS_INPUT)
+        )
     except ValidationError:
         assert refused_reason(type_) or refused_reason(id_)
         assert echo_server.count == before

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import http_server_process
+from tests.e2e import TLS, http_server_process
 
 SESSIONS = 20
 CALLS = 20
@@ -34,7 +34,7 @@ async def _session(url: str, key: str, index: int, outcomes: list[str]) -> None:
     user = f"load-user-{index}"
     headers = {"Authorization": f"Bearer {key}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
         Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
     ):
         made = await client.call_tool(

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import http_server_process
+from tests.e2e import TLS, http_server_process
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -19,7 +19,7 @@ async def test_probes_and_a_graceful_sigterm(tmp_path, mode):
     keys = {"ops": ("sandbox", ("*",))}
     with http_server_process(tmp_path, keys) as server:
         base = f"http://127.0.0.1:{server['port']}"
-        async with httpx2.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
             health = await http.get(f"{base}/healthz")
             assert health.status_code == 200 and health.json() == {"status": "ok"}
             ready = await http.get(f"{base}/readyz")
@@ -30,7 +30,7 @@ async def test_probes_and_a_graceful_sigterm(tmp_path, mode):
         transport = streamable_http_client
         try:
             async with (
-                httpx2.AsyncClient(headers=headers, timeout=60) as http,
+                httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
                 Client(transport(server["url"], http_client=http), mode=mode) as client,
             ):
                 await client.list_tools()  # cached, so the call needs no new request
@@ -51,7 +51,7 @@ async def test_probes_and_a_graceful_sigterm(tmp_path, mode):
         # process then exited cleanly, after closing its stores.
         assert outcome["error"] is False and outcome["seconds"] < 10
         assert server["process"].wait(timeout=30) == 0
-        async with httpx2.AsyncClient(timeout=5) as http:
+        async with httpx2.AsyncClient(verify=TLS, timeout=5) as http:
             try:
                 await http.get(f"{base}/healthz")
             except httpx2.ConnectError:

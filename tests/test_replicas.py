@@ -23,6 +23,7 @@ from mcp import Client
 
 from stream_mcp.sandbox import Sandbox
 from stream_mcp.sandbox.ratelimit import RateLimits
+from tests.e2e import TLS
 from tests.replicas import Replicas, replica_set
 
 PER_USER = 5
@@ -130,7 +131,7 @@ async def test_a_webhook_to_any_replica_reaches_every_replica_once(replicas: Rep
             start, error = await call(client, "wait_for_events", {"timeout_seconds": 0})
             assert not error
             starts.append(start["next"])
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
         for i in range(30):
             body, headers = replicas.webhook(message(i), f"delivery-{i}")
             target = replicas.base(i % 3) + "/webhooks/stream"
@@ -192,7 +193,7 @@ async def test_a_killed_replica_loses_no_event_and_repeats_no_call(
         sent: list[str] = []
 
         async def webhooks() -> None:
-            async with httpx2.AsyncClient(timeout=5) as http:
+            async with httpx2.AsyncClient(verify=TLS, timeout=5) as http:
                 for i in range(60):
                     body, headers = replicas.webhook(message(i % 60), f"kill-{i}")
                     try:
@@ -284,7 +285,7 @@ async def test_readiness_and_fast_failure_without_redis_or_postgres(
         STREAM_MCP_DATABASE_URL=private_cluster.url("ready"),
     ) as replicas:
         base = replicas.base(0)
-        async with httpx2.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(verify=TLS, timeout=10) as http:
             ready = await http.get(f"{base}/readyz")
             assert ready.status_code == 200, ready.text
             assert set(ready.json()["checked"]) == {"budget", "event_store"}

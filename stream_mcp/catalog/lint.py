@@ -7,6 +7,8 @@ loaded from a user-supplied ``--spec``.
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 ALLOWED_KEYS = frozenset(
@@ -38,15 +40,54 @@ def lint_schema(schema: Any) -> list[str]:
     for combinator in ("oneOf", "anyOf", "allOf", "not"):
         if combinator in schema:
             problems.append(f"$: top-level {combinator} is rejected by several clients")
+    invalid = _metaschema_problem(schema)
+    if invalid:
+        problems.append(f"$: not a valid Draft 2020-12 schema: {invalid}")
+    _walk(schema, "$", problems)
+    return problems
+
+
+def _metaschema_problem(schema: Any) -> str | None:
+    """The first line of the metaschema's complaint about ``schema``, or None.
+
+    Draft 2020-12's metaschema checks each schema under ``properties``, ``items`` and
+    ``anyOf`` against itself (a ``$dynamicRef`` to the root), so a schema is valid exactly
+    when its shell (the same keywords, with no subschemas under them) and each of them are.
+    Checked apart, the subschemas that many operations share (a channel type, a user, a
+    message) are checked once, each shell and part cached by its JSON text: a whole schema
+    takes about 12 ms to check, so a ``--spec`` catalog took seconds to lint at start-up.
+    """
+    if not isinstance(schema, dict):
+        return _check(json.dumps(schema, sort_keys=True))
+    shell = dict(schema)
+    parts: list[Any] = []
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        parts.extend(properties.values())
+        shell["properties"] = {}
+    if isinstance(schema.get("items"), dict):
+        parts.append(schema["items"])
+        shell["items"] = {}
+    if isinstance(schema.get("anyOf"), list) and schema["anyOf"]:
+        parts.extend(schema["anyOf"])
+        shell["anyOf"] = [{}]
+    for part in parts:
+        problem = _metaschema_problem(part)
+        if problem:
+            return problem
+    return _check(json.dumps(shell, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _check(text: str) -> str | None:
     from jsonschema import Draft202012Validator  # loaded only when linting
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(json.loads(text))
     except SchemaError as exc:  # its text is long: keep the first line
-        problems.append(f"$: not a valid Draft 2020-12 schema: {str(exc).splitlines()[0]}")
-    _walk(schema, "$", problems)
-    return problems
+        return str(exc).splitlines()[0]
+    return None
 
 
 def _walk(node: Any, path: str, problems: list[str]) -> None:

@@ -68,6 +68,7 @@ class PostgresEventStore:
         pool: AsyncConnectionPool[AsyncConnection[TupleRow]],
         listener: AsyncConnection[TupleRow],
         call_timeout: float,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self.location = describe_url(url)
         self.profile = profile
@@ -75,6 +76,7 @@ class PostgresEventStore:
         self._topic = topic  # "schema/profile": the NOTIFY payload and the append lock's key
         self._pool = pool
         self._timeout = call_timeout
+        self._connect_timeout = connect_timeout
         self._changed = anyio.Event()
         self._listening = True
         self._closed = False
@@ -88,8 +90,12 @@ class PostgresEventStore:
         profile: str,
         migrate_schema: bool = True,
         call_timeout: float = CALL_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> PostgresEventStore:
-        """Connect (failing fast), bring the schema up to date, and start listening."""
+        """Connect (failing fast), bring the schema up to date, and start listening.
+
+        ``connect_timeout`` bounds waiting for a pooled connection (and so how long a call
+        takes to fail while PostgreSQL is down) and a ping."""
         pool_module = require("psycopg_pool")
         if migrate_schema:
             await migrate(url)
@@ -98,14 +104,14 @@ class PostgresEventStore:
             min_size=1,
             max_size=POOL_SIZE,
             open=False,
-            timeout=CONNECT_TIMEOUT,
+            timeout=connect_timeout,
             kwargs={"autocommit": True},
             check=pool_module.AsyncConnectionPool.check_connection,
             name="stream-mcp-events",
         )
         listener: AsyncConnection[TupleRow] | None = None
         try:
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+            await pool.open(wait=True, timeout=connect_timeout)
             listener = await connect(url)
             await listener.execute(f"LISTEN {CHANNEL}")
             cursor = await listener.execute("SELECT current_schema()")
@@ -125,6 +131,7 @@ class PostgresEventStore:
             pool=pool,
             listener=listener,
             call_timeout=call_timeout,
+            connect_timeout=connect_timeout,
         )
 
     def __repr__(self) -> str:
@@ -431,7 +438,7 @@ class PostgresEventStore:
         async def work(db: AsyncConnection[TupleRow]) -> None:
             await db.execute("SELECT 1")
 
-        await self._run("answer a ping", work, timeout=CONNECT_TIMEOUT)
+        await self._run("answer a ping", work, timeout=self._connect_timeout)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -442,7 +449,7 @@ class PostgresEventStore:
             await self._pump
         self._wake()
         with contextlib.suppress(Exception):
-            await self._pool.close(timeout=CONNECT_TIMEOUT)
+            await self._pool.close(timeout=self._connect_timeout)
 
 
 async def _close(connection: AsyncConnection[TupleRow] | None) -> None:

@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -32,11 +31,22 @@ import httpx2
 import mcp_types as types
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.e2e import ROOT, RecordingClient, Transcript, cli, free_port, server_env, wait_for_port
+from tests import forkserver
+from tests.e2e import (
+    ROOT,
+    TLS,
+    RecordingClient,
+    Transcript,
+    cli,
+    free_port,
+    server_env,
+    server_params,
+    wait_for_port,
+)
 from tests.security.upstream import Canaries, Upstream
 
 ALLOWED = "alice"
@@ -591,16 +601,7 @@ class HttpServer:
         }
         self._errlog = log_path.open("w")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stream_mcp",
-                "serve",
-                "--transport",
-                "http",
-                "--port",
-                str(self.port),
-            ],
+            forkserver.command("serve", "--transport", "http", "--port", str(self.port)),
             env=env,
             cwd=str(ROOT),
             stdout=subprocess.DEVNULL,
@@ -640,12 +641,7 @@ def stdio_factory(
         log_path = fleet.tmp / f"{name}.log"
         transcript.log_files.append(log_path)
         server_vars = fleet.stdio_env(name, **(env or {}))
-        params = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "stream_mcp", "serve", *serve_args],
-            env=server_vars,
-            cwd=str(ROOT),
-        )
+        params = server_params("serve", *serve_args, env=server_vars)
         elicitor = Elicitor() if elicit else None
         with log_path.open("w") as errlog:
             async with Client(
@@ -681,7 +677,7 @@ def http_factory(
         headers = {"Authorization": f"Bearer {fleet.keys[key_name]}"}
         elicitor = Elicitor() if elicit else None
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http,
             Client(
                 streamable_http_client(server.url, http_client=http),
                 mode=mode,
@@ -713,7 +709,7 @@ def raw_stdio_factory(
         server_vars = fleet.stdio_env(name, **(env or {}))
         with log_path.open("w") as errlog:
             process = await anyio.open_process(
-                [sys.executable, "-m", "stream_mcp", "serve"],
+                forkserver.command("serve"),
                 env=server_vars,
                 cwd=str(ROOT),
                 stderr=errlog,
@@ -743,7 +739,7 @@ def raw_http_factory(
         if key_name not in fleet.keys:
             raise RuntimeError(f"API key {key_name!r} could not be made")
         headers = {"Authorization": f"Bearer {fleet.keys[key_name]}"}
-        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with httpx2.AsyncClient(verify=TLS, headers=headers, timeout=60) as http:
             raw = RawHttp(http, server.url, server.transcript)
             await raw.initialize()
             yield Session(name, "http", "raw", server.api_key, server.transcript, raw=raw)

@@ -1,0 +1,350 @@
+"""Start ``stream-mcp`` processes by forking a warm interpreter instead of a fresh one.
+
+Every server the end-to-end tests start is a real ``stream-mcp`` process (its own pid, its
+own pipes and sockets, the real CLI ``main``), but most of the CPU a fresh one spends is in
+importing the MCP SDK and the rest of the server stack, about two seconds per process and a
+hundred processes per run. So :func:`command` returns a command line that runs a small
+launcher (``forkserver_launch.py``, standard library only, started with ``-I -S``). The
+launcher hands its argv, environment, working directory and stdin/stdout/stderr to a
+per-worker *fork server* that imported the server stack once; it forks, and the child
+becomes ``python -m stream_mcp <args>`` in every respect a test can see: the same argv, the
+same environment, the same file descriptors, exit code or fatal signal. Signals sent to the
+launcher (SIGTERM, SIGINT, ...) reach the child; if the launcher itself is killed (SIGKILL)
+the child is killed too.
+
+``STREAM_MCP_TEST_FRESH_PROCESSES=1`` makes :func:`command` return the plain
+``python -m stream_mcp ...`` instead, for a run that starts every process from scratch.
+Tests about start-up itself (what a command imports) always use a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import io
+import json
+import os
+import runpy
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER = Path(__file__).with_name("forkserver_launch.py")
+FRESH_ENV = "STREAM_MCP_TEST_FRESH_PROCESSES"
+
+# What every server or CLI child would import anyway; imported once, before any fork.
+WARM_MODULES = (
+    "stream_mcp.cli",
+    "stream_mcp.cli.serve_cmds",
+    "stream_mcp.cli.vault_cmds",
+    "stream_mcp.cli.sandbox_cmd",
+    "stream_mcp.cli.events_cmds",
+    "stream_mcp.runtime",
+    "stream_mcp.service",
+    "stream_mcp.server",
+    "stream_mcp.server.http",
+    "stream_mcp.server.stdio",
+    "stream_mcp.server.oauth",
+    "stream_mcp.sandbox",
+    "stream_mcp.events",
+    "stream_mcp.vault",
+    "stream_mcp.observability",
+    "stream_mcp.search",
+    "mcp.server.stdio",
+    "mcp.server.streamable_http_manager",
+    "uvicorn",
+    "uvicorn.config",
+    "uvicorn.server",
+    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.asyncio",
+    "anyio._backends._asyncio",
+    "sqlite3",
+    # Replicas use PostgreSQL and Redis; the product still imports them only when configured.
+    "psycopg",
+    "psycopg_pool",
+    "redis.asyncio",
+)
+
+
+# --------------------------------------------------------------------------- client side
+
+
+class _Handle:
+    """The fork server of this (pytest worker) process."""
+
+    lock = threading.Lock()
+    process: subprocess.Popen[bytes] | None = None
+    directory: str | None = None
+    path: str | None = None
+
+
+def fresh() -> bool:
+    return os.environ.get(FRESH_ENV) == "1"
+
+
+def command(*args: str) -> list[str]:
+    """The command line that runs ``python -m stream_mcp <args>``."""
+    if fresh():
+        return [sys.executable, "-m", "stream_mcp", *args]
+    return [sys.executable, "-I", "-S", str(LAUNCHER), _socket_path(), *args]
+
+
+def _socket_path() -> str:
+    """Start this process's fork server if needed; its socket (launchers wait for it)."""
+    with _Handle.lock:
+        if _Handle.process is None or _Handle.process.poll() is not None:
+            if _Handle.directory is None:
+                _Handle.directory = tempfile.mkdtemp(prefix="smcp-fork-")
+            path = os.path.join(_Handle.directory, f"fork-{os.getpid()}-{id(_Handle)}.sock")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            _Handle.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys, tests.forkserver as f; f.serve(sys.argv[1])",
+                    path,
+                ],
+                cwd=str(ROOT),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in the terminal is for pytest, not for it
+            )
+            _Handle.path = path
+        assert _Handle.path is not None
+        return _Handle.path
+
+
+@atexit.register
+def _stop() -> None:
+    process = _Handle.process
+    if process is not None and process.poll() is None:
+        assert process.stdin is not None
+        process.stdin.close()  # the fork server kills what it still runs, then exits
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if _Handle.directory is not None:
+        shutil.rmtree(_Handle.directory, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- fork server
+
+
+def serve(path: str) -> None:
+    """Import the server stack, then fork one child per launcher that connects."""
+    import importlib
+
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # children need not scan (and so copy) what every one of them shares
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + ".tmp")
+    listener.listen(64)
+    os.rename(path + ".tmp", path)  # launchers connect only once it listens
+
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(wake_r, selectors.EVENT_READ, "child")
+    selector.register(sys.stdin, selectors.EVENT_READ, "parent")
+    children: dict[int, socket.socket] = {}  # pid -> its launcher's connection
+    running = True
+    while running or children:
+        for key, _ in selector.select(timeout=1.0 if not running else None):
+            kind = key.data
+            if kind == "accept":
+                connection, _ = listener.accept()
+                request = _receive(connection)
+                if request is None:
+                    connection.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _become(request, [listener, connection, *children.values()], selector, wake_r)
+                for fd in request["fds"]:
+                    os.close(fd)
+                children[pid] = connection
+                connection.sendall(f"{pid}\n".encode())
+                selector.register(connection, selectors.EVENT_READ, pid)
+            elif kind == "child":
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_r, 4096)
+                _reap(children, selector)
+            elif kind == "parent":
+                if not os.read(sys.stdin.fileno(), 4096):  # the test process is gone
+                    selector.unregister(sys.stdin)
+                    running = False
+                    selector.unregister(listener)
+                    listener.close()
+                    for pid in children:
+                        _kill(pid)
+            else:  # a launcher's connection: it never writes, so this is its death
+                pid = kind
+                if not key.fileobj.recv(64):  # type: ignore[union-attr]
+                    _kill(pid)
+                    selector.unregister(key.fileobj)
+        _reap(children, selector)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _reap(children: dict[int, socket.socket], selector: selectors.BaseSelector) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        connection = children.pop(pid, None)
+        if connection is None:
+            continue
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(connection)
+        with contextlib.suppress(OSError):
+            connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+        connection.close()
+
+
+def _receive(connection: socket.socket) -> dict[str, Any] | None:
+    """One launch request: a 4-byte length, JSON, and three file descriptors."""
+    data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+    if len(data) < 4 or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        return None
+    size = int.from_bytes(data[:4], "big")
+    body = data[4:]
+    while len(body) < size:
+        more = connection.recv(size - len(body))
+        if not more:
+            return None
+        body += more
+    request: dict[str, Any] = json.loads(body)
+    request["fds"] = fds
+    return request
+
+
+def _become(
+    request: dict[str, Any],
+    sockets: list[socket.socket],
+    selector: selectors.BaseSelector,
+    wake_r: int,
+) -> None:
+    """In the child: turn into ``python -m stream_mcp <argv>``; never returns."""
+    code = 1
+    try:
+        wake_w = signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        selector.close()
+        for sock in sockets:
+            sock.close()
+        os.close(wake_w)
+        os.close(wake_r)
+        for target, fd in enumerate(request["fds"]):
+            os.dup2(fd, target)
+            os.close(fd)
+        env: dict[str, str] = request["env"]
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(request["cwd"])
+        sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+        _standard_streams(unbuffered=bool(env.get("PYTHONUNBUFFERED")))
+        sys.path[0] = request["cwd"]  # what -m puts first
+        sys.argv = ["-m", *request["argv"]]
+        code = _run_main()
+    except BaseException:  # a failure of this shim: say so, as Python would
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        _exit(code)
+
+
+def _standard_streams(*, unbuffered: bool) -> None:
+    """New sys.stdin/stdout/stderr over fds 0-2, set up as a fresh interpreter would."""
+
+    def stream(fd: int, write: bool) -> io.TextIOWrapper:
+        raw: Any = io.FileIO(fd, "wb" if write else "rb", closefd=False)
+        tty = raw.isatty()
+        buffered: Any
+        if write and unbuffered:
+            buffered = raw
+        else:
+            buffered = (io.BufferedWriter if write else io.BufferedReader)(raw)
+        return io.TextIOWrapper(
+            buffered,
+            encoding="utf-8",
+            errors="backslashreplace" if fd == 2 else "strict",
+            newline=None if not write else "\n",
+            line_buffering=not unbuffered and (tty or fd == 2),
+            write_through=unbuffered,
+        )
+
+    sys.stdin = sys.__stdin__ = stream(0, False)
+    sys.stdout = sys.__stdout__ = stream(1, True)
+    sys.stderr = sys.__stderr__ = stream(2, True)
+
+
+def _run_main() -> int:
+    try:
+        runpy.run_module("stream_mcp", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        if isinstance(exc.code, int):
+            return exc.code
+        print(exc.code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        _finish()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return 130
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _finish() -> None:
+    """What interpreter shutdown does that a test could notice: join the non-daemon
+    threads, run atexit handlers, flush the standard streams."""
+    with contextlib.suppress(BaseException):
+        threading._shutdown()  # type: ignore[attr-defined]
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    with contextlib.suppress(BaseException):
+        gc.collect()
+    for name in ("stdout", "stderr"):
+        with contextlib.suppress(BaseException):
+            getattr(sys, name).flush()
+
+
+def _exit(code: int) -> None:
+    _finish()
+    os._exit(code & 0xFF if code >= 0 else 1)
