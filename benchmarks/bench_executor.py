@@ -10,7 +10,7 @@ scenario. The raw baseline does what any client must: build the URL with ``api_k
 the auth headers, serialise the JSON body and parse the JSON answer. The executor adds
 validation, actor filling, the budget, redaction checks and response shaping.
 
-Goal: ratio <= 1.15.
+Goal: ratio <= 1.10 (issue #15).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from stream_mcp.observability.redact import Redactor
 
 API_KEY = "bench-key"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzZXJ2ZXIiOnRydWV9.YmVuY2gtc2lnbmF0dXJlLXZhbHVl"
-GOAL = 1.15
+GOAL = 1.10
 # A plausible SendMessage answer (~1.5 KB): what Stream returns for a short message.
 RESPONSE = json.dumps(
     {
