@@ -42,6 +42,16 @@ def test_structures_are_walked_and_secret_keys_dropped():
     }
 
 
+def test_keys_are_redacted_too_and_keys_that_redact_alike_both_stay() -> None:
+    """An agent can name a custom field anything, a token included."""
+    token = jwt.encode({"user_id": "alice"}, SECRET, algorithm="HS256")
+    redactor = Redactor([SECRET])
+    out = redactor.value({"custom": {token: 1, SECRET: 2, "plain": 3}})
+    assert token not in repr(out) and SECRET not in repr(out)
+    assert sorted(out["custom"].values()) == [1, 2, 3] and out["custom"]["plain"] == 3
+    assert redactor.needs_redaction(f'{{"custom": {{"{token}": 1}}}}')
+
+
 def test_short_or_empty_secrets_are_not_registered():
     """Registering 'a' would redact every letter a: secrets shorter than 6 chars are ignored."""
     assert Redactor(["", "abc"]).text("abc cab") == "abc cab"

@@ -119,7 +119,13 @@ class Redactor:
         if isinstance(value, dict):
             if key is not None and is_secret_key(key):
                 return REDACTED  # a credential object (e.g. a service account's JSON)
-            return {k: self.value(v, key=str(k)) for k, v in value.items()}
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                name = self.text(k) if isinstance(k, str) else k  # a key can carry a secret too
+                while name in out:  # two keys that redact alike both stay
+                    name = f"{name}'"
+                out[name] = self.value(v, key=str(k))
+            return out
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return value
