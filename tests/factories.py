@@ -48,3 +48,17 @@ def isolated_vault_env(monkeypatch: Any, tmp_path: Any, **extra: str) -> dict[st
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
     return values
+
+
+def unreachable_credentials(profile: str = "test") -> Any:
+    """Credentials for a service whose Stream is never called (its URL refuses): for tests
+    about what happens around a call (audit, schema checks), not the call itself."""
+    from stream_mcp.auth import Credentials, Policy, Signer
+
+    return Credentials(
+        profile_name=profile,
+        api_key="key",
+        signer=Signer("factory-test-secret-0123456789abcdef0123"),
+        base_url="http://127.0.0.1:9",
+        policy=Policy(default_user="agent-bot", allowed_users=("*",)),
+    )

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import structlog
 
-from stream_mcp.auth import Credentials, Policy, Signer
 from stream_mcp.config import Settings
 from stream_mcp.db import PostgresAuditSink, migrate
 from stream_mcp.db import _audit as audit_module
 from stream_mcp.errors import UnknownOperation
 from stream_mcp.observability import AuditLog, AuditRecord
 from stream_mcp.runtime import open_feed, open_service
+from tests.factories import unreachable_credentials
 from tests.pg_service import Cluster
 
 
@@ -64,13 +64,7 @@ async def test_records_reach_the_table_with_the_jsonl_fields(pg_url: str, tmp_pa
 
 
 async def test_a_call_through_the_service_is_audited_in_the_database(pg_url: str) -> None:
-    credentials = Credentials(
-        profile_name="test",
-        api_key="key",
-        signer=Signer("audit-test-secret-0123456789abcdef0123"),
-        base_url="http://127.0.0.1:9",
-        policy=Policy(default_user="agent-bot", allowed_users=("*",)),
-    )
+    credentials = unreachable_credentials()
     settings = Settings(database_url=pg_url, events_sync_interval=0)
     async with open_service(settings, credentials) as service:
         with pytest.raises(UnknownOperation):

@@ -124,17 +124,11 @@ async def test_with_migrate_on_start_off_a_stale_schema_is_refused_until_migrate
 ) -> None:
     """STREAM_MCP_DB_MIGRATE=false: the event store and the audit trail check the schema,
     they never migrate it."""
-    from stream_mcp.auth import Credentials, Policy, Signer
     from stream_mcp.config import Settings
     from stream_mcp.runtime import open_event_store, open_service
+    from tests.factories import unreachable_credentials
 
-    credentials = Credentials(
-        profile_name="test",
-        api_key="key",
-        signer=Signer("migrate-test-secret-0123456789abcdef0123"),
-        base_url="http://127.0.0.1:9",
-        policy=Policy(default_user="agent-bot", allowed_users=("*",)),
-    )
+    credentials = unreachable_credentials()
     settings = Settings(data_dir=tmp_path, database_url=pg_url, db_migrate=False)
     with pytest.raises(EventStoreError, match="run `stream-mcp db migrate`") as refused:
         await open_event_store(settings, "default")
