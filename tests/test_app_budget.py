@@ -291,3 +291,16 @@ def test_reset_is_unix_seconds_in_the_sandbox(sandbox: Sandbox) -> None:
     )
     reset = int(answer.headers["x-ratelimit-reset"])
     assert time.time() < reset + 1 <= time.time() + 62
+
+
+def test_a_refusal_at_the_window_edge_still_asks_for_a_wait() -> None:
+    from stream_mcp.execution._app_budget import app_refusal
+    from stream_mcp.execution._budget import user_refusal
+
+    for error in (
+        app_refusal("SendMessage", "cap", 0.0, 25, 100),
+        app_refusal("SendMessage", "reserve", -0.2, 9, 100),
+        user_refusal("alice", "SendMessage", 60, 60.0, 0.0),
+    ):
+        assert error.retry_after is not None and error.retry_after > 0
+        assert "retry in 1 s" in str(error)

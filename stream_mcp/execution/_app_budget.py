@@ -95,9 +95,14 @@ def rate_report(
     return RateReport(limit, remaining, float(reset))
 
 
+# A refusal always asks for some wait: at a window's very edge the computed wait is 0, and
+# "retry_after: 0" reads as "not refused".
+MIN_WAIT = 0.001
+
+
 def app_refusal(operation: str, reason: str, wait: float, used: int, limit: int) -> BudgetExhausted:
     """The error for a call the app-wide budget refuses (``reason`` "cap" or "reserve")."""
-    wait = max(0.0, wait)
+    wait = max(MIN_WAIT, wait)
     seconds = max(1, math.ceil(wait))
     if reason == "cap":
         detail = (

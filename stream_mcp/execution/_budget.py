@@ -25,6 +25,7 @@ from typing import Protocol
 from stream_mcp.errors import BudgetExhausted
 from stream_mcp.execution._app_budget import (
     DEFAULT_SHARE,
+    MIN_WAIT,
     AppWindow,
     Platform,
     RateReport,
@@ -70,7 +71,7 @@ def user_refusal(
     user: str, operation: str, limit: int, window: float, wait: float
 ) -> BudgetExhausted:
     """The error for a call over the per-(user, operation) budget."""
-    wait = max(0.0, wait)
+    wait = max(MIN_WAIT, wait)
     seconds = max(1, math.ceil(wait))
     return BudgetExhausted(
         f"budget exhausted, retry in {seconds} s: {operation} as {user!r} is limited to "
