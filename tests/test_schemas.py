@@ -36,6 +36,20 @@ def test_every_schema_passes_the_client_compatibility_linter(compiled):
     assert {key: p for key, p in problems.items() if p} == {}
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"type": "object", "properties": "x"},
+        {"type": "object", "properties": {"a": {"type": {"nested": 1}}}},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": "a"},
+        {"type": "object", "properties": {"a": {"anyOf": {"type": "string"}}}},
+        {"type": "object", "properties": {"a": {"type": ["string", {"x": 1}]}}},
+    ],
+)
+def test_malformed_schemas_are_problems_not_crashes(broken: dict) -> None:
+    assert lint_schema(broken)  # a spec read with --spec may be anything
+
+
 def test_linter_rejects_what_clients_reject():
     assert lint_schema({"type": "array"}) == ["$: the root must be {'type': 'object'}"]
     bad = {

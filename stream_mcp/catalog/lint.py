@@ -104,19 +104,31 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
     kind = node.get("type")
     if isinstance(kind, list):
         problems.append(f"{path}: type arrays are not portable")
-    elif kind is not None and kind not in TYPES:
-        problems.append(f"{path}: unknown type {kind!r}")
+    elif kind is not None and (not isinstance(kind, str) or kind not in TYPES):
+        problems.append(f"{path}: unknown type {str(kind)[:40]!r}")
     elif kind is None and "anyOf" not in node and node:
         problems.append(f"{path}: a schema needs a type")
     if kind == "array" and "items" not in node:
         problems.append(f"{path}: arrays need items")
+    properties = node.get("properties") or {}
+    if not isinstance(properties, dict):
+        problems.append(f"{path}: properties must be an object")
+        properties = {}
     if "required" in node:
-        missing = [r for r in node["required"] if r not in node.get("properties", {})]
-        if missing:
-            problems.append(f"{path}: required names not in properties: {missing}")
-    for name, sub in (node.get("properties") or {}).items():
+        required = node["required"]
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            problems.append(f"{path}: required must be a list of names")
+        else:
+            missing = [r for r in required if r not in properties]
+            if missing:
+                problems.append(f"{path}: required names not in properties: {missing}")
+    for name, sub in properties.items():
         _walk(sub, f"{path}.{name}", problems)
     if isinstance(node.get("items"), dict):
         _walk(node["items"], f"{path}[]", problems)
-    for i, sub in enumerate(node.get("anyOf") or ()):
+    any_of = node.get("anyOf") or []
+    if not isinstance(any_of, list):
+        problems.append(f"{path}: anyOf must be a list")
+        any_of = []
+    for i, sub in enumerate(any_of):
         _walk(sub, f"{path}|{i}", problems)
