@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import structlog
-from hypothesis import settings
+# Some machines set PYTHONDONTWRITEBYTECODE. The suite imports the same modules in every
+# worker and in dozens of server subprocesses, and without cached bytecode (and pytest's
+# cached assertion rewrites) each of them compiles everything again. The caches go where
+# Python puts them by default, in __pycache__ folders that git ignores.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from stream_mcp.catalog._build import Catalog, load_catalog
+import pytest  # noqa: E402
+import structlog  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from stream_mcp.catalog._build import Catalog, load_catalog  # noqa: E402
 
 # Service fixtures (redis_url, ...): real servers, skipped where none can be had.
 pytest_plugins = ("tests.services", "tests.pg_service")
 
-# Shared CI machines are noisy: property tests must not fail on a slow example.
-settings.register_profile("stream-mcp", deadline=None)
+# Shared CI machines are noisy: property tests must not fail on a slow example. Every run
+# draws fresh examples (100 a test, Hypothesis's own default); `pytest --hypothesis-profile
+# thorough` draws ten times as many, for a change to the code those tests cover.
+settings.register_profile("stream-mcp", deadline=None, max_examples=100)
+settings.register_profile("thorough", deadline=None, max_examples=1000)
 settings.load_profile("stream-mcp")
 
 ROOT = Path(__file__).resolve().parents[1]

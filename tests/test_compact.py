@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from stream_mcp.execution._compact import compact
@@ -209,7 +209,6 @@ def _reference(value, key, seen, depth, times):
 @given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6), st.booleans())
 @example({"reply_count": 0, "flag": False, "messages": [{"reply_count": 0, "id": ""}]}, False)
 @example({"created_at": 1_700_000_000, "user": {"created_at": 1.7e9, "flag": None}}, True)
-@settings(max_examples=500, deadline=None)
 def test_compact_agrees_with_the_reference_walk(body, timestamps) -> None:
     import copy
 

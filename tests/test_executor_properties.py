@@ -32,7 +32,6 @@ from tests.planned import PlannedExecutor, planned_executor
 from tests.test_executor_helpers import Auth, LoopbackServer, json_reply
 
 AUTH = Auth("user", "alice", "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiYWxpY2UifQ.c2ln")
-FAST = settings(max_examples=300, deadline=None)
 LOOPBACK = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -117,7 +116,6 @@ def refused_reason(value: str) -> bool:
     )
 
 
-@FAST
 @given(type_=IDS, id_=IDS)
 def test_path_ids_never_escape_and_round_trip(
     executor: PlannedExecutor, type_: str, id_: str
@@ -147,7 +145,6 @@ def test_path_ids_never_escape_and_round_trip(
     assert dict(parse_qsl(urlsplit(str(request.url)).query)) == {"api_key": "key"}
 
 
-@FAST
 @given(flag=st.one_of(SCALARS, st.lists(SCALARS, max_size=4)), filter_=JSON, limit=SCALARS)
 def test_query_and_payload_round_trip(
     executor: PlannedExecutor, flag: Any, filter_: Any, limit: Any
@@ -171,7 +168,6 @@ def test_query_and_payload_round_trip(
     assert payload == expected
 
 
-@FAST
 @given(data=JSON, extra=JSON)
 def test_json_bodies_round_trip(executor: PlannedExecutor, data: Any, extra: Any) -> None:
     try:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_mcp.errors import ValidationError
@@ -193,19 +193,18 @@ JSON = st.recursive(
         st.booleans(),
         st.integers(),
         st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=300),
+        st.text(max_size=120),
     ),
     lambda inner: st.one_of(
-        st.lists(inner, max_size=30), st.dictionaries(st.text(max_size=12), inner, max_size=12)
+        st.lists(inner, max_size=20), st.dictionaries(st.text(max_size=12), inner, max_size=10)
     ),
-    max_leaves=200,
+    max_leaves=80,
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(data=JSON)
 def test_truncation_always_gives_valid_json_within_the_cap(data: Any) -> None:
-    cap = 4096
+    cap = 512  # small, so that most drawn documents must be cut
     before = json_size(data)
     out, omissions = truncate(copy.deepcopy(data), cap)
     text = json.dumps(out, ensure_ascii=False)

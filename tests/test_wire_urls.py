@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_mcp.errors import ValidationError
@@ -37,7 +37,6 @@ def _parsed(base: str, path: str, query: str) -> httpx2.URL:
     st.lists(st.tuples(st.sampled_from(LITERALS), IDS), min_size=1, max_size=3),
     st.lists(st.tuples(st.text(max_size=6), st.text(max_size=12)), max_size=3),
 )
-@settings(max_examples=400, deadline=None)
 def test_made_urls_equal_parsed_ones(base: str, parts: Any, pairs: Any) -> None:
     path = ""
     for literal, value in parts:
