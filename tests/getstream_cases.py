@@ -13,38 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from getstream import Stream
-from getstream.models import (
-    BanActionRequestPayload,
-    BlockListConfig,
-    BlockListRule,
-    CampaignMessageTemplate,
-    ChannelInput,
-    ChannelMemberRequest,
-    DeliveredMessagePayload,
-    EventRequest,
-    ImageSize,
-    MessagePaginationParams,
-    MessageRequest,
-    ModerationPayload,
-    OnlyUserID,
-    PaginationParams,
-    PollOptionInput,
-    QueryBannedUsersPayload,
-    QueryFutureChannelBansPayload,
-    QueryMembersPayload,
-    QueryMessageFlagsPayload,
-    QueryUsersPayload,
-    ReactionRequest,
-    SearchPayload,
-    SortParamRequest,
-    UpdateUserPartialRequest,
-    UserCustomEventRequest,
-    UserRequest,
-    VoteData,
-)
+from tests.getstream_lazy import models
+
+if TYPE_CHECKING:
+    from getstream import Stream
 
 
 @dataclass(frozen=True)
@@ -63,8 +37,8 @@ class Case:
     xfail: str | None = None
 
 
-def _desc(name: str) -> SortParamRequest:
-    return SortParamRequest(field=name, direction=-1)
+def _desc(name: str) -> models.SortParamRequest:
+    return models.SortParamRequest(field=name, direction=-1)
 
 
 def _sort_desc(name: str) -> list[dict[str, Any]]:
@@ -85,7 +59,11 @@ def user_cases() -> list[Case]:
         Case(
             "update_users",
             lambda c: c.update_users(
-                users={"u1": UserRequest(id="u1", name="Ann", role="user", custom={"team": "red"})}
+                users={
+                    "u1": models.UserRequest(
+                        id="u1", name="Ann", role="user", custom={"team": "red"}
+                    )
+                }
             ),
             "UpdateUsers",
             {
@@ -97,7 +75,9 @@ def user_cases() -> list[Case]:
         Case(
             "update_users_partial",
             lambda c: c.update_users_partial(
-                users=[UpdateUserPartialRequest(id="u1", set={"name": "Bo"}, unset=["nickname"])]
+                users=[
+                    models.UpdateUserPartialRequest(id="u1", set={"name": "Bo"}, unset=["nickname"])
+                ]
             ),
             "UpdateUsersPartial",
             {"users": [{"id": "u1", "set": {"name": "Bo"}, "unset": ["nickname"]}]},
@@ -105,7 +85,7 @@ def user_cases() -> list[Case]:
         Case(
             "query_users",
             lambda c: c.query_users(
-                QueryUsersPayload(
+                models.QueryUsersPayload(
                     filter_conditions={"id": {"$in": ["u1", "u2"]}},
                     sort=[_desc("last_active")],
                     limit=5,
@@ -196,16 +176,16 @@ def channel_cases() -> list[Case]:
                 "messaging",
                 "general",
                 state=True,
-                data=ChannelInput(
+                data=models.ChannelInput(
                     created_by_id="u1",
                     members=[
-                        ChannelMemberRequest(user_id="u1"),
-                        ChannelMemberRequest(user_id="u2", channel_role="channel_moderator"),
+                        models.ChannelMemberRequest(user_id="u1"),
+                        models.ChannelMemberRequest(user_id="u2", channel_role="channel_moderator"),
                     ],
                     custom={"color": "blue"},
                 ),
-                messages=MessagePaginationParams(limit=10),
-                members=PaginationParams(limit=5),
+                messages=models.MessagePaginationParams(limit=10),
+                members=models.PaginationParams(limit=5),
             ),
             "GetOrCreateChannel",
             {
@@ -228,8 +208,8 @@ def channel_cases() -> list[Case]:
             lambda c: c.chat.update_channel(
                 "messaging",
                 "general",
-                add_members=[ChannelMemberRequest(user_id="u3")],
-                message=MessageRequest(text="welcome", user_id="u1"),
+                add_members=[models.ChannelMemberRequest(user_id="u3")],
+                message=models.MessageRequest(text="welcome", user_id="u1"),
                 hide_history=True,
                 user_id="u1",
             ),
@@ -296,7 +276,7 @@ def channel_cases() -> list[Case]:
                 hard_delete=True,
                 skip_push=True,
                 truncated_at=WHEN,
-                message=MessageRequest(text="cleared", user_id="u1"),
+                message=models.MessageRequest(text="cleared", user_id="u1"),
                 user_id="u1",
             ),
             "TruncateChannel",
@@ -324,7 +304,7 @@ def channel_cases() -> list[Case]:
         Case(
             "query_members",
             lambda c: c.chat.query_members(
-                QueryMembersPayload(
+                models.QueryMembersPayload(
                     type="messaging",
                     id="general",
                     filter_conditions={"name": {"$autocomplete": "ja"}},
@@ -357,7 +337,7 @@ def channel_cases() -> list[Case]:
             lambda c: c.chat.send_event(
                 "messaging",
                 "general",
-                event=EventRequest(type="typing.start", user_id="u1", parent_id="m1"),
+                event=models.EventRequest(type="typing.start", user_id="u1", parent_id="m1"),
             ),
             "SendEvent",
             {**ch, "event": {"type": "typing.start", "user_id": "u1", "parent_id": "m1"}},
@@ -380,7 +360,7 @@ def message_cases() -> list[Case]:
             lambda c: c.chat.send_message(
                 "messaging",
                 "general",
-                message=MessageRequest(
+                message=models.MessageRequest(
                     text="hello @u2",
                     user_id="u1",
                     mentioned_users=["u2"],
@@ -412,7 +392,9 @@ def message_cases() -> list[Case]:
         Case(
             "update_message",
             lambda c: c.chat.update_message(
-                "m1", message=MessageRequest(text="edited", user_id="u1"), skip_enrich_url=True
+                "m1",
+                message=models.MessageRequest(text="edited", user_id="u1"),
+                skip_enrich_url=True,
             ),
             "UpdateMessage",
             {"id": "m1", "message": {"text": "edited", "user_id": "u1"}, "skip_enrich_url": True},
@@ -450,7 +432,7 @@ def message_cases() -> list[Case]:
         Case(
             "search",
             lambda c: c.chat.search(
-                SearchPayload(
+                models.SearchPayload(
                     filter_conditions={"members": {"$in": ["u1"]}},
                     query="hello",
                     sort=[_desc("created_at")],
@@ -489,7 +471,7 @@ def message_cases() -> list[Case]:
             "send_reaction",
             lambda c: c.chat.send_reaction(
                 "m1",
-                reaction=ReactionRequest(type="love", score=2, user_id="u1"),
+                reaction=models.ReactionRequest(type="love", score=2, user_id="u1"),
                 enforce_unique=True,
             ),
             "SendReaction",
@@ -647,7 +629,7 @@ def campaign_cases() -> list[Case]:
             "create_campaign",
             lambda c: c.chat.create_campaign(
                 sender_id="u1",
-                message_template=CampaignMessageTemplate(text="Hi {{ receiver.name }}"),
+                message_template=models.CampaignMessageTemplate(text="Hi {{ receiver.name }}"),
                 name="spring",
                 user_ids=["u2", "u3"],
                 create_channels=True,
@@ -698,7 +680,10 @@ def poll_cases() -> list[Case]:
             "create_poll",
             lambda c: c.create_poll(
                 name="Lunch?",
-                options=[PollOptionInput(text="pizza"), PollOptionInput(text="salad")],
+                options=[
+                    models.PollOptionInput(text="pizza"),
+                    models.PollOptionInput(text="salad"),
+                ],
                 enforce_unique_vote=True,
                 max_votes_allowed=1,
                 voting_visibility="anonymous",
@@ -738,7 +723,7 @@ def poll_cases() -> list[Case]:
         Case(
             "cast_poll_vote",
             lambda c: c.chat.cast_poll_vote(
-                "m1", "p1", vote=VoteData(option_id="o1"), user_id="u1"
+                "m1", "p1", vote=models.VoteData(option_id="o1"), user_id="u1"
             ),
             "CastPollVote",
             {"message_id": "m1", "poll_id": "p1", "vote": {"option_id": "o1"}, "user_id": "u1"},
@@ -827,7 +812,7 @@ def moderation_cases() -> list[Case]:
                 entity_id="m1",
                 entity_type="stream:chat:v1:message",
                 config_key=CONFIG_KEY,
-                moderation_payload=ModerationPayload(texts=["you are awful"]),
+                moderation_payload=models.ModerationPayload(texts=["you are awful"]),
                 test_mode=True,
                 user_id="u1",
             ),
@@ -863,7 +848,9 @@ def moderation_cases() -> list[Case]:
             lambda c: c.moderation.submit_action(
                 action_type="ban",
                 item_id="item1",
-                ban=BanActionRequestPayload(reason="spam", timeout=60, channel_ban_only=True),
+                ban=models.BanActionRequestPayload(
+                    reason="spam", timeout=60, channel_ban_only=True
+                ),
                 user_id="u1",
             ),
             "submit_action",
@@ -879,8 +866,8 @@ def moderation_cases() -> list[Case]:
             lambda c: c.moderation.upsert_config(
                 key=CONFIG_KEY,
                 _async=False,
-                block_list_config=BlockListConfig(
-                    enabled=True, rules=[BlockListRule(name=BLOCKLIST, action="remove")]
+                block_list_config=models.BlockListConfig(
+                    enabled=True, rules=[models.BlockListRule(name=BLOCKLIST, action="remove")]
                 ),
                 user_id="u1",
             ),
@@ -910,7 +897,7 @@ def moderation_cases() -> list[Case]:
         Case(
             "query_banned_users",
             lambda c: c.chat.query_banned_users(
-                QueryBannedUsersPayload(
+                models.QueryBannedUsersPayload(
                     filter_conditions={"channel_cid": "messaging:general"},
                     exclude_expired_bans=True,
                     limit=5,
@@ -993,7 +980,7 @@ def more_message_cases() -> list[Case]:
             lambda c: c.chat.mark_delivered(
                 user_id="u1",
                 latest_delivered_messages=[
-                    DeliveredMessagePayload(cid="messaging:general", id="m1")
+                    models.DeliveredMessagePayload(cid="messaging:general", id="m1")
                 ],
             ),
             "MarkDelivered",
@@ -1005,7 +992,10 @@ def more_message_cases() -> list[Case]:
         Case(
             "send_user_custom_event",
             lambda c: c.chat.send_user_custom_event(
-                "u2", event=UserCustomEventRequest(type="friendship_request", custom={"from": "u1"})
+                "u2",
+                event=models.UserCustomEventRequest(
+                    type="friendship_request", custom={"from": "u1"}
+                ),
             ),
             "SendUserCustomEvent",
             {"user_id": "u2", "event": {"type": "friendship_request", "custom": {"from": "u1"}}},
@@ -1019,7 +1009,7 @@ def more_message_cases() -> list[Case]:
         Case(
             "query_message_flags",
             lambda c: c.chat.query_message_flags(
-                QueryMessageFlagsPayload(
+                models.QueryMessageFlagsPayload(
                     filter_conditions={"channel_cid": "messaging:general"},
                     show_deleted_messages=True,
                     limit=10,
@@ -1037,7 +1027,9 @@ def more_message_cases() -> list[Case]:
         Case(
             "query_future_channel_bans",
             lambda c: c.chat.query_future_channel_bans(
-                QueryFutureChannelBansPayload(target_user_id="u2", include_total=True, user_id="u1")
+                models.QueryFutureChannelBansPayload(
+                    target_user_id="u2", include_total=True, user_id="u1"
+                )
             ),
             "QueryFutureChannelBans",
             {"target_user_id": "u2", "include_total": True, "user_id": "u1"},
@@ -1054,7 +1046,7 @@ def more_cases() -> list[Case]:
             lambda c: c.chat.update_campaign(
                 "cmp1",
                 sender_id="u1",
-                message_template=CampaignMessageTemplate(text="Hello again"),
+                message_template=models.CampaignMessageTemplate(text="Hello again"),
                 id_="cmp1-v2",
                 name="autumn",
             ),
@@ -1155,7 +1147,7 @@ def upload_cases(files: Path) -> list[Case]:
     png, txt = str(files / "pixel.png"), str(files / "notes.txt")
     png64 = base64.b64encode(PNG).decode()
     text64 = base64.b64encode(TEXT).decode()
-    u1 = OnlyUserID(id="u1")
+    u1 = models.OnlyUserID(id="u1")
     return [
         Case(
             "upload_file",
@@ -1178,7 +1170,7 @@ def upload_cases(files: Path) -> list[Case]:
             "upload_image",
             lambda c: c.upload_image(
                 png,
-                upload_sizes=[ImageSize(width=64, height=64, crop="center", resize="crop")],
+                upload_sizes=[models.ImageSize(width=64, height=64, crop="center", resize="crop")],
                 user=u1,
             ),
             "UploadImage",

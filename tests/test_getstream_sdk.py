@@ -13,32 +13,16 @@ import logging
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
-from getstream import Stream
-from getstream.exceptions import StreamApiException
-from getstream.models import (
-    BanActionRequestPayload,
-    BlockListConfig,
-    BlockListRule,
-    CampaignChannelTemplate,
-    CampaignMessageTemplate,
-    ChannelInput,
-    ChannelMemberRequest,
-    MessageRequest,
-    ModerationPayload,
-    QueryBannedUsersPayload,
-    QueryMembersPayload,
-    QueryUsersPayload,
-    ReactionRequest,
-    SearchPayload,
-    SortParamRequest,
-    UpdateUserPartialRequest,
-    UserRequest,
-)
 
 from stream_mcp.sandbox import Sandbox
+from tests.getstream_lazy import exceptions, models, sdk
 from tests.sandbox_helpers import uid
+
+if TYPE_CHECKING:
+    from getstream import Stream
 
 # Required fields the sandbox leaves out on purpose (EMULATION.md): the SDK warns, then
 # decodes them as None. Anything else missing is a shape bug.
@@ -74,7 +58,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def client(sandbox: Sandbox) -> Iterator[Stream]:
-    stream = Stream(
+    stream = sdk.Stream(
         api_key=sandbox.api_key, api_secret=sandbox.api_secret, base_url=sandbox.base_url
     )
     yield stream
@@ -111,10 +95,11 @@ def _recent(moment: datetime | None) -> bool:
 def _people(client: Stream, *names: str, moderator: str | None = None) -> list[str]:
     ids = [uid(name) for name in names]
     users = {
-        i: UserRequest(id=i, name=i.split("-")[0].title(), custom={"team": "red"}) for i in ids
+        i: models.UserRequest(id=i, name=i.split("-")[0].title(), custom={"team": "red"})
+        for i in ids
     }
     if moderator:
-        users[moderator] = UserRequest(id=moderator, role="admin")
+        users[moderator] = models.UserRequest(id=moderator, role="admin")
     client.update_users(users=users)
     return ids
 
@@ -124,9 +109,9 @@ def _room(client: Stream, owner: str, *members: str):
     client.chat.get_or_create_channel(
         "messaging",
         channel_id,
-        data=ChannelInput(
+        data=models.ChannelInput(
             created_by_id=owner,
-            members=[ChannelMemberRequest(user_id=u) for u in (owner, *members)],
+            members=[models.ChannelMemberRequest(user_id=u) for u in (owner, *members)],
             custom={"topic": "tests"},
         ),
     )
@@ -136,15 +121,15 @@ def _room(client: Stream, owner: str, *members: str):
 def test_users(client: Stream, traffic: Traffic) -> None:
     ann, bob, cat = _people(client, "ann", "bob", "cat")
     found = client.query_users(
-        QueryUsersPayload(
+        models.QueryUsersPayload(
             filter_conditions={"id": {"$in": [ann, bob, cat]}},
-            sort=[SortParamRequest(field="id", direction=1)],
+            sort=[models.SortParamRequest(field="id", direction=1)],
         )
     ).data.users
     assert [u.id for u in found] == sorted([ann, bob, cat])
     assert found[0].custom == {"team": "red"} and _recent(found[0].created_at)
     updated = client.update_users_partial(
-        users=[UpdateUserPartialRequest(id=bob, set={"name": "Bobby"}, unset=["team"])]
+        users=[models.UpdateUserPartialRequest(id=bob, set={"name": "Bobby"}, unset=["team"])]
     ).data.users[bob]
     assert updated.name == "Bobby" and updated.custom == {}
     assert updated.updated_at >= updated.created_at
@@ -159,7 +144,7 @@ def test_users(client: Stream, traffic: Traffic) -> None:
     task = client.delete_users(user_ids=[cat], user="soft").data.task_id
     done = client.get_task(task).data
     assert done.status == "completed" and _recent(done.created_at)
-    left = client.query_users(QueryUsersPayload(filter_conditions={"id": cat})).data.users
+    left = client.query_users(models.QueryUsersPayload(filter_conditions={"id": cat})).data.users
     assert left == []
     assert len(traffic.seen) >= 11
 
@@ -167,18 +152,22 @@ def test_users(client: Stream, traffic: Traffic) -> None:
 def test_channels_members_and_messages(client: Stream, traffic: Traffic) -> None:
     ann, bob, cat = _people(client, "ann", "bob", "cat")
     room = _room(client, ann, bob)
-    room.update(add_members=[ChannelMemberRequest(user_id=cat)])
+    room.update(add_members=[models.ChannelMemberRequest(user_id=cat)])
     members = client.chat.query_members(
-        QueryMembersPayload(type="messaging", id=room.channel_id, filter_conditions={})
+        models.QueryMembersPayload(type="messaging", id=room.channel_id, filter_conditions={})
     ).data.members
     assert sorted(m.user_id for m in members) == sorted([ann, bob, cat])
     room.update_channel_partial(set={"topic": "renamed"}, user_id=ann)
     cid = f"messaging:{room.channel_id}"
     listed = client.chat.query_channels(filter_conditions={"cid": cid}, user_id=bob).data
     assert listed.channels[0].channel.custom["topic"] == "renamed"
-    sent = room.send_message(message=MessageRequest(text="hello world", user_id=ann)).data.message
+    sent = room.send_message(
+        message=models.MessageRequest(text="hello world", user_id=ann)
+    ).data.message
     assert sent.user.id == ann and _recent(sent.created_at)
-    client.chat.update_message(sent.id, message=MessageRequest(text="hello there", user_id=ann))
+    client.chat.update_message(
+        sent.id, message=models.MessageRequest(text="hello there", user_id=ann)
+    )
     client.chat.update_message_partial(sent.id, set={"pinned": True}, user_id=ann)
     fetched = client.chat.get_message(sent.id).data.message
     assert fetched.text == "hello there" and fetched.pinned and _recent(fetched.pinned_at)
@@ -187,7 +176,7 @@ def test_channels_members_and_messages(client: Stream, traffic: Traffic) -> None
     many = room.get_many_messages(ids=[sent.id]).data.messages
     assert [m.text for m in many] == ["hello there"]
     hits = client.chat.search(
-        SearchPayload(filter_conditions={"cid": cid}, query="there")
+        models.SearchPayload(filter_conditions={"cid": cid}, query="there")
     ).data.results
     assert [h.message.id for h in hits] == [sent.id]
     deleted = client.chat.delete_message(sent.id).data.message
@@ -200,8 +189,12 @@ def test_channels_members_and_messages(client: Stream, traffic: Traffic) -> None
 def test_threads_and_reactions(client: Stream, traffic: Traffic) -> None:
     ann, bob = _people(client, "ann", "bob")
     room = _room(client, ann, bob)
-    parent = room.send_message(message=MessageRequest(text="question", user_id=ann)).data.message
-    room.send_message(message=MessageRequest(text="answer", user_id=bob, parent_id=parent.id))
+    parent = room.send_message(
+        message=models.MessageRequest(text="question", user_id=ann)
+    ).data.message
+    room.send_message(
+        message=models.MessageRequest(text="answer", user_id=bob, parent_id=parent.id)
+    )
     replies = client.chat.get_replies(parent.id).data.messages
     assert [r.text for r in replies] == ["answer"]
     threads = client.chat.query_threads(user_id=ann).data.threads
@@ -214,7 +207,7 @@ def test_threads_and_reactions(client: Stream, traffic: Traffic) -> None:
         bob,
     }
     reaction = client.chat.send_reaction(
-        parent.id, reaction=ReactionRequest(type="love", score=3, user_id=bob)
+        parent.id, reaction=models.ReactionRequest(type="love", score=3, user_id=bob)
     ).data.reaction
     assert reaction.score == 3 and _recent(reaction.created_at)
     listed = client.chat.get_reactions(parent.id).data.reactions
@@ -229,8 +222,8 @@ def test_threads_and_reactions(client: Stream, traffic: Traffic) -> None:
 def test_read_state(client: Stream, traffic: Traffic) -> None:
     ann, bob = _people(client, "ann", "bob")
     room = _room(client, ann, bob)
-    first = room.send_message(message=MessageRequest(text="one", user_id=ann)).data.message
-    room.send_message(message=MessageRequest(text="two", user_id=ann))
+    first = room.send_message(message=models.MessageRequest(text="one", user_id=ann)).data.message
+    room.send_message(message=models.MessageRequest(text="two", user_id=ann))
     assert client.chat.unread_counts(user_id=bob).data.total_unread_count == 2
     room.mark_read(user_id=bob)
     counts = client.chat.unread_counts(user_id=bob).data
@@ -256,10 +249,12 @@ def test_blocklists(client: Stream, traffic: Traffic) -> None:
     room.update_channel_partial(
         set={"config_overrides": {"blocklist": name, "blocklist_behavior": "block"}}
     )
-    blocked = room.send_message(message=MessageRequest(text="oh drat", user_id=bob)).data.message
+    blocked = room.send_message(
+        message=models.MessageRequest(text="oh drat", user_id=bob)
+    ).data.message
     assert blocked.type == "error"
     client.delete_block_list(name)
-    with pytest.raises(StreamApiException) as missing:
+    with pytest.raises(exceptions.StreamApiException) as missing:
         client.get_block_list(name)
     assert missing.value.status_code == 404
     assert len(traffic.seen) >= 8
@@ -269,9 +264,9 @@ def test_campaigns(client: Stream, traffic: Traffic) -> None:
     sender, ann, bob = _people(client, "sender", "ann", "bob")
     created = client.chat.create_campaign(
         sender_id=sender,
-        message_template=CampaignMessageTemplate(text="Welcome aboard"),
+        message_template=models.CampaignMessageTemplate(text="Welcome aboard"),
         user_ids=[ann, bob],
-        channel_template=CampaignChannelTemplate(type="messaging"),
+        channel_template=models.CampaignChannelTemplate(type="messaging"),
         create_channels=True,
         name="welcome",
     ).data.campaign
@@ -293,11 +288,15 @@ def test_moderation_v2(client: Stream, sandbox: Sandbox, traffic: Traffic) -> No
     moderator = uid("mod")
     ann, bob = _people(client, "ann", "bob", moderator=moderator)
     room = _room(client, ann, bob)
-    spam = room.send_message(message=MessageRequest(text="buy stuff", user_id=ann)).data.message
+    spam = room.send_message(
+        message=models.MessageRequest(text="buy stuff", user_id=ann)
+    ).data.message
     name = uid("words").replace("-", "_")
     client.create_block_list(name=name, words=["darn"])
     key = uid("policy")
-    rules = BlockListConfig(enabled=True, rules=[BlockListRule(name=name, action="remove")])
+    rules = models.BlockListConfig(
+        enabled=True, rules=[models.BlockListRule(name=name, action="remove")]
+    )
     client.moderation.upsert_config(key=key, block_list_config=rules)
     config = client.moderation.get_config(key).data.config
     assert config.block_list_config.rules[0].action == "remove" and _recent(config.created_at)
@@ -307,7 +306,7 @@ def test_moderation_v2(client: Stream, sandbox: Sandbox, traffic: Traffic) -> No
             entity_type="acme:comment",
             entity_id=uid("comment"),
             entity_creator_id=bob,
-            moderation_payload=ModerationPayload(texts=[text]),
+            moderation_payload=models.ModerationPayload(texts=[text]),
             config_key=key,
         ).data
 
@@ -331,22 +330,22 @@ def test_moderation_v2(client: Stream, sandbox: Sandbox, traffic: Traffic) -> No
     assert reviewed.status == "reviewed" and _recent(reviewed.reviewed_at)
 
     client.moderation.ban(target_user_id=bob, banned_by_id=moderator, reason="spam", timeout=60)
-    as_bob = Stream(
+    as_bob = sdk.Stream(
         api_key=sandbox.api_key, token=client.create_token(bob), base_url=sandbox.base_url
     )
-    with pytest.raises(StreamApiException) as refused:
+    with pytest.raises(exceptions.StreamApiException) as refused:
         as_bob.chat.send_message(
-            "messaging", room.channel_id, message=MessageRequest(text="let me talk")
+            "messaging", room.channel_id, message=models.MessageRequest(text="let me talk")
         )
     as_bob.close()
     assert refused.value.status_code == 403
     bans = client.chat.query_banned_users(
-        QueryBannedUsersPayload(filter_conditions={"user_id": bob})
+        models.QueryBannedUsersPayload(filter_conditions={"user_id": bob})
     ).data.bans
     assert bans[0].reason == "spam" and bans[0].expires - bans[0].created_at > timedelta(minutes=59)
     client.moderation.unban(target_user_id=bob, unbanned_by_id=moderator)
     assert not client.chat.query_banned_users(
-        QueryBannedUsersPayload(filter_conditions={"user_id": bob})
+        models.QueryBannedUsersPayload(filter_conditions={"user_id": bob})
     ).data.bans
 
     mutes = client.moderation.mute(target_ids=[bob], user_id=ann, timeout=10).data.mutes
@@ -358,7 +357,7 @@ def test_moderation_v2(client: Stream, sandbox: Sandbox, traffic: Traffic) -> No
         action_type="ban",
         item_id=item_id,
         user_id=moderator,
-        ban=BanActionRequestPayload(reason="spam again", channel_ban_only=True),
+        ban=models.BanActionRequestPayload(reason="spam again", channel_ban_only=True),
     ).data.item
     assert banned.bans[0].channel_cid == f"messaging:{room.channel_id}"
     client.moderation.submit_action(
@@ -366,6 +365,6 @@ def test_moderation_v2(client: Stream, sandbox: Sandbox, traffic: Traffic) -> No
     )
     assert client.chat.get_message(spam.id).data.message.type == "deleted"
     client.moderation.delete_config(key)
-    with pytest.raises(StreamApiException):
+    with pytest.raises(exceptions.StreamApiException):
         client.moderation.get_config(key)
     assert len(traffic.seen) >= 22
