@@ -186,6 +186,18 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
     assert top(index, query)[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # asking whether I may act asks to act, as "how do I …" does
+        ("can I delete the custom role support-agent?", "DeleteRole"),
+        ("is it possible to rename the slash command /giphy-lite?", "UpdateCommand"),
+    ],
+)
+def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query)[0] == expected
+
+
 def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> None:
     # "50" in "up to 50 messages" of GetManyMessages' description is no match for a page size
     assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"

@@ -112,6 +112,13 @@ _LEADING_READ = re.compile(
     r"i'd like to|let me)\W+)*)read\b(?!\W+(?:\w+\W+)?(?:" + "|".join(sorted(READ_NOUNS)) + r")\b)",
     re.IGNORECASE,
 )
+# Asking whether one may act is asking to act: "can I delete …?", "is it possible to change …",
+# "is there a way to see …" want the operation, as "how do I …" does; "can bob post?" asks.
+_MAY_I = re.compile(
+    r"^\W*(?:(?:please|hey|ok|okay|so)\W+)*(?:(?:can|could|may|might|should)\s+(?:i|we)\b|"
+    r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
+    re.IGNORECASE,
+)
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -511,7 +518,10 @@ class QueryAnalyzer:
         """Read/list when the request is a question ("where is …", "does the segment include
         …?"), else nothing. A polite opener ("can you ban bob") is a request, not a question,
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
-        when no verb says what to do ("alice's unread count?")."""
+        when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
+        I delete …?", "is it possible to …") asks to act."""
+        if _MAY_I.match(query):
+            return frozenset()
         stems = _drop_polite(stems)
         if any(position == 0 for position, _ in self._questions.matches(stems)):
             return frozenset(QUESTION_ACTIONS)
