@@ -192,6 +192,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # asking whether I may act asks to act, as "how do I …" does
         ("can I delete the custom role support-agent?", "DeleteRole"),
         ("is it possible to rename the slash command /giphy-lite?", "UpdateCommand"),
+        # shorthand reads as the word it stands for
+        ("update firebase creds for android", "UpsertPushProvider"),
+        ("list the perms a custom role can have", "ListPermissions"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

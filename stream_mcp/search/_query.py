@@ -34,6 +34,7 @@ from stream_mcp.search._text import (
     useful,
 )
 from stream_mcp.search._vocabulary import (
+    ABBREVIATIONS,
     ACTION_WORDS,
     ASPECTS,
     BULK_CUES,
@@ -253,6 +254,10 @@ class QueryAnalyzer:
             | self._verb_words
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
+        self._abbreviations = tuple(
+            (re.compile(rf"\b{re.escape(short)}\b", re.IGNORECASE), full)
+            for short, full in ABBREVIATIONS
+        )
         self._idioms = tuple(
             (re.compile(rf"\b{re.escape(idiom)}\b", re.IGNORECASE), plain)
             for idiom, plain in IDIOMS
@@ -273,6 +278,8 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
+        for pattern, full in self._abbreviations:
+            query = pattern.sub(full, query)
         query, corrections = self._correct(query)
         query = self._rewrite_idioms(query)
         undo = self._undoes(query)

@@ -104,6 +104,21 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("watch", "subscribe", "listen for events", "realtime updates", "live updates", "live events"),
 )
 
+# Shorthand people type for the catalog's words, read as those words at full weight: "msg-12"
+# names a message as "#general" names a channel, "creds" are credentials.
+ABBREVIATIONS: tuple[tuple[str, str], ...] = (
+    ("msg", "message"),
+    ("msgs", "messages"),
+    ("acct", "account"),
+    ("accts", "accounts"),
+    ("cred", "credential"),
+    ("creds", "credentials"),
+    ("perm", "permission"),
+    ("perms", "permissions"),
+    ("notif", "notification"),
+    ("notifs", "notifications"),
+)
+
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
 # instead ("kick off the campaign" starts it and kicks nobody out).
 IDIOMS: tuple[tuple[str, str], ...] = (
