@@ -195,10 +195,17 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # shorthand reads as the word it stands for
         ("update firebase creds for android", "UpsertPushProvider"),
         ("list the perms a custom role can have", "ListPermissions"),
+        # a terse request may end with its verb, and an acronym's plural is one word
+        ("firebase creds check", "CheckPush"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
     assert top(index, query)[0] == expected
+
+
+def test_an_acronym_plural_is_one_word() -> None:
+    assert split_words("APNs creds, URLs and IDs") == ["apns", "creds", "urls", "and", "ids"]
+    assert split_words("UpdateAPNsConfig") == ["update", "apns", "config"]
 
 
 def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> None:

@@ -506,6 +506,11 @@ class QueryAnalyzer:
         if lead and lead[0] > 0 and said[lead[0] - 1] in DETERMINERS:
             # "the broadcast … has to halt": a subject, then what must happen to it
             lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
+        if (
+            said[-1:] and said[-1] in TRAILING_VERBS and plain[-1]
+            and not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words)
+        ):  # fmt: skip
+            lead = [len(said) - 1]  # a terse request ending with its verb: "apns creds check"
         if not lead or not plain[lead[0]]:
             return frozenset()
         first = stem(said[lead[0]])
