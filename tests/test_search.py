@@ -197,6 +197,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("list the perms a custom role can have", "ListPermissions"),
         # a terse request may end with its verb, and an acronym's plural is one word
         ("firebase creds check", "CheckPush"),
+        # a synonym of an id's verb counts as that verb, whatever word the operation's text uses
+        ("erase the segment called spring-promo", "DeleteSegment"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

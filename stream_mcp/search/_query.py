@@ -62,6 +62,7 @@ from stream_mcp.search._vocabulary import (
     TRAILING_VERBS,
     UNDO_CUES,
     VERB_ALIASES,
+    VERB_SYNONYMS,
 )
 
 EQUIVALENT_WEIGHT = 0.3  # the best of a phrase's equivalents, e.g. "dm" for "direct message"
@@ -71,6 +72,7 @@ BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over sc
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
 BARE_WORDS = 3  # a request this short with no verb is a noun phrase, not a sentence
 CORRECTED_WEIGHT = 0.6  # a word read through a typo ("delte" → delete) counts less than typed
+SYNONYM_VERB_WEIGHT = 0.8  # the id verb a synonym stands for: "drop" also as "delete"
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
 
@@ -237,6 +239,9 @@ class QueryAnalyzer:
             if " " not in p
         )
         self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
+        self._verb_synonyms = {
+            stem(synonym): stem(verb) for verb, synonyms in VERB_SYNONYMS for synonym in synonyms
+        }
         self._nouns = frozenset(stem(n) for n in NOUN_VERBS)
         self._speech = _PhraseTable(
             [_Rule(phrase_stems(w), tuple(analyze(SPEECH_MEANS))) for w in SPEECH_WORDS]
@@ -311,7 +316,11 @@ class QueryAnalyzer:
             if term in reported or word.isdigit():
                 continue  # a number is a value ("the last 50", "message 42"), not a topic
             weight = CORRECTED_WEIGHT if term in corrected else 1.0
-            slots[(((term,), weight),)] = None
+            verb = self._verb_synonyms.get(term)
+            if verb is None:
+                slots[(((term,), weight),)] = None
+            else:
+                slots[(((term,), weight), ((verb,), SYNONYM_VERB_WEIGHT * weight))] = None
             slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
         slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
         slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))

@@ -483,6 +483,15 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("read", "list"), ("show", "view", "see", "display")),
     (("list",), ("list", "query", "find", "search", "browse")),
 )  # fmt: skip
+# Verbs people use for the verbs of Stream's ids: as a word, each also counts as the id verb,
+# so an operation does not win for happening to use the same synonym ("drop", "fetch") in its
+# text as the request, over one whose id says "delete" or "get".
+VERB_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("delete", ("drop", "erase", "discard", "destroy", "purge", "nuke", "scrap", "trash", "yank",
+                "ditch", "axe")),
+    ("get", ("fetch", "retrieve", "grab")),
+    ("update", ("edit", "modify")),
+)  # fmt: skip
 # A request that opens with a question ("is bob online?", "who reacted?", "does the segment
 # include 7?") asks to read. Plain "how" is left out: "how do I ban bob" asks to ban.
 QUESTION_WORDS: tuple[str, ...] = (
