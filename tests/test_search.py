@@ -199,6 +199,10 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("firebase creds check", "CheckPush"),
         # a synonym of an id's verb counts as that verb, whatever word the operation's text uses
         ("erase the segment called spring-promo", "DeleteSegment"),
+        # chat words for the catalog's: sticky posts are pinned messages, "retire" deletes
+        ("grab the sticky posts from #general", "GetPinnedMessages"),
+        ("retire the support-lead role", "DeleteRole"),
+        ("overwrite poll p-3 with a new title and options", "UpdatePoll"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

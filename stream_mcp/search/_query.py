@@ -34,7 +34,6 @@ from stream_mcp.search._text import (
     useful,
 )
 from stream_mcp.search._vocabulary import (
-    ABBREVIATIONS,
     ACTION_WORDS,
     ASPECTS,
     BULK_CUES,
@@ -56,6 +55,7 @@ from stream_mcp.search._vocabulary import (
     QUANTIFIERS,
     QUESTION_ACTIONS,
     QUESTION_WORDS,
+    READ_AS,
     READ_NOUNS,
     SPEECH_MEANS,
     SPEECH_WORDS,
@@ -259,9 +259,8 @@ class QueryAnalyzer:
             | self._verb_words
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
-        self._abbreviations = tuple(
-            (re.compile(rf"\b{re.escape(short)}\b", re.IGNORECASE), full)
-            for short, full in ABBREVIATIONS
+        self._read_as = tuple(
+            (re.compile(rf"\b{re.escape(short)}\b", re.IGNORECASE), full) for short, full in READ_AS
         )
         self._idioms = tuple(
             (re.compile(rf"\b{re.escape(idiom)}\b", re.IGNORECASE), plain)
@@ -283,7 +282,7 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
-        for pattern, full in self._abbreviations:
+        for pattern, full in self._read_as:
             query = pattern.sub(full, query)
         query, corrections = self._correct(query)
         query = self._rewrite_idioms(query)

@@ -57,14 +57,24 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("flag", "report", "flagged", "reported"),
     ("mute", "silence", "muted"),
     ("block", "blocked user"),
-    ("blocklist", "block list", "banned words", "word list", "profanity filter", "blocked words"),
+    (
+        "blocklist",
+        "block list",
+        "banned words",
+        "word list",
+        "profanity filter",
+        "blocked words",
+        "forbidden words",
+        "banned terms",
+        "banned phrases",
+    ),
     # users and people
     ("user", "person", "people", "account"),
     ("guest", "anonymous", "visitor"),
     ("deactivate", "disable account", "suspend account"),
     ("reactivate", "re enable", "reenable"),
     ("online", "presence", "last active"),
-    ("user group", "user team"),
+    ("user group", "user team", "mention group"),
     ("live location", "location sharing", "share location", "gps"),
     ("gdpr", "personal data", "right to be forgotten"),
     # files
@@ -104,9 +114,10 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("watch", "subscribe", "listen for events", "realtime updates", "live updates", "live events"),
 )
 
-# Shorthand people type for the catalog's words, read as those words at full weight: "msg-12"
-# names a message as "#general" names a channel, "creds" are credentials.
-ABBREVIATIONS: tuple[tuple[str, str], ...] = (
+# Shorthand and plain synonyms people type for the catalog's words, read as those words at full
+# weight: "msg-12" names a message as "#general" names a channel, "creds" are credentials, a
+# "stickied" post is a pinned message.
+READ_AS: tuple[tuple[str, str], ...] = (
     ("msg", "message"),
     ("msgs", "messages"),
     ("acct", "account"),
@@ -117,6 +128,9 @@ ABBREVIATIONS: tuple[tuple[str, str], ...] = (
     ("perms", "permissions"),
     ("notif", "notification"),
     ("notifs", "notifications"),
+    ("posts", "messages"),  # the noun; "post" alone is as often the verb
+    ("stickied", "pinned"),
+    ("sticky", "pinned"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -295,6 +309,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"|\b(?:should|must|has to|have to|needs? to)\s+(?:be\s+gone|vanish|disappear|go away)\b",
         " to delete ",
     ),
+    # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
+    (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
     # a copy kept for the record: an export
     (
         r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
@@ -465,7 +481,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("delete",),
         (
             "delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge",
-            "nuke", "scrap", "trash", "yank", "ditch", "axe",
+            "nuke", "scrap", "trash", "yank", "ditch", "axe", "retire", "decommission", "sunset",
         ),
     ),
     (
@@ -473,10 +489,10 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
             "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin",
-            "archive", "unarchive", "freeze", "unfreeze", "point",
+            "archive", "unarchive", "freeze", "unfreeze", "point", "overwrite",
         ),
     ),
-    (("read",), ("get", "fetch", "look up", "inspect", "detail")),
+    (("read",), ("get", "fetch", "retrieve", "grab", "pull", "look up", "inspect", "detail")),
     # adding someone to a channel or group changes it, or creates a membership
     (("create", "update"), ("add someone to",)),
     (("delete", "update"), ("remove someone from",)),
@@ -488,8 +504,8 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 # text as the request, over one whose id says "delete" or "get".
 VERB_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("delete", ("drop", "erase", "discard", "destroy", "purge", "nuke", "scrap", "trash", "yank",
-                "ditch", "axe")),
-    ("get", ("fetch", "retrieve", "grab")),
+                "ditch", "axe", "retire", "decommission", "sunset")),
+    ("get", ("fetch", "retrieve", "grab", "pull")),
     ("update", ("edit", "modify")),
 )  # fmt: skip
 # A request that opens with a question ("is bob online?", "who reacted?", "does the segment
