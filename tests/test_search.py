@@ -203,6 +203,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("grab the sticky posts from #general", "GetPinnedMessages"),
         ("retire the support-lead role", "DeleteRole"),
         ("overwrite poll p-3 with a new title and options", "UpdatePoll"),
+        # a list of names is one "someone": removing two people from a channel, not the channel
+        ("remove carol and dave from #general", "UpdateChannel"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

@@ -333,8 +333,10 @@ class QueryAnalyzer:
             slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
             for trigger in rule.trigger:
                 expansions.setdefault(trigger, set()).update(t for p in rule.payload for t in p)
+        kept = _one_name(stems)
+        listed = [stems[i] for i in kept]
         implications = [
-            r for _, r in self._implied.matches(stems) if not reported >= set(r.trigger)
+            r for _, r in self._implied.matches(listed) if not reported >= set(r.trigger)
         ]
         implied: list[str] = []
         for rule in [*implications, *(r for _, r in speech)]:
@@ -358,7 +360,9 @@ class QueryAnalyzer:
         if question and "who" in stems and "user" not in own:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        actions = question or self.actions(stems, plain) | self._leading_verb(said, plain)
+        actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
+            said, plain
+        )
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
@@ -584,6 +588,25 @@ def _vocabulary_phrases() -> list[str]:
         *POLITE_WORDS,
         *NOUN_VERBS,
     ]
+
+
+def _one_name(stems: Sequence[str]) -> list[int]:
+    """The positions to keep so that a list of names reads as one: "remove carol and dave
+    from …" as "remove someone from …"."""
+    name = stem(NAME)
+    keep: list[int] = []
+    for i, s in enumerate(stems):
+        if (
+            s == name
+            and len(keep) > 1
+            and stems[keep[-1]] in ("and", "or")
+            and stems[keep[-2]] == name
+        ):
+            keep.pop()
+            continue
+        if not (s == name and keep and stems[keep[-1]] == name):
+            keep.append(i)
+    return keep
 
 
 def _inflected(word: str) -> bool:
