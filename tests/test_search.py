@@ -205,6 +205,12 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("overwrite poll p-3 with a new title and options", "UpdatePoll"),
         # a list of names is one "someone": removing two people from a channel, not the channel
         ("remove carol and dave from #general", "UpdateChannel"),
+        # outcomes: what should be true, read as the action that makes it so
+        ("ivan's unread count in #support should go back to zero", "MarkRead"),
+        ("carol and erin should become members of user group grp_design", "AddUserGroupMembers"),
+        ("dave should no longer be part of user group grp_ops", "RemoveUserGroupMembers"),
+        ("the old onboarding segment shouldn't exist anymore", "DeleteSegment"),
+        ("bob must not be able to log in until the audit is over", "DeactivateUser"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

@@ -515,8 +515,9 @@ class QueryAnalyzer:
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
-        if lead and lead[0] > 0 and said[lead[0] - 1] in DETERMINERS:
-            # "the broadcast … has to halt": a subject, then what must happen to it
+        if lead and ((lead[0] > 0 and said[lead[0] - 1] in DETERMINERS) or said[lead[0]].isdigit()):
+            # "the broadcast … has to halt", "u-31 should be …": a subject, then what must
+            # happen to it (an id's number is no verb)
             lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
         if (
             said[-1:] and said[-1] in TRAILING_VERBS and plain[-1]

@@ -222,7 +222,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
-        r"this\s+|my\s+|his\s+|her\s+|their\s+)?(?:channel\s+|shadow\s*|ip\s+)?(ban|mute|block)\b",
+        r"this\s+|my\s+|his\s+|her\s+|their\s+|@?[\w.-]+['’]s\s+)?(?:channel\s+|shadow\s*|ip\s+)?"
+        r"(ban|mute|block)\b",
         r" to un\1 ",
     ),
     (
@@ -242,6 +243,34 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\bwithout\s+(?:(?:signing|having\s+to\s+sign)\s+(?:up|in)|registering|registration|"
         r"(?:creating\s+|having\s+)?an\s+account|logging\s+in)\b",
         " as guests ",
+    ),
+    # someone who may not log in, for now: deactivated (not deleted, not banned from posting)
+    (
+        rf"{_THEY}\s+{_CANT}\s+{_ABLE}(?:log|sign)\s*(?:in|on)\b|\blocked\s+out\b(?!\s+of)",
+        r" to deactivate \1 ",
+    ),
+    # people who should (no longer) be part of a group, segment or channel: its members
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|have\s+to)\s+(?:now\s+|also\s+)?(?:be(?:come)?)\s+"
+        r"(?:a\s+)?(?:(?:part|members?)\s+of|included\s+in|added\s+to)\b",
+        " to add members to ",
+    ),
+    (
+        r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer)\s+be\s+(?:a\s+)?"
+        r"(?:(?:part|members?)\s+of|in(?:cluded\s+in)?)\b",
+        " to remove members from ",
+    ),
+    # a thing that should not exist: deleted
+    (
+        r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer\s+(?:needs?\s+to|should))\s+"
+        r"(?:even\s+)?exist\b",
+        " to delete ",
+    ),
+    # unread brought to zero: marked read
+    (
+        r"\b(?:show|have|at|to|back\s+to)\s+(?:zero|0)\s+unread\b"
+        r"|\bunread\b(?=[^.;?!]{0,40}?\b(?:to|at)\s+(?:zero|0)\b)",
+        " mark read ",
     ),
     # someone kept out of a channel for a while: banned from it
     (r"\b(?:keep|lock)\s+(@?\w[\w.-]*)\s+out\s+of\b", r" to ban \1 from "),
