@@ -211,6 +211,7 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("dave should no longer be part of user group grp_ops", "RemoveUserGroupMembers"),
         ("the old onboarding segment shouldn't exist anymore", "DeleteSegment"),
         ("bob must not be able to log in until the audit is over", "DeactivateUser"),
+        ("Kick Off the Spring campaign", "StartCampaign"),  # idioms whatever their case
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

@@ -246,8 +246,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # someone who may not log in, for now: deactivated (not deleted, not banned from posting)
     (
-        rf"{_THEY}\s+{_CANT}\s+{_ABLE}(?:log|sign)\s*(?:in|on)\b|\blocked\s+out\b(?!\s+of)",
-        r" to deactivate \1 ",
+        rf"\b{_CANT}\s+{_ABLE}(?:log|sign)\s*(?:in|on)\b|\blocked\s+out\b(?!\s+of)",
+        " to deactivate ",
     ),
     # people who should (no longer) be part of a group, segment or channel: its members
     (
