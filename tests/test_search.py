@@ -186,6 +186,43 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
     assert top(index, query)[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # asking whether I may act asks to act, as "how do I …" does
+        ("can I delete the custom role support-agent?", "DeleteRole"),
+        ("is it possible to rename the slash command /giphy-lite?", "UpdateCommand"),
+        # shorthand reads as the word it stands for
+        ("update firebase creds for android", "UpsertPushProvider"),
+        ("list the perms a custom role can have", "ListPermissions"),
+        # a terse request may end with its verb, and an acronym's plural is one word
+        ("firebase creds check", "CheckPush"),
+        # a synonym of an id's verb counts as that verb, whatever word the operation's text uses
+        ("erase the segment called spring-promo", "DeleteSegment"),
+        # chat words for the catalog's: sticky posts are pinned messages, "retire" deletes
+        ("grab the sticky posts from #general", "GetPinnedMessages"),
+        ("retire the support-lead role", "DeleteRole"),
+        ("overwrite poll p-3 with a new title and options", "UpdatePoll"),
+        # a list of names is one "someone": removing two people from a channel, not the channel
+        ("remove carol and dave from #general", "UpdateChannel"),
+        # outcomes: what should be true, read as the action that makes it so
+        ("ivan's unread count in #support should go back to zero", "MarkRead"),
+        ("carol and erin should become members of user group grp_design", "AddUserGroupMembers"),
+        ("dave should no longer be part of user group grp_ops", "RemoveUserGroupMembers"),
+        ("the old onboarding segment shouldn't exist anymore", "DeleteSegment"),
+        ("bob must not be able to log in until the audit is over", "DeactivateUser"),
+        ("Kick Off the Spring campaign", "StartCampaign"),  # idioms whatever their case
+    ],
+)
+def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query)[0] == expected
+
+
+def test_an_acronym_plural_is_one_word() -> None:
+    assert split_words("APNs creds, URLs and IDs") == ["apns", "creds", "urls", "and", "ids"]
+    assert split_words("UpdateAPNsConfig") == ["update", "apns", "config"]
+
+
 def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> None:
     # "50" in "up to 50 messages" of GetManyMessages' description is no match for a page size
     assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"

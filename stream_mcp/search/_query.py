@@ -55,12 +55,14 @@ from stream_mcp.search._vocabulary import (
     QUANTIFIERS,
     QUESTION_ACTIONS,
     QUESTION_WORDS,
+    READ_AS,
     READ_NOUNS,
     SPEECH_MEANS,
     SPEECH_WORDS,
     TRAILING_VERBS,
     UNDO_CUES,
     VERB_ALIASES,
+    VERB_SYNONYMS,
 )
 
 EQUIVALENT_WEIGHT = 0.3  # the best of a phrase's equivalents, e.g. "dm" for "direct message"
@@ -70,6 +72,7 @@ BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over sc
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
 BARE_WORDS = 3  # a request this short with no verb is a noun phrase, not a sentence
 CORRECTED_WEIGHT = 0.6  # a word read through a typo ("delte" → delete) counts less than typed
+SYNONYM_VERB_WEIGHT = 0.8  # the id verb a synonym stands for: "drop" also as "delete"
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
 
@@ -110,6 +113,13 @@ _OBJECTS = frozenset(
 _LEADING_READ = re.compile(
     r"^(\W*(?:(?:please|pls|plz|kindly|hey|ok|okay|(?:can|could|would|will) you|i want to|"
     r"i'd like to|let me)\W+)*)read\b(?!\W+(?:\w+\W+)?(?:" + "|".join(sorted(READ_NOUNS)) + r")\b)",
+    re.IGNORECASE,
+)
+# Asking whether one may act is asking to act: "can I delete …?", "is it possible to change …",
+# "is there a way to see …" want the operation, as "how do I …" does; "can bob post?" asks.
+_MAY_I = re.compile(
+    r"^\W*(?:(?:please|hey|ok|okay|so)\W+)*(?:(?:can|could|may|might|should)\s+(?:i|we)\b|"
+    r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
     re.IGNORECASE,
 )
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
@@ -229,6 +239,9 @@ class QueryAnalyzer:
             if " " not in p
         )
         self._quantifiers = frozenset(stem(q) for q in QUANTIFIERS)
+        self._verb_synonyms = {
+            stem(synonym): stem(verb) for verb, synonyms in VERB_SYNONYMS for synonym in synonyms
+        }
         self._nouns = frozenset(stem(n) for n in NOUN_VERBS)
         self._speech = _PhraseTable(
             [_Rule(phrase_stems(w), tuple(analyze(SPEECH_MEANS))) for w in SPEECH_WORDS]
@@ -246,10 +259,14 @@ class QueryAnalyzer:
             | self._verb_words
         )
         self._verb_aliases = {stem(a): stem(b) for a, b in VERB_ALIASES}
+        self._read_as = dict(READ_AS)
+        self._shorthand = re.compile(
+            r"\b(?:" + "|".join(map(re.escape, self._read_as)) + r")\b", re.IGNORECASE
+        )
+        # matched against the lower-cased request: without IGNORECASE, faster by a third
         self._idioms = tuple(
-            (re.compile(rf"\b{re.escape(idiom)}\b", re.IGNORECASE), plain)
-            for idiom, plain in IDIOMS
-        ) + tuple((re.compile(pattern, re.IGNORECASE), plain) for pattern, plain in OUTCOMES)
+            (re.compile(rf"\b{re.escape(idiom.lower())}\b"), plain) for idiom, plain in IDIOMS
+        ) + tuple((re.compile(pattern), plain) for pattern, plain in OUTCOMES)
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._speller: Speller | None = None
         if spellings is not None:
@@ -266,6 +283,7 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query = self._shorthand.sub(lambda m: self._read_as[m[0].lower()], query)
         query, corrections = self._correct(query)
         query = self._rewrite_idioms(query)
         undo = self._undoes(query)
@@ -297,7 +315,11 @@ class QueryAnalyzer:
             if term in reported or word.isdigit():
                 continue  # a number is a value ("the last 50", "message 42"), not a topic
             weight = CORRECTED_WEIGHT if term in corrected else 1.0
-            slots[(((term,), weight),)] = None
+            verb = self._verb_synonyms.get(term)
+            if verb is None:
+                slots[(((term,), weight),)] = None
+            else:
+                slots[(((term,), weight), ((verb,), SYNONYM_VERB_WEIGHT * weight))] = None
             slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
         slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
         slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))
@@ -311,8 +333,10 @@ class QueryAnalyzer:
             slots[tuple((phrase, EQUIVALENT_WEIGHT) for phrase in rule.payload)] = None
             for trigger in rule.trigger:
                 expansions.setdefault(trigger, set()).update(t for p in rule.payload for t in p)
+        kept = _one_name(stems)
+        listed = [stems[i] for i in kept]
         implications = [
-            r for _, r in self._implied.matches(stems) if not reported >= set(r.trigger)
+            r for _, r in self._implied.matches(listed) if not reported >= set(r.trigger)
         ]
         implied: list[str] = []
         for rule in [*implications, *(r for _, r in speech)]:
@@ -336,7 +360,9 @@ class QueryAnalyzer:
         if question and "who" in stems and "user" not in own:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
-        actions = question or self.actions(stems, plain) | self._leading_verb(said, plain)
+        actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
+            said, plain
+        )
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
@@ -467,7 +493,9 @@ class QueryAnalyzer:
         return any(w.startswith("un") and stem(w[2:]) in self._vocabulary for w in said)
 
     def _rewrite_idioms(self, query: str) -> str:
-        """Idioms and outcomes in plain words; a leading "read" as the read it asks for."""
+        """Idioms and outcomes in plain words; a leading "read" as the read it asks for. The
+        request is lower-cased first: after typo correction, case says nothing more."""
+        query = query.lower()
         for pattern, plain in self._idioms:
             query = pattern.sub(plain, query)
         return _LEADING_READ.sub(r"\1get", query)
@@ -489,9 +517,15 @@ class QueryAnalyzer:
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
-        if lead and lead[0] > 0 and said[lead[0] - 1] in DETERMINERS:
-            # "the broadcast … has to halt": a subject, then what must happen to it
+        if lead and ((lead[0] > 0 and said[lead[0] - 1] in DETERMINERS) or said[lead[0]].isdigit()):
+            # "the broadcast … has to halt", "u-31 should be …": a subject, then what must
+            # happen to it (an id's number is no verb)
             lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
+        if (
+            said[-1:] and said[-1] in TRAILING_VERBS and plain[-1]
+            and not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words)
+        ):  # fmt: skip
+            lead = [len(said) - 1]  # a terse request ending with its verb: "apns creds check"
         if not lead or not plain[lead[0]]:
             return frozenset()
         first = stem(said[lead[0]])
@@ -511,7 +545,10 @@ class QueryAnalyzer:
         """Read/list when the request is a question ("where is …", "does the segment include
         …?"), else nothing. A polite opener ("can you ban bob") is a request, not a question,
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
-        when no verb says what to do ("alice's unread count?")."""
+        when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
+        I delete …?", "is it possible to …") asks to act."""
+        if _MAY_I.match(query):
+            return frozenset()
         stems = _drop_polite(stems)
         if any(position == 0 for position, _ in self._questions.matches(stems)):
             return frozenset(QUESTION_ACTIONS)
@@ -554,6 +591,25 @@ def _vocabulary_phrases() -> list[str]:
         *POLITE_WORDS,
         *NOUN_VERBS,
     ]
+
+
+def _one_name(stems: Sequence[str]) -> list[int]:
+    """The positions to keep so that a list of names reads as one: "remove carol and dave
+    from …" as "remove someone from …"."""
+    name = stem(NAME)
+    keep: list[int] = []
+    for i, s in enumerate(stems):
+        if (
+            s == name
+            and len(keep) > 1
+            and stems[keep[-1]] in ("and", "or")
+            and stems[keep[-2]] == name
+        ):
+            keep.pop()
+            continue
+        if not (s == name and keep and stems[keep[-1]] == name):
+            keep.append(i)
+    return keep
 
 
 def _inflected(word: str) -> bool:

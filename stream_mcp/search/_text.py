@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# camelCase and acronym boundaries, but an acronym's plural stays whole: "APNs", "URLs", "IDs"
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s(?:\b|[A-Z]))")
 _WORD = re.compile(r"[a-z0-9]+")
 SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")

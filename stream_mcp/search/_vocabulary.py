@@ -57,14 +57,24 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("flag", "report", "flagged", "reported"),
     ("mute", "silence", "muted"),
     ("block", "blocked user"),
-    ("blocklist", "block list", "banned words", "word list", "profanity filter", "blocked words"),
+    (
+        "blocklist",
+        "block list",
+        "banned words",
+        "word list",
+        "profanity filter",
+        "blocked words",
+        "forbidden words",
+        "banned terms",
+        "banned phrases",
+    ),
     # users and people
     ("user", "person", "people", "account"),
     ("guest", "anonymous", "visitor"),
     ("deactivate", "disable account", "suspend account"),
     ("reactivate", "re enable", "reenable"),
     ("online", "presence", "last active"),
-    ("user group", "user team"),
+    ("user group", "user team", "mention group"),
     ("live location", "location sharing", "share location", "gps"),
     ("gdpr", "personal data", "right to be forgotten"),
     # files
@@ -102,6 +112,25 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("export", "download", "data dump"),
     # realtime: Stream calls subscribing to a channel's events "watching" it
     ("watch", "subscribe", "listen for events", "realtime updates", "live updates", "live events"),
+)
+
+# Shorthand and plain synonyms people type for the catalog's words, read as those words at full
+# weight: "msg-12" names a message as "#general" names a channel, "creds" are credentials, a
+# "stickied" post is a pinned message.
+READ_AS: tuple[tuple[str, str], ...] = (
+    ("msg", "message"),
+    ("msgs", "messages"),
+    ("acct", "account"),
+    ("accts", "accounts"),
+    ("cred", "credential"),
+    ("creds", "credentials"),
+    ("perm", "permission"),
+    ("perms", "permissions"),
+    ("notif", "notification"),
+    ("notifs", "notifications"),
+    ("posts", "messages"),  # the noun; "post" alone is as often the verb
+    ("stickied", "pinned"),
+    ("sticky", "pinned"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -193,7 +222,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
-        r"this\s+|my\s+|his\s+|her\s+|their\s+)?(?:channel\s+|shadow\s*|ip\s+)?(ban|mute|block)\b",
+        r"this\s+|my\s+|his\s+|her\s+|their\s+|@?[\w.-]+['’]s\s+)?(?:channel\s+|shadow\s*|ip\s+)?"
+        r"(ban|mute|block)\b",
         r" to un\1 ",
     ),
     (
@@ -213,6 +243,34 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\bwithout\s+(?:(?:signing|having\s+to\s+sign)\s+(?:up|in)|registering|registration|"
         r"(?:creating\s+|having\s+)?an\s+account|logging\s+in)\b",
         " as guests ",
+    ),
+    # someone who may not log in, for now: deactivated (not deleted, not banned from posting)
+    (
+        rf"\b{_CANT}\s+{_ABLE}(?:log|sign)\s*(?:in|on)\b|\blocked\s+out\b(?!\s+of)",
+        " to deactivate ",
+    ),
+    # people who should (no longer) be part of a group, segment or channel: its members
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|have\s+to)\s+(?:now\s+|also\s+)?(?:be(?:come)?)\s+"
+        r"(?:a\s+)?(?:(?:part|members?)\s+of|included\s+in|added\s+to)\b",
+        " to add members to ",
+    ),
+    (
+        r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer)\s+be\s+(?:a\s+)?"
+        r"(?:(?:part|members?)\s+of|in(?:cluded\s+in)?)\b",
+        " to remove members from ",
+    ),
+    # a thing that should not exist: deleted
+    (
+        r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer\s+(?:needs?\s+to|should))\s+"
+        r"(?:even\s+)?exist\b",
+        " to delete ",
+    ),
+    # unread brought to zero: marked read
+    (
+        r"\b(?:show|have|at|to|back\s+to)\s+(?:zero|0)\s+unread\b"
+        r"|\bunread\b(?=[^.;?!]{0,40}?\b(?:to|at)\s+(?:zero|0)\b)",
+        " mark read ",
     ),
     # someone kept out of a channel for a while: banned from it
     (r"\b(?:keep|lock)\s+(@?\w[\w.-]*)\s+out\s+of\b", r" to ban \1 from "),
@@ -280,6 +338,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"|\b(?:should|must|has to|have to|needs? to)\s+(?:be\s+gone|vanish|disappear|go away)\b",
         " to delete ",
     ),
+    # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
+    (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
     # a copy kept for the record: an export
     (
         r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
@@ -450,7 +510,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("delete",),
         (
             "delete", "remove", "discard", "drop", "erase", "unregister", "destroy", "purge",
-            "nuke", "scrap", "trash", "yank", "ditch", "axe",
+            "nuke", "scrap", "trash", "yank", "ditch", "axe", "retire", "decommission", "sunset",
         ),
     ),
     (
@@ -458,15 +518,24 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
             "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin",
-            "archive", "unarchive", "freeze", "unfreeze", "point",
+            "archive", "unarchive", "freeze", "unfreeze", "point", "overwrite",
         ),
     ),
-    (("read",), ("get", "fetch", "look up", "inspect", "detail")),
+    (("read",), ("get", "fetch", "retrieve", "grab", "pull", "look up", "inspect", "detail")),
     # adding someone to a channel or group changes it, or creates a membership
     (("create", "update"), ("add someone to",)),
     (("delete", "update"), ("remove someone from",)),
     (("read", "list"), ("show", "view", "see", "display")),
     (("list",), ("list", "query", "find", "search", "browse")),
+)  # fmt: skip
+# Verbs people use for the verbs of Stream's ids: as a word, each also counts as the id verb,
+# so an operation does not win for happening to use the same synonym ("drop", "fetch") in its
+# text as the request, over one whose id says "delete" or "get".
+VERB_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("delete", ("drop", "erase", "discard", "destroy", "purge", "nuke", "scrap", "trash", "yank",
+                "ditch", "axe", "retire", "decommission", "sunset")),
+    ("get", ("fetch", "retrieve", "grab", "pull")),
+    ("update", ("edit", "modify")),
 )  # fmt: skip
 # A request that opens with a question ("is bob online?", "who reacted?", "does the segment
 # include 7?") asks to read. Plain "how" is left out: "how do I ban bob" asks to ban.
