@@ -1141,17 +1141,20 @@ def write_uploads(directory: Path) -> None:
         (directory / name).write_bytes(data)
 
 
+def _u1() -> models.OnlyUserID:
+    return models.OnlyUserID(id="u1")
+
+
 def upload_cases(files: Path) -> list[Case]:
     """Uploads: the SDK reads a file from disk and names the part after it, with a content
     type guessed from its extension; the tool takes base64 (or a data URL) and a file name."""
     png, txt = str(files / "pixel.png"), str(files / "notes.txt")
     png64 = base64.b64encode(PNG).decode()
     text64 = base64.b64encode(TEXT).decode()
-    u1 = models.OnlyUserID(id="u1")
     return [
         Case(
             "upload_file",
-            lambda c: c.upload_file(txt, user=u1),
+            lambda c: c.upload_file(txt, user=_u1()),
             "UploadFile",
             {
                 "file": text64,
@@ -1162,7 +1165,7 @@ def upload_cases(files: Path) -> list[Case]:
         ),
         Case(
             "upload_file_type_from_name",
-            lambda c: c.upload_file(txt, user=u1),
+            lambda c: c.upload_file(txt, user=_u1()),
             "UploadFile",
             {"file": text64, "filename": "notes.txt", "user": {"id": "u1"}},
         ),
@@ -1171,7 +1174,7 @@ def upload_cases(files: Path) -> list[Case]:
             lambda c: c.upload_image(
                 png,
                 upload_sizes=[models.ImageSize(width=64, height=64, crop="center", resize="crop")],
-                user=u1,
+                user=_u1(),
             ),
             "UploadImage",
             {
@@ -1183,7 +1186,7 @@ def upload_cases(files: Path) -> list[Case]:
         ),
         Case(
             "upload_channel_file",
-            lambda c: c.chat.upload_channel_file("messaging", "general", txt, user=u1),
+            lambda c: c.chat.upload_channel_file("messaging", "general", txt, user=_u1()),
             "UploadChannelFile",
             {
                 "type": "messaging",
@@ -1196,7 +1199,7 @@ def upload_cases(files: Path) -> list[Case]:
         ),
         Case(
             "upload_channel_image",
-            lambda c: c.chat.upload_channel_image("messaging", "general", file=png, user=u1),
+            lambda c: c.chat.upload_channel_image("messaging", "general", file=png, user=_u1()),
             "UploadChannelImage",
             {
                 "type": "messaging",

@@ -16,6 +16,10 @@ class _Lazy:
         self._module = module
 
     def __getattr__(self, name: str) -> Any:
+        # pytest probes every module-level object for markers and fixture flags
+        # (``__test__``, ``_pytestfixturefunction``…); those probes must not import the SDK.
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(importlib.import_module(self._module), name)
 
 

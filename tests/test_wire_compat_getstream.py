@@ -25,15 +25,11 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import jwt
 import pytest
-
-pytest.importorskip("getstream")
-
-from getstream import Stream
 
 from stream_mcp import __version__
 from stream_mcp.auth.credentials import AuthDecision, Signer
@@ -41,6 +37,7 @@ from stream_mcp.catalog._build import Catalog
 from stream_mcp.config import Settings
 from stream_mcp.observability.redact import Redactor
 from tests.getstream_cases import Case, cases, write_uploads
+from tests.getstream_lazy import sdk as getstream
 from tests.planned import planned_executor
 from tests.test_executor_helpers import (
     LoopbackServer,
@@ -50,6 +47,9 @@ from tests.test_executor_helpers import (
     only_once,
 )
 from tests.test_executor_helpers import query_view as shared_query_view
+
+if TYPE_CHECKING:
+    from getstream import Stream
 
 # The SDK decodes our minimal answers into its models, warning about every missing field.
 pytestmark = pytest.mark.filterwarnings("ignore:Missing value of non-optional type")
@@ -90,7 +90,7 @@ def capture() -> Iterator[LoopbackServer]:
 
 @pytest.fixture(scope="module")
 def sdk(capture: LoopbackServer) -> Iterator[Stream]:
-    client = Stream(api_key=API_KEY, api_secret=SECRET, base_url=capture.url, timeout=5.0)
+    client = getstream.Stream(api_key=API_KEY, api_secret=SECRET, base_url=capture.url, timeout=5.0)
     try:
         yield client
     finally:
