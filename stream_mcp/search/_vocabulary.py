@@ -131,6 +131,15 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("posts", "messages"),  # the noun; "post" alone is as often the verb
     ("stickied", "pinned"),
     ("sticky", "pinned"),
+    # jargon for the catalog's verbs
+    ("tweak", "update"),
+    ("tweaks", "updates"),
+    ("retitle", "rename"),
+    ("enumerate", "list"),
+    ("ingest", "import"),
+    ("ingests", "imports"),
+    ("choice", "option"),  # of a poll: "the 'Tacos' choice"
+    ("choices", "options"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -149,6 +158,8 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("un quarantine", "reactivate"),
     ("unquarantine", "reactivate"),
     ("pull the plug", "stop"),
+    ("spin up", "create"),
+    ("stand up", "create"),
 )
 
 # Requests that describe an outcome rather than an action: "make sure bob can't post for a
@@ -170,6 +181,12 @@ _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
 OUTCOMES: tuple[tuple[str, str], ...] = (
+    # text that should read otherwise: changed ("the hint should say 'open a ticket'")
+    (
+        r"\b(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say)\s*:?\s*"
+        r"(?=['\"‘“])",
+        " should be changed to ",
+    ),
     # "make sure bob is a moderator": make him one
     (
         r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w[\w.-]*)\s+(?:is|becomes?|stays?)\s+"
