@@ -27,7 +27,7 @@ from stream_mcp.search._index import (
     stem,
 )
 from stream_mcp.search._spelling import Speller
-from stream_mcp.search._text import split_negated
+from stream_mcp.search._text import replace_references, split_negated, unquote
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 EVAL_FILE = BENCH / "search_eval.jsonl"
@@ -212,6 +212,19 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("the old onboarding segment shouldn't exist anymore", "DeleteSegment"),
         ("bob must not be able to log in until the audit is over", "DeactivateUser"),
         ("Kick Off the Spring campaign", "StartCampaign"),  # idioms whatever their case
+        # jargon for the catalog's verbs and nouns
+        ("enumerate the slash commands", "ListCommands"),
+        ("spin up a new segment for march signups", "CreateSegment"),
+        ("ingest users from our old system", "CreateImport"),
+        ("rename the 'Blue' choice of poll p-9", "UpdatePollOption"),
+        # a contrast rules out what follows it, as a negation does
+        ("list the user groups rather than their members", "ListUserGroups"),
+        # a state wanted asks for a change, even with an unknown verb
+        ("the welcome campaign ought to start tomorrow", "StartCampaign"),
+        # a slash command, a group's @handle and an emoji say what they are
+        ("delete the /weather command", "DeleteCommand"),
+        ("add dave to @design group", "AddUserGroupMembers"),
+        ("put a 🔥 on message m-9", "SendReaction"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
@@ -228,6 +241,21 @@ def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> N
     assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"
     # "chat:messaging" is a moderation policy's key, not a channel to open
     assert top(index, "show the moderation policy chat:messaging")[0] == "get_config"
+
+
+def test_what_is_said_is_a_value_and_names_keep_their_words() -> None:
+    assert unquote("send 'ban everyone who spams' to #mods") == "send  it  to #mods"
+    assert unquote("the hint should be changed to 'open a ticket'") == (
+        "the hint should be changed to  it "
+    )
+    assert unquote("after tom taps 'mark all as read'") == "after tom taps 'mark all as read'"
+    assert unquote("the 'Tacos 🌮' option") == "the 'Tacos ' option"
+
+
+def test_slash_commands_group_handles_and_emoji_become_their_kinds() -> None:
+    text, kinds = replace_references("typing /ticket or @oncall team, reacting 🎉, in S3/GCS")
+    assert kinds == {"command": 1, "mention": 1}
+    assert "emoji" in text and "S3/GCS" in text
 
 
 def test_negated_words_become_their_own_terms() -> None:

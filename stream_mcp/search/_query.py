@@ -18,6 +18,7 @@ from typing import Any
 from stream_mcp.search._spelling import Speller
 from stream_mcp.search._text import (
     NAME,
+    QUOTED,
     SNAKE,
     STOPWORDS,
     analyze,
@@ -31,6 +32,7 @@ from stream_mcp.search._text import (
     split_negated,
     split_words,
     stem,
+    unquote,
     useful,
 )
 from stream_mcp.search._vocabulary import (
@@ -91,7 +93,6 @@ _COUNT = re.compile(
 # A word as typed, for spelling correction: not part of a #channel, @user, URL, email or
 # type:id, nor cut from a longer token ("don't", "half-written", "invoice.pdf").
 _TOKEN = re.compile(r"(?<![\w#@:/.'’-])[A-Za-z]+(?![\w@:/'’-]|\.\w)")
-_QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
 # "add … to the blocklist": adding to something that exists, an update as much as a create.
 _ADD_TO = re.compile(
     r"\b(?:add|append|insert|put)\b[^.;,?!]*?\b(?:to|into|onto)\s+(?:the|my|our|your|this|"
@@ -122,6 +123,10 @@ _MAY_I = re.compile(
     r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
     re.IGNORECASE,
 )
+# "the reminder should go off on Friday": a state wanted, so something must change; such a
+# request is no bare noun phrase, even when its verb is unknown.
+_WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
+_WRITES = frozenset({"create", "update", "delete"})
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -285,7 +290,7 @@ class QueryAnalyzer:
     def plan(self, query: str) -> QueryPlan:
         query = self._shorthand.sub(lambda m: self._read_as[m[0].lower()], query)
         query, corrections = self._correct(query)
-        query = self._rewrite_idioms(query)
+        query = unquote(self._rewrite_idioms(query))
         undo = self._undoes(query)
         excluded = ruled_out(query)
         query, negated_terms = split_negated(query)
@@ -302,7 +307,7 @@ class QueryAnalyzer:
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
-        said = [w for w in split_words(_QUOTED.sub(" it ", query)) if useful(w) or w == "a"]
+        said = [w for w in split_words(QUOTED.sub(" it ", query)) if useful(w) or w == "a"]
         stems = [stem(NAME) if w in names else stem(w) for w in said]
         plain = self._plain(said, names)
         question = self.question(stems, query)
@@ -369,6 +374,10 @@ class QueryAnalyzer:
             w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
         )
         bare = not question and not self._has_verb(said, stems, plain, names)
+        if bare and _WANTED.search(query):
+            bare = False
+            if actions.isdisjoint(_WRITES):
+                actions |= {"update"}  # a state wanted of something that exists
         if bare:
             # No verb at all: "blocked users" asks to see them, a list if the head is plural
             # (not in "automod config for livestream channels").
@@ -466,7 +475,7 @@ class QueryAnalyzer:
         """
         if self._speller is None:
             return query, ()
-        quoted = [m.span() for m in _QUOTED.finditer(query)]
+        quoted = [m.span() for m in QUOTED.finditer(query)]
         fixes: list[tuple[int, int, str, str]] = []
         for i, m in enumerate(_TOKEN.finditer(query)):
             token = m[0]
