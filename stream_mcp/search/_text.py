@@ -106,8 +106,8 @@ NAME = "someone"  # what phrase rules see in place of a name
 # Literal values say what kind of thing they are: a URL, an email address, an emoji (in chat,
 # most often a reaction: "msg-77 should show a 🎉 from ivy").
 _EMOJI = re.compile(
-    "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF]"
-    "[\U0001F3FB-\U0001F3FF\uFE0F\u200D\U0001F000-\U0001FAFF\u2600-\u27BF]*"
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
+    "[\U0001f3fb-\U0001f3ff\ufe0f\u200d\U0001f000-\U0001faff\u2600-\u27bf]*"
 )
 _VALUES = (
     ("url", re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)),
