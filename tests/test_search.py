@@ -225,6 +225,10 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("delete the /weather command", "DeleteCommand"),
         ("add dave to @design group", "AddUserGroupMembers"),
         ("put a 🔥 on message m-9", "SendReaction"),
+        # people put in, found in or taken out of a container: its members, not the container
+        ("take ana out of the spring segment", "DeleteSegmentTargets"),
+        ("who's in the winter segment?", "QuerySegmentTargets"),
+        ("drop segment seg_spring", "DeleteSegment"),  # the words of an id name no one
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
@@ -241,6 +245,22 @@ def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> N
     assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"
     # "chat:messaging" is a moderation policy's key, not a channel to open
     assert top(index, "show the moderation policy chat:messaging")[0] == "get_config"
+
+
+@pytest.mark.parametrize(
+    ("query", "roles"),
+    [
+        ("remove ana and leo from the vip segment", {"member", "target"}),
+        ("pull u-10 out of the cohort", {"member", "target"}),
+        ("who is in the beta audience?", {"member", "target"}),
+        ("make ana an admin", set()),  # placed nowhere
+        ("send the spring promo to the cohort", set()),  # a thing: it takes an article
+        ("delete segment seg_old from the list", set()),  # the words of an id
+    ],
+)
+def test_people_placed_in_something_are_its_members(query: str, roles: set[str]) -> None:
+    analyzer = QueryAnalyzer(frozenset({"remov", "segment", "cohort", "send", "delet"}))
+    assert analyzer.plan(query).roles == roles
 
 
 def test_what_is_said_is_a_value_and_names_keep_their_words() -> None:

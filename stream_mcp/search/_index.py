@@ -352,7 +352,7 @@ class _Engine:
             for doc, value in best.items():
                 total[doc] = total.get(doc, 0.0) + value
         covered: dict[int, set[int]] = {}
-        for term in plan.terms:
+        for term in plan.terms | plan.roles:
             for doc, word in self._id_word_index.get(term, ()):
                 covered.setdefault(doc, set()).add(word)
         wanted = plan.actions & _OPPOSITES.keys()

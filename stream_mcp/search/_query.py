@@ -127,6 +127,20 @@ _MAY_I = re.compile(
 # request is no bare noun phrase, even when its verb is unknown.
 _WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
 _WRITES = frozenset({"create", "update", "delete"})
+# Words for people: a request with one of these, or a name, is about people, so about the
+# members of a group or the targets of a segment rather than the group or segment itself.
+_PEOPLE = frozenset(
+    {"user", "people", "person", "someone", "everyone", "who", "member", "participant"}
+)
+_MEMBERSHIP = frozenset({"member", "target"})
+# Where people are put, found or taken from: "add bob to …", "who is in …", "out of …".
+_INTO = frozenset({"in", "into", "to", "from", "out", "of", "inside", "within"})
+_AND = frozenset({"and", "or"})
+_ARTICLES = DETERMINERS | {"a", "an"}
+# A word of a compound id ("seg_churned", "spring-promo") names that thing, not a person.
+_ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
+# "who's in …" is "who is in …": the contraction would hide the verb from phrase rules.
+_IS = re.compile(r"\b(who|what|where|there|that|it|here|how|which)['’]s\b", re.IGNORECASE)
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -156,6 +170,9 @@ class QueryPlan:
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
     asks: bool = False  # a question: "who are the moderators of #ops?" reads, it changes nothing
     excluded: frozenset[str] = frozenset()  # stems it rules out: "not a batch" (see ruled_out)
+    # id words it stands for without saying them: people named ("add bob to …", "who is in
+    # …?") are the members or targets of whatever they are put in, taken from or found in
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +305,7 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query = _IS.sub(r"\1 is", query)
         query = self._shorthand.sub(lambda m: self._read_as[m[0].lower()], query)
         query, corrections = self._correct(query)
         query = unquote(self._rewrite_idioms(query))
@@ -413,6 +431,36 @@ class QueryAnalyzer:
             corrections,
             bool(question),
             excluded - frozenset(own),
+            self._roles(query, said, names),
+        )
+
+    def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:
+        """"member" and "target" when people are put in, found in or taken out of something
+        (see QueryPlan.roles): a word for people ("who is in …", "users to …"), or a name or id
+        just before where it goes ("remove bob from …", "pull u-10 and u-11 out of …"); not
+        for "make bob an admin", which places him nowhere."""
+        stems = [stem(w) for w in said]
+        if _INTO.isdisjoint(stems):
+            return frozenset()
+        in_ids = {w for token in _ID_TOKEN.findall(query) for w in split_words(token)}
+        for i, word in enumerate(said[:-1]):
+            person = (word in names and word not in in_ids) or self._is_value(word, stems[i])
+            if person and (said[i + 1] in _INTO or said[i + 1] in _AND):
+                start = i
+                while start and said[start - 1] in names:
+                    start -= 1
+                # a person's name takes no article: "the winback promo" is a thing
+                if not (start and said[start - 1] in _ARTICLES):
+                    return _MEMBERSHIP
+        return _MEMBERSHIP if self._about_people(stems) else frozenset()
+
+    @staticmethod
+    def _about_people(stems: Sequence[str]) -> bool:
+        """Whether a request names people ("who", "users", "everyone"): "user" in "user
+        group" names the group, not its members."""
+        return any(
+            s in _PEOPLE and not (s == "user" and stems[i + 1 : i + 2] == ["group"])
+            for i, s in enumerate(stems)
         )
 
     def _has_verb(
