@@ -435,7 +435,7 @@ class QueryAnalyzer:
         )
 
     def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:
-        """"member" and "target" when people are put in, found in or taken out of something
+        """ "member" and "target" when people are put in, found in or taken out of something
         (see QueryPlan.roles): a word for people ("who is in …", "users to …"), or a name or id
         just before where it goes ("remove bob from …", "pull u-10 and u-11 out of …"); not
         for "make bob an admin", which places him nowhere."""
