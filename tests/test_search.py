@@ -229,6 +229,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("take ana out of the spring segment", "DeleteSegmentTargets"),
         ("who's in the winter segment?", "QuerySegmentTargets"),
         ("drop segment seg_spring", "DeleteSegment"),  # the words of an id name no one
+        ("pull u-31 and u-32 out of segment seg_spring", "DeleteSegmentTargets"),
+        # a test answers a question as a read does
+        ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:

@@ -444,7 +444,7 @@ class QueryAnalyzer:
             return frozenset()
         in_ids = {w for token in _ID_TOKEN.findall(query) for w in split_words(token)}
         for i, word in enumerate(said[:-1]):
-            person = (word in names and word not in in_ids) or self._is_value(word, stems[i])
+            person = (word in names and word not in in_ids) or any(map(str.isdigit, word))
             if person and (said[i + 1] in _INTO or said[i + 1] in _AND):
                 start = i
                 while start and said[start - 1] in names:

@@ -596,6 +596,9 @@ READ_NOUNS: frozenset[str] = frozenset(
 # another id verb undoes it; so do these. A request undoes when it has one of UNDO_CUES, or a
 # word "un…" whose rest the catalog knows ("unsubscribe", "unwatch").
 UNDOING_VERBS: tuple[str, ...] = ("stop", "cancel")
+# Id verbs of operations that test something and change nothing ("CheckExternalStorage"):
+# they answer a question ("is the bucket reachable?") as a read does.
+TESTING_VERBS: tuple[str, ...] = ("check", "validate", "verify", "test")
 UNDO_CUES: tuple[str, ...] = (
     "stop", "cancel", "halt", "end", "abort", "quit", "lift", "undo", "reverse", "revoke",
     "remove", "delete", "drop", "restore", "reinstate", "again", "back", "allow", "let", "pause",
