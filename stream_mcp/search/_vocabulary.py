@@ -26,7 +26,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("segment member", "segment target", "audience member"),
     ("message", "msg"),
     ("reaction", "react", "emoji reaction"),
-    ("thread", "reply thread"),
+    ("thread", "reply thread", "sub conversation", "side conversation", "subthread"),
     ("reply", "thread reply", "answer"),
     ("typing indicator", "typing event", "is typing"),
     ("slow mode", "slowmode", "cooldown"),
@@ -42,7 +42,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("pin", "pinned"),
     ("unpin", "pin"),
     ("unarchive", "archive"),
-    ("draft", "unsent"),
+    ("draft", "unsent", "half written", "half typed", "unfinished message"),
     ("reminder", "remind me", "save for later", "saved for later"),
     ("translate", "translation", "language"),
     ("link preview", "open graph", "og", "unfurl", "url preview"),
@@ -55,7 +55,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("unban", "lift ban", "remove ban"),
     ("shadow ban", "shadow banned", "shadowban"),
     ("flag", "report", "flagged", "reported"),
-    ("mute", "silence", "muted"),
+    ("mute", "silence", "muted", "snooze", "snoozed"),
     ("block", "blocked user"),
     (
         "blocklist",
@@ -140,6 +140,8 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("ingests", "imports"),
     ("choice", "option"),  # of a poll: "the 'Tacos' choice"
     ("choices", "options"),
+    ("wordlist", "word list"),
+    ("wordlists", "word lists"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -357,6 +359,9 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
     (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
+    # the old version of something is not its v2 ("the legacy import", "old-style jobs"),
+    # unless the request names the v2 too ("the v2 importer instead of the classic import")
+    (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b", r"\1 legacy (not v2) "),
     # a copy kept for the record: an export
     (
         r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
@@ -534,7 +539,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("update",),
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
-            "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin",
+            "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin", "swap",
             "archive", "unarchive", "freeze", "unfreeze", "point", "overwrite",
         ),
     ),
