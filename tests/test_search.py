@@ -230,6 +230,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("who's in the winter segment?", "QuerySegmentTargets"),
         ("drop segment seg_spring", "DeleteSegment"),  # the words of an id name no one
         ("pull u-31 and u-32 out of segment seg_spring", "DeleteSegmentTargets"),
+        # which things, in the plural, asks for the list; which words are in one, for that one
+        ("pls what channel types do we have?", "ListChannelTypes"),
+        ("which words are in the spam blocklist?", "GetBlockList"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],

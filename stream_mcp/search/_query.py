@@ -141,6 +141,13 @@ _ARTICLES = DETERMINERS | {"a", "an"}
 _ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
 # "who's in …" is "who is in …": the contraction would hide the verb from phrase rules.
 _IS = re.compile(r"\b(who|what|where|there|that|it|here|how|which)['’]s\b", re.IGNORECASE)
+# A question that asks which things, in the plural: "what channel types do we have?", "which
+# permissions exist?" want the list, not one of them.
+_WHICH_MANY = re.compile(
+    r"^\W*(?:(?:please|pls|plz|hey|so|ok|okay)\W+)*(?:what|which)\s+(?:[a-z-]+\s+){0,2}?"
+    r"(?![a-z]*(?:ss|us|is)\b)[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there)\b",
+    re.IGNORECASE,
+)
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -386,6 +393,8 @@ class QueryAnalyzer:
         actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
             said, plain
         )
+        if question and _WHICH_MANY.search(query):
+            actions = frozenset({"list"})  # "what channel types do we have?" lists them
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
