@@ -558,6 +558,8 @@ VERB_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "ditch", "axe", "retire", "decommission", "sunset")),
     ("get", ("fetch", "retrieve", "grab", "pull")),
     ("update", ("edit", "modify")),
+    # a task or job is stopped by cancelling it
+    ("cancel", ("abort", "kill", "stop", "halt")),
 )  # fmt: skip
 # A request that opens with a question ("is bob online?", "who reacted?", "does the segment
 # include 7?") asks to read. Plain "how" is left out: "how do I ban bob" asks to ban.
