@@ -230,6 +230,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("who's in the winter segment?", "QuerySegmentTargets"),
         ("drop segment seg_spring", "DeleteSegment"),  # the words of an id name no one
         ("pull u-31 and u-32 out of segment seg_spring", "DeleteSegmentTargets"),
+        # a field set to a value is that field; the value says nothing
+        ("set role=admin on user carl and leave the other fields", "UpdateUsersPartial"),
+        ("toggle frozen=true on messaging:ops", "UpdateChannelPartial"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],
@@ -280,6 +283,11 @@ def test_what_is_said_is_a_value_and_names_keep_their_words() -> None:
     )
     assert unquote("after tom taps 'mark all as read'") == "after tom taps 'mark all as read'"
     assert unquote("the 'Tacos 🌮' option") == "the 'Tacos ' option"
+
+
+def test_a_field_set_to_a_value_is_that_field() -> None:
+    text, _ = replace_references("flip pinned=true and role = moderator on messaging:ops")
+    assert split_words(text) == ["flip", "pinned", "field", "and", "role", "field", "on", "channel"]
 
 
 def test_slash_commands_group_handles_and_emoji_become_their_kinds() -> None:

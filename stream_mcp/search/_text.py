@@ -133,12 +133,18 @@ def unquote(query: str) -> str:
     return QUOTED.sub(lambda m: _EMOJI.sub("", m[0]), query)
 
 
+# A field set to a value: "pinned=true", "role=moderator", "priority=high".
+_ASSIGNMENT = re.compile(r"\b([a-z][\w.]*)\s*=\s*(?:true|false|null|\d[\w.:-]*|[a-z][\w.-]*)\b")
+
+
 def replace_references(query: str) -> tuple[str, Counter[str]]:
     """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing.
     URLs and email addresses become "url" and "email" (before "@" can read as a user). Also
-    says how many of each kind there were."""
+    says how many of each kind there were. A field set to a value ("pinned=true") is that
+    field: the value ("true", "moderator") says nothing about the operation."""
     for kind, pattern in _VALUES:
         query = pattern.sub(f" {kind} ", query)
+    query = _ASSIGNMENT.sub(r" \1 field ", query)
     kinds: Counter[str] = Counter()
     for kind, pattern in _REFERENCES:
         query, count = pattern.subn(f" {kind} ", query)

@@ -540,6 +540,7 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
             "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin", "swap",
+            "flip", "toggle",
             "archive", "unarchive", "freeze", "unfreeze", "point", "overwrite",
         ),
     ),
