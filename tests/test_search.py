@@ -233,6 +233,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # a field set to a value is that field; the value says nothing
         ("set role=admin on user carl and leave the other fields", "UpdateUsersPartial"),
         ("toggle frozen=true on messaging:ops", "UpdateChannelPartial"),
+        # what is left alone is not what the request is about
+        ("mark #ops read for kim, leave her other channels alone", "MarkRead"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],

@@ -359,6 +359,15 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
     (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
+    # what is left as it is, is not what the request is about: "leave her other channels
+    # alone", "the message itself stays"
+    (r"\bleave\s+((?:[\w'’-]+\s+){0,4}?)alone\b", r" not \1, "),
+    (
+        r"\b((?:the\s+|its\s+|their\s+|his\s+|her\s+)?[\w-]+(?:\s+itself)?)\s+"
+        r"(?:stays|remains|stay|remain)(?:\s+(?:as is|intact|untouched|unchanged|put|there))?"
+        r"(?=\s*(?:[.;,)!?—–-]|$))",
+        r" not \1, ",
+    ),
     # the old version of something is not its v2 ("the legacy import", "old-style jobs"),
     # unless the request names the v2 too ("the v2 importer instead of the classic import")
     (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b", r"\1 legacy (not v2) "),
