@@ -235,6 +235,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("toggle frozen=true on messaging:ops", "UpdateChannelPartial"),
         # what is left alone is not what the request is about
         ("mark #ops read for kim, leave her other channels alone", "MarkRead"),
+        # a verb opening a clause is a verb, even after a noun
+        ("the vip segment has the wrong filter; edit it", "UpdateSegment"),
+        ("review queue: grab 20 items", "query_review_queue"),  # a number of things: a list
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],

@@ -148,6 +148,10 @@ _WHICH_MANY = re.compile(
     r"(?![a-z]*(?:ss|us|is)\b)[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there)\b",
     re.IGNORECASE,
 )
+# A number of things: "10 items", "the last 20 messages" (not "message 42").
+_SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?[a-z]{2,}s\b")
+# Where a clause ends: not inside "game.move", "10:02" or "half-typed".
+_CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -332,9 +336,9 @@ class QueryAnalyzer:
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
-        said = [w for w in split_words(QUOTED.sub(" it ", query)) if useful(w) or w == "a"]
+        said, starts = _clauses(QUOTED.sub(" it ", query))
         stems = [stem(NAME) if w in names else stem(w) for w in said]
-        plain = self._plain(said, names)
+        plain = self._plain(said, names, starts)
         question = self.question(stems, query)
         # In a question, "say" and "mention" report what was said: search the messages. The
         # reporting words then say how to find the answer, not what it is about.
@@ -393,6 +397,8 @@ class QueryAnalyzer:
         actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
             said, plain
         )
+        if "read" in actions and _SOME.search(query):
+            actions |= {"list"}  # "grab 10 items": a page of them
         if question and _WHICH_MANY.search(query):
             actions = frozenset({"list"})  # "what channel types do we have?" lists them
         if "create" in actions and _ADD_TO.search(query):
@@ -493,12 +499,15 @@ class QueryAnalyzer:
         after = said[lead[0] + 1 : lead[0] + 2]
         return bool(after) and (after[0] in _OBJECTS or after[0] in names)
 
-    def _plain(self, said: Sequence[str], names: Sequence[str]) -> list[bool]:
+    def _plain(
+        self, said: Sequence[str], names: Sequence[str], starts: frozenset[int] = frozenset()
+    ) -> list[bool]:
         """Which words of a request could be its verb: not names, not inflected ("blocked
-        users"), and not a noun after a noun ("compliance archive", "user export")."""
+        users"), and not a noun after a noun ("compliance archive", "user export"); a word
+        opening a clause (``starts``) follows no noun ("… path prefix; edit it in place")."""
         out = []
         for i, word in enumerate(said):
-            before = said[i - 1] if i else ""
+            before = said[i - 1] if i and i not in starts else ""
             after_noun = bool(before) and not (
                 before in STOPWORDS
                 or before in MODIFIERS  # "bulk update", "soft delete", "only push"
@@ -639,6 +648,17 @@ class QueryAnalyzer:
         if "read" in actions and not self._quantifiers.isdisjoint(stems):
             actions |= {"list"}
         return actions
+
+
+def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
+    """The words of ``text`` that phrase rules see, and the positions of those that open a
+    clause (after ";", ":", a full stop, a dash or a comma)."""
+    said: list[str] = []
+    starts = set()
+    for chunk in _CLAUSE.split(text):
+        starts.add(len(said))
+        said += [w for w in split_words(chunk) if useful(w) or w == "a"]
+    return said, frozenset(starts)
 
 
 def _vocabulary_phrases() -> list[str]:

@@ -370,7 +370,7 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # the old version of something is not its v2 ("the legacy import", "old-style jobs"),
     # unless the request names the v2 too ("the v2 importer instead of the classic import")
-    (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b", r"\1 legacy (not v2) "),
+    (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b(.*)$", r"\1 legacy \2 (not v2)"),
     # a copy kept for the record: an export
     (
         r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
