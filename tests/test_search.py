@@ -238,6 +238,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # a verb opening a clause is a verb, even after a noun
         ("the vip segment has the wrong filter; edit it", "UpdateSegment"),
         ("review queue: grab 20 items", "query_review_queue"),  # a number of things: a list
+        # no more notifications: from a channel, muted; to a device, removed
+        ("dan shouldn't receive alerts from #ops this week", "MuteChannel"),
+        ("kim's ipad tablet shouldn't get any more push notifications", "DeleteDevice"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],

@@ -288,7 +288,7 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # unread brought to zero: marked read
     (
         r"\b(?:show|have|at|to|back\s+to)\s+(?:zero|0)\s+unread\b"
-        r"|\bunread\b(?=[^.;?!]{0,40}?\b(?:to|at)\s+(?:zero|0)\b)",
+        r"|\bunread\b(?=[^.;?!]{0,60}?\b(?:to|at)\s+(?:zero|0)\b)",
         " mark read ",
     ),
     # someone kept out of a channel for a while: banned from it
@@ -325,6 +325,18 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\bget\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
         r"(?:going|started|rolling)\b",
         r" to start \1 ",
+    ),
+    # a device that should no longer receive pushes: remove it
+    (
+        rf"\b(?:phone|device|iphone|android|tablet)\s+{_CANT}\s+(?:get|receive)\s+"
+        r"(?:any\s+)?(?:more\s+)?(?:push|notification)",
+        " to remove the device from push notifications ",
+    ),
+    # someone who should get no notifications from a channel: mute it for them
+    (
+        rf"{_THEY}\s+{_CANT}\s+(?:get|receive|be\s+notified|hear)\w*\s+(?:any\s+)?(?:more\s+)?"
+        r"(?:notifications?|pings?|alerts?|push(?:es)?)?\s*(?:from|about)\b",
+        r" to mute for \1 ",
     ),
     # a device that should receive pushes: register it
     (
