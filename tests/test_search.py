@@ -284,6 +284,11 @@ def test_which_things_in_the_plural_asks_for_the_list() -> None:
     assert "read" in analyzer.plan("which words are in the spam blocklist?").actions
 
 
+def test_a_word_ruled_out_rules_out_its_equivalents() -> None:
+    plan = QueryAnalyzer(frozenset({"restor", "messag"})).plan("restore it, not the account")
+    assert {"account", "user", "person"} <= plan.excluded
+
+
 def test_what_is_said_is_a_value_and_names_keep_their_words() -> None:
     assert unquote("send 'ban everyone who spams' to #mods") == "send  it  to #mods"
     assert unquote("the hint should be changed to 'open a ticket'") == (

@@ -254,6 +254,13 @@ class QueryAnalyzer:
                 others = tuple(dict.fromkeys(p for p in phrases if p and p != own))
                 equivalents.append(_Rule(phrase_stems(phrase), others))
         self._equivalents = _PhraseTable(equivalents)
+        # a word ruled out rules out its one-word equivalents: "not its author's account"
+        # rules out the user
+        self._alike: dict[str, frozenset[str]] = {}
+        for group in EQUIVALENTS:
+            words = frozenset(stem(p) for p in group if " " not in p)
+            for word in words:
+                self._alike[word] = self._alike.get(word, frozenset()) | words
         self._implied = _PhraseTable(
             [_Rule(phrase_stems(c), tuple(analyze(canonical))) for c, canonical in IMPLIES]
         )
@@ -321,7 +328,9 @@ class QueryAnalyzer:
         query, corrections = self._correct(query)
         query = unquote(self._rewrite_idioms(query))
         undo = self._undoes(query)
-        excluded = ruled_out(query)
+        excluded = frozenset().union(
+            *(self._alike.get(term, frozenset({term})) for term in ruled_out(query))
+        )
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
         kinds = set(references_made)
