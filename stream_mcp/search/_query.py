@@ -258,9 +258,9 @@ class QueryAnalyzer:
         # rules out the user
         self._alike: dict[str, frozenset[str]] = {}
         for group in EQUIVALENTS:
-            words = frozenset(stem(p) for p in group if " " not in p)
-            for word in words:
-                self._alike[word] = self._alike.get(word, frozenset()) | words
+            alike = frozenset(stem(p) for p in group if " " not in p)
+            for word in alike:
+                self._alike[word] = self._alike.get(word, frozenset()) | alike
         self._implied = _PhraseTable(
             [_Rule(phrase_stems(c), tuple(analyze(canonical))) for c, canonical in IMPLIES]
         )
