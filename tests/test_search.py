@@ -241,6 +241,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # no more notifications: from a channel, muted; to a device, removed
         ("dan shouldn't receive alerts from #ops this week", "MuteChannel"),
         ("kim's ipad tablet shouldn't get any more push notifications", "DeleteDevice"),
+        # a kind of channel is a channel type; what someone was typing, their draft
+        ("add a new kind of room for webinars", "CreateChannelType"),
+        ("save whatever dev was writing in #ops so he can finish it", "CreateDraft"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],

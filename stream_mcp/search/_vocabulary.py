@@ -380,6 +380,22 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?=\s*(?:[.;,)!?—–-]|$))",
         r" not \1, ",
     ),
+    # a kind of channel is a channel type ("a new kind of channel", "channels of type team")
+    (
+        r"\b(?:kinds|types|sorts|categories)\s+of\s+(?:channel|room|conversation|chat)s?\b",
+        " channel types ",
+    ),
+    (
+        r"\b(?:kind|type|sort|category)\s+of\s+(?:channel|room|conversation|chat)s?\b"
+        r"|\b(?:channel|room|conversation|chat)s?\s+of\s+(?:the\s+)?(?:type|kind)\b",
+        " channel type ",
+    ),
+    # what someone was typing and has not sent: their draft
+    (
+        r"\bwhat(?:ever)?\s+@?[\w.-]+\s+(?:was|were|had been|has been)\s+(?:typing|composing|"
+        r"writing)\b",
+        " the draft ",
+    ),
     # the old version of something is not its v2 ("the legacy import", "old-style jobs"),
     # unless the request names the v2 too ("the v2 importer instead of the classic import")
     (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b(.*)$", r"\1 legacy \2 (not v2)"),
