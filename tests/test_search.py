@@ -27,7 +27,12 @@ from stream_mcp.search._index import (
     stem,
 )
 from stream_mcp.search._spelling import Speller
-from stream_mcp.search._text import replace_references, split_negated, unquote
+from stream_mcp.search._text import (
+    replace_commands,
+    replace_references,
+    split_negated,
+    unquote,
+)
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 EVAL_FILE = BENCH / "search_eval.jsonl"
@@ -244,6 +249,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # a kind of channel is a channel type; what someone was typing, their draft
         ("add a new kind of room for webinars", "CreateChannelType"),
         ("save whatever dev was writing in #ops so he can finish it", "CreateDraft"),
+        # channels of a type are channels, not the type
+        ("find all frozen channels of type gaming", "QueryChannels"),
         # a test answers a question as a read does
         ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],
@@ -307,9 +314,10 @@ def test_a_field_set_to_a_value_is_that_field() -> None:
 
 
 def test_slash_commands_group_handles_and_emoji_become_their_kinds() -> None:
-    text, kinds = replace_references("typing /ticket or @oncall team, reacting 🎉, in S3/GCS")
-    assert kinds == {"command": 1, "mention": 1}
-    assert "emoji" in text and "S3/GCS" in text
+    text, kinds = replace_references("@oncall team, the @web mention group, reacting 🎉")
+    assert kinds == {"mention": 2} and "emoji" in text
+    text, count = replace_commands("type /ticket, not S3/GCS nor read-only/frozen")
+    assert count == 1 and "S3/GCS" in text and "read-only/frozen" in text
 
 
 def test_negated_words_become_their_own_terms() -> None:

@@ -27,6 +27,7 @@ from stream_mcp.search._text import (
     exact,
     field_name,
     phrase_stems,
+    replace_commands,
     replace_references,
     ruled_out,
     split_negated,
@@ -324,6 +325,7 @@ class QueryAnalyzer:
 
     def plan(self, query: str) -> QueryPlan:
         query = _IS.sub(r"\1 is", query)
+        query, commands = replace_commands(query)
         query = self._shorthand.sub(lambda m: self._read_as[m[0].lower()], query)
         query, corrections = self._correct(query)
         query = unquote(self._rewrite_idioms(query))
@@ -333,6 +335,8 @@ class QueryAnalyzer:
         )
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
+        if commands:
+            references_made["command"] = commands
         kinds = set(references_made)
         references = bool(kinds)
         # one thing named ("#general") asks about that one, not a search over many

@@ -23,12 +23,23 @@ ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
 _REFERENCES = (
     ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b(?!chat:|custom:|stream:)[a-z]+:[\w!-]+")),
     # "@frontend group": the handle people type to mention a user group, not a user
-    ("mention", re.compile(r"(?<![\w@])@\w[\w.-]*(?=\s+(?:user\s+)?(?:group|team)s?\b)")),
+    (
+        "mention",
+        re.compile(r"(?<![\w@])@\w[\w.-]*(?=\s+(?:user\s+|mention\s+)?(?:group|team)s?\b)"),
+    ),
     ("user", re.compile(r"(?<![\w@])@\w[\w.-]*")),  # not "@-mentions"
-    # "/ticket": a slash command as typed in the composer; one segment, so never a route
-    # (every route starts /api/v2), nor part of "S3/GCS" or a URL
-    ("command", re.compile(r"(?<![\w/.:])/[a-z][\w-]*(?![\w/{.-])", re.IGNORECASE)),
 )
+# "/ticket": a slash command as typed in the composer; one segment, so never a route (every
+# route starts /api/v2), nor part of "S3/GCS", "read-only/frozen" or a URL
+_COMMAND = re.compile(r"(?<![\w/.:-])/[a-z][\w-]*(?![\w/{.-])", re.IGNORECASE)
+
+
+def replace_commands(query: str) -> tuple[str, int]:
+    """Replace "/ticket" by "command", and say how many there were. Done on the request as
+    typed: once rewritten, "read-only/frozen" may read " frozen /frozen"."""
+    return _COMMAND.subn(" command ", query)
+
+
 _STOPWORD_TEXT = """
     a an the to of in on for at by with from into onto out about as and or but so if then than
     is are was were be been being am do does did done can could should would will shall may might

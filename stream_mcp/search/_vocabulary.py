@@ -380,14 +380,14 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?=\s*(?:[.;,)!?—–-]|$))",
         r" not \1, ",
     ),
-    # a kind of channel is a channel type ("a new kind of channel", "channels of type team")
+    # a kind of channel is a channel type ("a new kind of channel"); "channels of type team"
+    # are channels
     (
         r"\b(?:kinds|types|sorts|categories)\s+of\s+(?:channel|room|conversation|chat)s?\b",
         " channel types ",
     ),
     (
-        r"\b(?:kind|type|sort|category)\s+of\s+(?:channel|room|conversation|chat)s?\b"
-        r"|\b(?:channel|room|conversation|chat)s?\s+of\s+(?:the\s+)?(?:type|kind)\b",
+        r"\b(?:kind|type|sort|category)\s+of\s+(?:channel|room|conversation|chat)s?\b",
         " channel type ",
     ),
     # what someone was typing and has not sent: their draft
