@@ -27,7 +27,12 @@ from stream_mcp.search._index import (
     stem,
 )
 from stream_mcp.search._spelling import Speller
-from stream_mcp.search._text import split_negated
+from stream_mcp.search._text import (
+    replace_commands,
+    replace_references,
+    split_negated,
+    unquote,
+)
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 EVAL_FILE = BENCH / "search_eval.jsonl"
@@ -212,6 +217,42 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("the old onboarding segment shouldn't exist anymore", "DeleteSegment"),
         ("bob must not be able to log in until the audit is over", "DeactivateUser"),
         ("Kick Off the Spring campaign", "StartCampaign"),  # idioms whatever their case
+        # jargon for the catalog's verbs and nouns
+        ("enumerate the slash commands", "ListCommands"),
+        ("spin up a new segment for march signups", "CreateSegment"),
+        ("ingest users from our old system", "CreateImport"),
+        ("rename the 'Blue' choice of poll p-9", "UpdatePollOption"),
+        # a contrast rules out what follows it, as a negation does
+        ("list the user groups rather than their members", "ListUserGroups"),
+        # a state wanted asks for a change, even with an unknown verb
+        ("the welcome campaign ought to start tomorrow", "StartCampaign"),
+        # a slash command, a group's @handle and an emoji say what they are
+        ("delete the /weather command", "DeleteCommand"),
+        ("add dave to @design group", "AddUserGroupMembers"),
+        ("put a 🔥 on message m-9", "SendReaction"),
+        # people put in, found in or taken out of a container: its members, not the container
+        ("take ana out of the spring segment", "DeleteSegmentTargets"),
+        ("who's in the winter segment?", "QuerySegmentTargets"),
+        ("drop segment seg_spring", "DeleteSegment"),  # the words of an id name no one
+        ("pull u-31 and u-32 out of segment seg_spring", "DeleteSegmentTargets"),
+        # a field set to a value is that field; the value says nothing
+        ("set role=admin on user carl and leave the other fields", "UpdateUsersPartial"),
+        ("toggle frozen=true on messaging:ops", "UpdateChannelPartial"),
+        # what is left alone is not what the request is about
+        ("mark #ops read for kim, leave her other channels alone", "MarkRead"),
+        # a verb opening a clause is a verb, even after a noun
+        ("the vip segment has the wrong filter; edit it", "UpdateSegment"),
+        ("review queue: grab 20 items", "query_review_queue"),  # a number of things: a list
+        # no more notifications: from a channel, muted; to a device, removed
+        ("dan shouldn't receive alerts from #ops this week", "MuteChannel"),
+        ("kim's ipad tablet shouldn't get any more push notifications", "DeleteDevice"),
+        # a kind of channel is a channel type; what someone was typing, their draft
+        ("add a new kind of room for webinars", "CreateChannelType"),
+        ("save whatever dev was writing in #ops so he can finish it", "CreateDraft"),
+        # channels of a type are channels, not the type
+        ("find all frozen channels of type gaming", "QueryChannels"),
+        # a test answers a question as a read does
+        ("can Stream reach the sqs queue we set up?", "CheckSQS"),
     ],
 )
 def test_general_phrasing_rules(index: SearchIndex, query: str, expected: str) -> None:
@@ -228,6 +269,55 @@ def test_numbers_are_values_and_policy_keys_no_channels(index: SearchIndex) -> N
     assert top(index, "show the newest 50 messages in messaging:ops")[0] == "GetOrCreateChannel"
     # "chat:messaging" is a moderation policy's key, not a channel to open
     assert top(index, "show the moderation policy chat:messaging")[0] == "get_config"
+
+
+@pytest.mark.parametrize(
+    ("query", "roles"),
+    [
+        ("remove ana and leo from the vip segment", {"member", "target"}),
+        ("pull u-10 out of the cohort", {"member", "target"}),
+        ("who is in the beta audience?", {"member", "target"}),
+        ("make ana an admin", set()),  # placed nowhere
+        ("send the spring promo to the cohort", set()),  # a thing: it takes an article
+        ("delete segment seg_old from the list", set()),  # the words of an id
+    ],
+)
+def test_people_placed_in_something_are_its_members(query: str, roles: set[str]) -> None:
+    analyzer = QueryAnalyzer(frozenset({"remov", "segment", "cohort", "send", "delet"}))
+    assert analyzer.plan(query).roles == roles
+
+
+def test_which_things_in_the_plural_asks_for_the_list() -> None:
+    analyzer = QueryAnalyzer(frozenset({"channel", "type", "word", "blocklist"}))
+    assert analyzer.plan("pls what channel types do we have?").actions == {"list"}
+    # the plural contents of one thing: that one is read
+    assert "read" in analyzer.plan("which words are in the spam blocklist?").actions
+
+
+def test_a_word_ruled_out_rules_out_its_equivalents() -> None:
+    plan = QueryAnalyzer(frozenset({"restor", "messag"})).plan("restore it, not the account")
+    assert {"account", "user", "person"} <= plan.excluded
+
+
+def test_what_is_said_is_a_value_and_names_keep_their_words() -> None:
+    assert unquote("send 'ban everyone who spams' to #mods") == "send  it  to #mods"
+    assert unquote("the hint should be changed to 'open a ticket'") == (
+        "the hint should be changed to  it "
+    )
+    assert unquote("after tom taps 'mark all as read'") == "after tom taps 'mark all as read'"
+    assert unquote("the 'Tacos 🌮' option") == "the 'Tacos ' option"
+
+
+def test_a_field_set_to_a_value_is_that_field() -> None:
+    text, _ = replace_references("flip pinned=true and role = moderator on messaging:ops")
+    assert split_words(text) == ["flip", "pinned", "field", "and", "role", "field", "on", "channel"]
+
+
+def test_slash_commands_group_handles_and_emoji_become_their_kinds() -> None:
+    text, kinds = replace_references("@oncall team, the @web mention group, reacting 🎉")
+    assert kinds == {"mention": 2} and "emoji" in text
+    text, count = replace_commands("type /ticket, not S3/GCS nor read-only/frozen")
+    assert count == 1 and "S3/GCS" in text and "read-only/frozen" in text
 
 
 def test_negated_words_become_their_own_terms() -> None:

@@ -64,7 +64,7 @@ from stream_mcp.search._text import (
     split_words,
     stem,
 )
-from stream_mcp.search._vocabulary import QUESTION_ACTIONS, UNDOING_VERBS
+from stream_mcp.search._vocabulary import QUESTION_ACTIONS, TESTING_VERBS, UNDOING_VERBS
 
 __all__ = [
     "MAX_HIT_TOKENS",
@@ -260,6 +260,12 @@ class _Engine:
         self._bulk = [is_bulk(op.summary) for op in self._ops]
         self._id_verbs = [stem(split_id(op.operation_id)[0]) for op in self._ops]
         self._id_stems = [frozenset(map(stem, split_words(op.operation_id))) for op in self._ops]
+        testing = {stem(v) for v in TESTING_VERBS}
+        # what changes things: not a read, nor a test that answers a question
+        self._writes = [
+            actions.isdisjoint(QUESTION_ACTIONS) and verb not in testing
+            for actions, verb in zip(self._op_actions, self._id_verbs, strict=True)
+        ]
         verbs = set(self._id_verbs)
         self._undoes = [
             v in UNDOING_VERBS or (v.startswith("un") and v[2:] in verbs) for v in self._id_verbs
@@ -352,7 +358,7 @@ class _Engine:
             for doc, value in best.items():
                 total[doc] = total.get(doc, 0.0) + value
         covered: dict[int, set[int]] = {}
-        for term in plan.terms:
+        for term in plan.terms | plan.roles:
             for doc, word in self._id_word_index.get(term, ()):
                 covered.setdefault(doc, set()).add(word)
         wanted = plan.actions & _OPPOSITES.keys()
@@ -373,7 +379,7 @@ class _Engine:
                 total[doc] *= UNDO_MISS
             if self._in_channel[doc] and "channel" in plan.named:
                 total[doc] *= IN_CHANNEL
-            if self._op_actions[doc].isdisjoint(QUESTION_ACTIONS):
+            if self._writes[doc]:
                 if plan.bare:
                     total[doc] *= BARE_WRITE
                 elif plan.asks:

@@ -18,6 +18,7 @@ from typing import Any
 from stream_mcp.search._spelling import Speller
 from stream_mcp.search._text import (
     NAME,
+    QUOTED,
     SNAKE,
     STOPWORDS,
     analyze,
@@ -26,11 +27,13 @@ from stream_mcp.search._text import (
     exact,
     field_name,
     phrase_stems,
+    replace_commands,
     replace_references,
     ruled_out,
     split_negated,
     split_words,
     stem,
+    unquote,
     useful,
 )
 from stream_mcp.search._vocabulary import (
@@ -91,7 +94,6 @@ _COUNT = re.compile(
 # A word as typed, for spelling correction: not part of a #channel, @user, URL, email or
 # type:id, nor cut from a longer token ("don't", "half-written", "invoice.pdf").
 _TOKEN = re.compile(r"(?<![\w#@:/.'’-])[A-Za-z]+(?![\w@:/'’-]|\.\w)")
-_QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
 # "add … to the blocklist": adding to something that exists, an update as much as a create.
 _ADD_TO = re.compile(
     r"\b(?:add|append|insert|put)\b[^.;,?!]*?\b(?:to|into|onto)\s+(?:the|my|our|your|this|"
@@ -122,6 +124,35 @@ _MAY_I = re.compile(
     r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
     re.IGNORECASE,
 )
+# "the reminder should go off on Friday": a state wanted, so something must change; such a
+# request is no bare noun phrase, even when its verb is unknown.
+_WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
+_WRITES = frozenset({"create", "update", "delete"})
+# Words for people: a request with one of these, or a name, is about people, so about the
+# members of a group or the targets of a segment rather than the group or segment itself.
+_PEOPLE = frozenset(
+    {"user", "people", "person", "someone", "everyone", "who", "member", "participant"}
+)
+_MEMBERSHIP = frozenset({"member", "target"})
+# Where people are put, found or taken from: "add bob to …", "who is in …", "out of …".
+_INTO = frozenset({"in", "into", "to", "from", "out", "of", "inside", "within"})
+_AND = frozenset({"and", "or"})
+_ARTICLES = DETERMINERS | {"a", "an"}
+# A word of a compound id ("seg_churned", "spring-promo") names that thing, not a person.
+_ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
+# "who's in …" is "who is in …": the contraction would hide the verb from phrase rules.
+_IS = re.compile(r"\b(who|what|where|there|that|it|here|how|which)['’]s\b", re.IGNORECASE)
+# A question that asks which things, in the plural: "what channel types do we have?", "which
+# permissions exist?" want the list, not one of them.
+_WHICH_MANY = re.compile(
+    r"^\W*(?:(?:please|pls|plz|hey|so|ok|okay)\W+)*(?:what|which)\s+(?:[a-z-]+\s+){0,2}?"
+    r"(?![a-z]*(?:ss|us|is)\b)[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there)\b",
+    re.IGNORECASE,
+)
+# A number of things: "10 items", "the last 20 messages" (not "message 42").
+_SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?[a-z]{2,}s\b")
+# Where a clause ends: not inside "game.move", "10:02" or "half-typed".
+_CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -151,6 +182,9 @@ class QueryPlan:
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) for each typo
     asks: bool = False  # a question: "who are the moderators of #ops?" reads, it changes nothing
     excluded: frozenset[str] = frozenset()  # stems it rules out: "not a batch" (see ruled_out)
+    # id words it stands for without saying them: people named ("add bob to …", "who is in
+    # …?") are the members or targets of whatever they are put in, taken from or found in
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +255,13 @@ class QueryAnalyzer:
                 others = tuple(dict.fromkeys(p for p in phrases if p and p != own))
                 equivalents.append(_Rule(phrase_stems(phrase), others))
         self._equivalents = _PhraseTable(equivalents)
+        # a word ruled out rules out its one-word equivalents: "not its author's account"
+        # rules out the user
+        self._alike: dict[str, frozenset[str]] = {}
+        for group in EQUIVALENTS:
+            alike = frozenset(stem(p) for p in group if " " not in p)
+            for word in alike:
+                self._alike[word] = self._alike.get(word, frozenset()) | alike
         self._implied = _PhraseTable(
             [_Rule(phrase_stems(c), tuple(analyze(canonical))) for c, canonical in IMPLIES]
         )
@@ -283,13 +324,19 @@ class QueryAnalyzer:
         )
 
     def plan(self, query: str) -> QueryPlan:
+        query = _IS.sub(r"\1 is", query)
+        query, commands = replace_commands(query)
         query = self._shorthand.sub(lambda m: self._read_as[m[0].lower()], query)
         query, corrections = self._correct(query)
-        query = self._rewrite_idioms(query)
+        query = unquote(self._rewrite_idioms(query))
         undo = self._undoes(query)
-        excluded = ruled_out(query)
+        excluded = frozenset().union(
+            *(self._alike.get(term, frozenset({term})) for term in ruled_out(query))
+        )
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
+        if commands:
+            references_made["command"] = commands
         kinds = set(references_made)
         references = bool(kinds)
         # one thing named ("#general") asks about that one, not a search over many
@@ -302,9 +349,9 @@ class QueryAnalyzer:
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
-        said = [w for w in split_words(_QUOTED.sub(" it ", query)) if useful(w) or w == "a"]
+        said, starts = _clauses(QUOTED.sub(" it ", query))
         stems = [stem(NAME) if w in names else stem(w) for w in said]
-        plain = self._plain(said, names)
+        plain = self._plain(said, names, starts)
         question = self.question(stems, query)
         # In a question, "say" and "mention" report what was said: search the messages. The
         # reporting words then say how to find the answer, not what it is about.
@@ -363,12 +410,20 @@ class QueryAnalyzer:
         actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
             said, plain
         )
+        if "read" in actions and _SOME.search(query):
+            actions |= {"list"}  # "grab 10 items": a page of them
+        if question and _WHICH_MANY.search(query):
+            actions = frozenset({"list"})  # "what channel types do we have?" lists them
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
             w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
         )
         bare = not question and not self._has_verb(said, stems, plain, names)
+        if bare and _WANTED.search(query):
+            bare = False
+            if actions.isdisjoint(_WRITES):
+                actions |= {"update"}  # a state wanted of something that exists
         if bare:
             # No verb at all: "blocked users" asks to see them, a list if the head is plural
             # (not in "automod config for livestream channels").
@@ -404,6 +459,36 @@ class QueryAnalyzer:
             corrections,
             bool(question),
             excluded - frozenset(own),
+            self._roles(query, said, names),
+        )
+
+    def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:
+        """ "member" and "target" when people are put in, found in or taken out of something
+        (see QueryPlan.roles): a word for people ("who is in …", "users to …"), or a name or id
+        just before where it goes ("remove bob from …", "pull u-10 and u-11 out of …"); not
+        for "make bob an admin", which places him nowhere."""
+        stems = [stem(w) for w in said]
+        if _INTO.isdisjoint(stems):
+            return frozenset()
+        in_ids = {w for token in _ID_TOKEN.findall(query) for w in split_words(token)}
+        for i, word in enumerate(said[:-1]):
+            person = (word in names and word not in in_ids) or any(map(str.isdigit, word))
+            if person and (said[i + 1] in _INTO or said[i + 1] in _AND):
+                start = i
+                while start and said[start - 1] in names:
+                    start -= 1
+                # a person's name takes no article: "the winback promo" is a thing
+                if not (start and said[start - 1] in _ARTICLES):
+                    return _MEMBERSHIP
+        return _MEMBERSHIP if self._about_people(stems) else frozenset()
+
+    @staticmethod
+    def _about_people(stems: Sequence[str]) -> bool:
+        """Whether a request names people ("who", "users", "everyone"): "user" in "user
+        group" names the group, not its members."""
+        return any(
+            s in _PEOPLE and not (s == "user" and stems[i + 1 : i + 2] == ["group"])
+            for i, s in enumerate(stems)
         )
 
     def _has_verb(
@@ -427,12 +512,15 @@ class QueryAnalyzer:
         after = said[lead[0] + 1 : lead[0] + 2]
         return bool(after) and (after[0] in _OBJECTS or after[0] in names)
 
-    def _plain(self, said: Sequence[str], names: Sequence[str]) -> list[bool]:
+    def _plain(
+        self, said: Sequence[str], names: Sequence[str], starts: frozenset[int] = frozenset()
+    ) -> list[bool]:
         """Which words of a request could be its verb: not names, not inflected ("blocked
-        users"), and not a noun after a noun ("compliance archive", "user export")."""
+        users"), and not a noun after a noun ("compliance archive", "user export"); a word
+        opening a clause (``starts``) follows no noun ("… path prefix; edit it in place")."""
         out = []
         for i, word in enumerate(said):
-            before = said[i - 1] if i else ""
+            before = said[i - 1] if i and i not in starts else ""
             after_noun = bool(before) and not (
                 before in STOPWORDS
                 or before in MODIFIERS  # "bulk update", "soft delete", "only push"
@@ -466,7 +554,7 @@ class QueryAnalyzer:
         """
         if self._speller is None:
             return query, ()
-        quoted = [m.span() for m in _QUOTED.finditer(query)]
+        quoted = [m.span() for m in QUOTED.finditer(query)]
         fixes: list[tuple[int, int, str, str]] = []
         for i, m in enumerate(_TOKEN.finditer(query)):
             token = m[0]
@@ -573,6 +661,17 @@ class QueryAnalyzer:
         if "read" in actions and not self._quantifiers.isdisjoint(stems):
             actions |= {"list"}
         return actions
+
+
+def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
+    """The words of ``text`` that phrase rules see, and the positions of those that open a
+    clause (after ";", ":", a full stop, a dash or a comma)."""
+    said: list[str] = []
+    starts = set()
+    for chunk in _CLAUSE.split(text):
+        starts.add(len(said))
+        said += [w for w in split_words(chunk) if useful(w) or w == "a"]
+    return said, frozenset(starts)
 
 
 def _vocabulary_phrases() -> list[str]:

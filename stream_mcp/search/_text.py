@@ -22,8 +22,24 @@ ID_WORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)+\b")
 # entity type, not channels.
 _REFERENCES = (
     ("channel", re.compile(r"(?<![\w#])#[\w-]+|\b(?!chat:|custom:|stream:)[a-z]+:[\w!-]+")),
+    # "@frontend group": the handle people type to mention a user group, not a user
+    (
+        "mention",
+        re.compile(r"(?<![\w@])@\w[\w.-]*(?=\s+(?:user\s+|mention\s+)?(?:group|team)s?\b)"),
+    ),
     ("user", re.compile(r"(?<![\w@])@\w[\w.-]*")),  # not "@-mentions"
 )
+# "/ticket": a slash command as typed in the composer; one segment, so never a route (every
+# route starts /api/v2), nor part of "S3/GCS", "read-only/frozen" or a URL
+_COMMAND = re.compile(r"(?<![\w/.:-])/[a-z][\w-]*(?![\w/{.-])", re.IGNORECASE)
+
+
+def replace_commands(query: str) -> tuple[str, int]:
+    """Replace "/ticket" by "command", and say how many there were. Done on the request as
+    typed: once rewritten, "read-only/frozen" may read " frozen /frozen"."""
+    return _COMMAND.subn(" command ", query)
+
+
 _STOPWORD_TEXT = """
     a an the to of in on for at by with from into onto out about as and or but so if then than
     is are was were be been being am do does did done can could should would will shall may might
@@ -98,19 +114,48 @@ def exact(word: str) -> str:
 NAME = "someone"  # what phrase rules see in place of a name
 
 
-# Literal values say what kind of thing they are: a URL, an email address.
+# Literal values say what kind of thing they are: a URL, an email address, an emoji (in chat,
+# most often a reaction: "msg-77 should show a 🎉 from ivy").
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
+    "[\U0001f3fb-\U0001f3ff\ufe0f\u200d\U0001f000-\U0001faff\u2600-\u27bf]*"
+)
 _VALUES = (
     ("url", re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)),
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")),
+    ("emoji", _EMOJI),
 )
+# Quoted text: a name ("the 'gaming' type", "taps 'mark all as read'") or, after a verb of
+# saying, a message body ("post 'deploy done' in #general", "should be changed to 'open a
+# ticket'").
+QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
+_SAID = re.compile(
+    r"(\b(?:post|send|say|write|reply|answer|announce|broadcast|text|read|saying|changed to|"
+    r"to)(?:s|ed|ing)?\s*:?\s*)" + QUOTED.pattern
+)
+
+
+def unquote(query: str) -> str:
+    """``query`` with what is said as "it": the words of a message body ("post 'deploy done'",
+    "should say 'open a ticket'") say nothing about the operation wanted, and would pull the
+    request towards whatever shares them. Other quoted text names something and stays, but
+    without emoji, which are part of the name, not a reaction ("the 'Tacos 🌮' option")."""
+    query = _SAID.sub(r"\1 it ", query)
+    return QUOTED.sub(lambda m: _EMOJI.sub("", m[0]), query)
+
+
+# A field set to a value: "pinned=true", "role=moderator", "priority=high".
+_ASSIGNMENT = re.compile(r"\b([a-z][\w.]*)\s*=\s*(?:true|false|null|\d[\w.:-]*|[a-z][\w.-]*)\b")
 
 
 def replace_references(query: str) -> tuple[str, Counter[str]]:
     """Replace "#general" by "channel" and "@alice" by "user": the name itself means nothing.
     URLs and email addresses become "url" and "email" (before "@" can read as a user). Also
-    says how many of each kind there were."""
+    says how many of each kind there were. A field set to a value ("pinned=true") is that
+    field: the value ("true", "moderator") says nothing about the operation."""
     for kind, pattern in _VALUES:
         query = pattern.sub(f" {kind} ", query)
+    query = _ASSIGNMENT.sub(r" \1 field ", query)
     kinds: Counter[str] = Counter()
     for kind, pattern in _REFERENCES:
         query, count = pattern.subn(f" {kind} ", query)
@@ -130,10 +175,13 @@ def field_name(name: str) -> str:
 
 
 # A negation and the rest of its clause: "never creates one", "outside any channel", "so he
-# can't DM me". Those words say what is *not* meant, so they must not count as matches.
+# can't DM me", and a contrast: "the word lists rather than any blocked users", "edit it
+# instead of adding another". Those words say what is *not* meant, so they must not count as
+# matches.
 RULED_OUT_WORDS = 2  # the longest negated clause that names what is not meant
 _NEGATED = re.compile(
-    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t)\b"
+    r"\b(?:not|never|without|outside|nobody|no one|cannot|\w+n['’]t|rather than|instead of|"
+    r"as opposed to)\b"
     r"([^.;,()!?\n]*?)(?=[.;,()!?\n]|\s+(?:then|but|instead|otherwise)\b|$)",
     re.IGNORECASE,
 )

@@ -26,7 +26,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("segment member", "segment target", "audience member"),
     ("message", "msg"),
     ("reaction", "react", "emoji reaction"),
-    ("thread", "reply thread"),
+    ("thread", "reply thread", "sub conversation", "side conversation", "subthread"),
     ("reply", "thread reply", "answer"),
     ("typing indicator", "typing event", "is typing"),
     ("slow mode", "slowmode", "cooldown"),
@@ -42,7 +42,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("pin", "pinned"),
     ("unpin", "pin"),
     ("unarchive", "archive"),
-    ("draft", "unsent"),
+    ("draft", "unsent", "half written", "half typed", "unfinished message"),
     ("reminder", "remind me", "save for later", "saved for later"),
     ("translate", "translation", "language"),
     ("link preview", "open graph", "og", "unfurl", "url preview"),
@@ -55,7 +55,7 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("unban", "lift ban", "remove ban"),
     ("shadow ban", "shadow banned", "shadowban"),
     ("flag", "report", "flagged", "reported"),
-    ("mute", "silence", "muted"),
+    ("mute", "silence", "muted", "snooze", "snoozed"),
     ("block", "blocked user"),
     (
         "blocklist",
@@ -131,6 +131,17 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("posts", "messages"),  # the noun; "post" alone is as often the verb
     ("stickied", "pinned"),
     ("sticky", "pinned"),
+    # jargon for the catalog's verbs
+    ("tweak", "update"),
+    ("tweaks", "updates"),
+    ("retitle", "rename"),
+    ("enumerate", "list"),
+    ("ingest", "import"),
+    ("ingests", "imports"),
+    ("choice", "option"),  # of a poll: "the 'Tacos' choice"
+    ("choices", "options"),
+    ("wordlist", "word list"),
+    ("wordlists", "word lists"),
 )
 
 # Multi-word idioms whose words mislead on their own; the request is read with the plain verb
@@ -149,6 +160,8 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("un quarantine", "reactivate"),
     ("unquarantine", "reactivate"),
     ("pull the plug", "stop"),
+    ("spin up", "create"),
+    ("stand up", "create"),
 )
 
 # Requests that describe an outcome rather than an action: "make sure bob can't post for a
@@ -170,6 +183,12 @@ _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
 OUTCOMES: tuple[tuple[str, str], ...] = (
+    # text that should read otherwise: changed ("the hint should say 'open a ticket'")
+    (
+        r"\b(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say)\s*:?\s*"
+        r"(?=['\"‘“])",
+        " should be changed to ",
+    ),
     # "make sure bob is a moderator": make him one
     (
         r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w[\w.-]*)\s+(?:is|becomes?|stays?)\s+"
@@ -269,7 +288,7 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # unread brought to zero: marked read
     (
         r"\b(?:show|have|at|to|back\s+to)\s+(?:zero|0)\s+unread\b"
-        r"|\bunread\b(?=[^.;?!]{0,40}?\b(?:to|at)\s+(?:zero|0)\b)",
+        r"|\bunread\b(?=[^.;?!]{0,60}?\b(?:to|at)\s+(?:zero|0)\b)",
         " mark read ",
     ),
     # someone kept out of a channel for a while: banned from it
@@ -307,6 +326,18 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?:going|started|rolling)\b",
         r" to start \1 ",
     ),
+    # a device that should no longer receive pushes: remove it
+    (
+        rf"\b(?:phone|device|iphone|android|tablet)\s+{_CANT}\s+(?:get|receive)\s+"
+        r"(?:any\s+)?(?:more\s+)?(?:push|notification)",
+        " to remove the device from push notifications ",
+    ),
+    # someone who should get no notifications from a channel: mute it for them
+    (
+        rf"{_THEY}\s+{_CANT}\s+(?:get|receive|be\s+notified|hear)\w*\s+(?:any\s+)?(?:more\s+)?"
+        r"(?:notifications?|pings?|alerts?|push(?:es)?)?\s*(?:from|about)\b",
+        r" to mute for \1 ",
+    ),
     # a device that should receive pushes: register it
     (
         r"\b(?:phone|device|iphone|android|tablet)\s+(?:gets?|receives?)\s+(?:push|notification)",
@@ -340,6 +371,34 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
     (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
+    # what is left as it is, is not what the request is about: "leave her other channels
+    # alone", "the message itself stays"
+    (r"\bleave\s+((?:[\w'’-]+\s+){0,4}?)alone\b", r" not \1, "),
+    (
+        r"\b((?:the\s+|its\s+|their\s+|his\s+|her\s+)?[\w-]+(?:\s+itself)?)\s+"
+        r"(?:stays|remains|stay|remain)(?:\s+(?:as is|intact|untouched|unchanged|put|there))?"
+        r"(?=\s*(?:[.;,)!?—–-]|$))",
+        r" not \1, ",
+    ),
+    # a kind of channel is a channel type ("a new kind of channel"); "channels of type team"
+    # are channels
+    (
+        r"\b(?:kinds|types|sorts|categories)\s+of\s+(?:channel|room|conversation|chat)s?\b",
+        " channel types ",
+    ),
+    (
+        r"\b(?:kind|type|sort|category)\s+of\s+(?:channel|room|conversation|chat)s?\b",
+        " channel type ",
+    ),
+    # what someone was typing and has not sent: their draft
+    (
+        r"\bwhat(?:ever)?\s+@?[\w.-]+\s+(?:was|were|had been|has been)\s+(?:typing|composing|"
+        r"writing)\b",
+        " the draft ",
+    ),
+    # the old version of something is not its v2 ("the legacy import", "old-style jobs"),
+    # unless the request names the v2 too ("the v2 importer instead of the classic import")
+    (r"^(?!.*\bv2\b)(.*?)\b(?:legacy|old[- ]style|classic|v1)\b(.*)$", r"\1 legacy \2 (not v2)"),
     # a copy kept for the record: an export
     (
         r"\b(?:keep|make|save|take|store|get)\s+(?:a\s+)?(?:copy|copies|backup|back-up)\s+of\b",
@@ -517,7 +576,8 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("update",),
         (
             "update", "edit", "change", "modify", "rename", "replace", "patch", "configure",
-            "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin",
+            "set", "turn on", "turn off", "enable", "disable", "upsert", "pin", "unpin", "swap",
+            "flip", "toggle",
             "archive", "unarchive", "freeze", "unfreeze", "point", "overwrite",
         ),
     ),
@@ -536,6 +596,8 @@ VERB_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "ditch", "axe", "retire", "decommission", "sunset")),
     ("get", ("fetch", "retrieve", "grab", "pull")),
     ("update", ("edit", "modify")),
+    # a task or job is stopped by cancelling it
+    ("cancel", ("abort", "kill", "stop", "halt")),
 )  # fmt: skip
 # A request that opens with a question ("is bob online?", "who reacted?", "does the segment
 # include 7?") asks to read. Plain "how" is left out: "how do I ban bob" asks to ban.
@@ -579,6 +641,9 @@ READ_NOUNS: frozenset[str] = frozenset(
 # another id verb undoes it; so do these. A request undoes when it has one of UNDO_CUES, or a
 # word "un…" whose rest the catalog knows ("unsubscribe", "unwatch").
 UNDOING_VERBS: tuple[str, ...] = ("stop", "cancel")
+# Id verbs of operations that test something and change nothing ("CheckExternalStorage"):
+# they answer a question ("is the bucket reachable?") as a read does.
+TESTING_VERBS: tuple[str, ...] = ("check", "validate", "verify", "test")
 UNDO_CUES: tuple[str, ...] = (
     "stop", "cancel", "halt", "end", "abort", "quit", "lift", "undo", "reverse", "revoke",
     "remove", "delete", "drop", "restore", "reinstate", "again", "back", "allow", "let", "pause",
