@@ -40,6 +40,9 @@ SCRATCH_FILE = BENCH / "search_scratch.jsonl"
 FRESH_FILE = BENCH / "search_fresh2.jsonl"  # held out: scored by the benchmark, never tuned on
 FRESH3_FILE = BENCH / "search_fresh3.jsonl"  # held out too (round three)
 DEV3_FILE = BENCH / "search_dev3.jsonl"  # round three's tuning set, written blind
+DEV4_FILE = BENCH / "search_dev4.jsonl"  # round four's tuning set
+DEV5_FILE = BENCH / "search_dev5.jsonl"  # round five's tuning set
+FRESH4_FILE = BENCH / "search_fresh4.jsonl"  # held out (round five)
 
 
 def eval_rows(*paths: Path) -> list[dict]:
@@ -688,18 +691,37 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
     assert {row["split"] for row in fresh3} == {"fresh3"} and len(fresh3) >= 160
     covered = {op for row in fresh3 for op in row["expected"]} & set(spec_catalog.operations)
     assert len(covered) >= 120
+    # Rounds four and five: each tuning set labels every operation; fresh4 is held out.
+    for path, split in ((DEV4_FILE, "dev4"), (DEV5_FILE, "dev5")):
+        tuning = eval_rows(path)
+        assert {row["split"] for row in tuning} == {split}
+        assert {op for row in tuning for op in row["expected"]} == set(spec_catalog.operations)
+    fresh4 = eval_rows(FRESH4_FILE)
+    assert {row["split"] for row in fresh4} == {"fresh4"} and len(fresh4) >= 160
+    covered = {op for row in fresh4 for op in row["expected"]} & set(spec_catalog.operations)
+    assert len(covered) >= 120
 
 
-@pytest.mark.parametrize("path", [FRESH_FILE, FRESH3_FILE], ids=["fresh2", "fresh3"])
-def test_held_out_requests_stay_above_a_floor(index: SearchIndex, path: Path) -> None:
-    """Written blind and never tuned on; a floor under the benchmark's figures (README), so a
-    change that loses generality fails here even when the tuned sets still pass."""
+# Each held-out set's floor sits a few points under its figure in the README (2026-12-03:
+# fresh2 0.888/0.987, fresh3 0.840/0.975, fresh4 0.732/0.959), so a change that trades
+# generality for the tuning sets fails here even when those still pass.
+HELD_OUT_FLOORS = {
+    "fresh2": (FRESH_FILE, 0.85, 0.96),
+    "fresh3": (FRESH3_FILE, 0.80, 0.95),
+    "fresh4": (FRESH4_FILE, 0.70, 0.93),
+}
+
+
+@pytest.mark.parametrize("split", list(HELD_OUT_FLOORS))
+def test_held_out_requests_stay_above_a_floor(index: SearchIndex, split: str) -> None:
+    """Written blind and never tuned on: top-1 and top-5 stay above the split's floor."""
+    path, top1_floor, top5_floor = HELD_OUT_FLOORS[split]
     rows = eval_rows(path)
     ranked = [top(index, row["query"], 5) for row in rows]
     top1 = sum(bool(r) and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
     top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
-    assert top5 / len(rows) >= 0.93
-    assert top1 / len(rows) >= 0.74
+    assert top5 / len(rows) >= top5_floor, (split, top5 / len(rows))
+    assert top1 / len(rows) >= top1_floor, (split, top1 / len(rows))
 
 
 def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
