@@ -147,6 +147,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores. About a third of each worker's time
+    is spent waiting (on spawned servers, sockets and the timeouts the failure tests provoke),
+    and a third worker fills it: on an idle 2-core machine, 77-84 s against 89-93 s."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile`` with the work units above, in collection order (xdist would sort
     them by test count unless told ``--no-loadscope-reorder``)."""
