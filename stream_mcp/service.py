@@ -132,6 +132,15 @@ class StreamService:
 
     # ------------------------------------------------------------------ discovery
 
+    @property
+    def search_ready(self) -> bool:
+        """Whether the search index is built (a search then takes about a millisecond)."""
+        return self.index.is_built
+
+    def prepare_search(self) -> None:
+        """Build the search index now; it is built on the first search otherwise."""
+        self.index.build()
+
     def search(self, query: str, limit: int = 5) -> dict[str, Any]:
         query = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
         return self.index.search(query, limit).to_dict()

@@ -136,6 +136,40 @@ print(json.dumps({"before": before, "after": "stream_mcp.search._index" in sys.m
     assert report == {"before": False, "after": True, "top": "ban"}
 
 
+@pytest.mark.parametrize("mode", ["discovery", "static"])
+async def test_listing_the_tools_builds_the_index_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Discovery: shortly after the first tools/list the index is built off the event loop,
+    so the agent's first search finds it ready. Static mode has no search: nothing is built."""
+    import anyio
+    from mcp import Client
+
+    from stream_mcp.runtime import embedded_sandbox, open_service
+    from stream_mcp.server import build_server
+
+    monkeypatch.setenv("STREAM_API_KEY", "warm-key")
+    monkeypatch.setenv("STREAM_API_SECRET", "warm-secret-0123456789abcdef0123")
+    settings = Settings(data_dir=tmp_path)
+    with embedded_sandbox(settings, ":memory:") as handle:
+        async with open_service(settings, handle.credentials) as service:
+            server = build_server(service, mode=mode)  # type: ignore[arg-type]
+            assert not service.search_ready  # building the server builds nothing
+            async with Client(server) as client:
+                await client.list_tools()
+                with anyio.move_on_after(10):
+                    while not service.search_ready:
+                        await anyio.sleep(0.02)
+                if mode == "static":
+                    assert not service.search_ready
+                    return
+                assert service.search_ready
+                found = await client.call_tool("search_operations", {"query": "ban a user"})
+                assert not found.is_error
+                hits = (found.structured_content or {})["hits"]
+                assert hits[0]["operation_id"] == "ban"
+
+
 # --------------------------------------------------------------------------- the command line
 
 

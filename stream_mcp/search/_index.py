@@ -221,7 +221,7 @@ def _bm25f_postings(docs: Sequence[Mapping[str, Counter[str]]]) -> Postings:
     df: Counter[str] = Counter()
     for doc in docs:
         df.update(set().union(*(set(terms) for terms in doc.values())))
-    postings: Postings = {}
+    postings: dict[str, dict[int, float]] = {}
     for i, doc in enumerate(docs):
         pseudo: dict[str, float] = {}
         for name, terms in doc.items():

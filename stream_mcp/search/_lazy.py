@@ -38,6 +38,15 @@ class SearchIndex:
     def from_catalog(cls, catalog: Catalog) -> SearchIndex:
         return cls(catalog)
 
+    @property
+    def is_built(self) -> bool:
+        return self._engine is not None
+
+    def build(self) -> None:
+        """Build now if not yet built: a server does this in a thread once it is up, so
+        that the first search neither waits for the build nor holds up its event loop."""
+        self._built()
+
     def _built(self) -> _Engine:
         engine = self._engine
         if engine is None:

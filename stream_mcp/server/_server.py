@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -288,6 +289,36 @@ def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
 # --------------------------------------------------------------------------- server
 
 
+class _SearchWarmUp:
+    """Builds the search index in a thread shortly after the first ``tools/list``.
+
+    Start-up stays as cheap as a bare server's (nothing is built before a client lists the
+    tools, and the thread waits until the answer is out), while an agent's first search,
+    which comes seconds later, finds the index ready instead of paying tens of ms for it.
+    """
+
+    DELAY = 0.05  # seconds: lets the tools/list answer go out first
+
+    def __init__(self, service: StreamService) -> None:
+        self._service = service
+        self._started = False
+
+    def start(self) -> None:
+        if self._started or self._service.search_ready:
+            return
+        self._started = True
+        timer = threading.Timer(self.DELAY, self._build)
+        timer.name = "search-index-warm-up"
+        timer.daemon = True
+        timer.start()
+
+    def _build(self) -> None:
+        try:
+            self._service.prepare_search()
+        except Exception as exc:  # the first search will build it and report the failure
+            log.warning("search_warm_up_failed", error=exc.__class__.__name__)
+
+
 def build_server(
     service: StreamService,
     *,
@@ -372,8 +403,11 @@ def build_server(
             search = functools.partial(
                 service.search, query, 5 if limit is None else _int(limit, "limit")
             )
-            if isinstance(query, str) and len(query) > INLINE_QUERY_CHARS:
-                # Up to 1,000 characters of unknown words take a few hundred ms to read.
+            if not service.search_ready or (
+                isinstance(query, str) and len(query) > INLINE_QUERY_CHARS
+            ):
+                # Building the index takes tens of ms, and up to 1,000 characters of unknown
+                # words a few hundred to read: neither may hold up the event loop.
                 return await anyio.to_thread.run_sync(search), True
             return search(), True
         if name == "load_operation":
@@ -426,9 +460,13 @@ def build_server(
         discovery_call if mode == "discovery" else static_call
     )
 
+    warm_up = _SearchWarmUp(service) if mode == "discovery" else None
+
     async def on_list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        if warm_up is not None:
+            warm_up.start()
         return types.ListToolsResult(tools=tools)
 
     async def on_call_tool(
