@@ -60,6 +60,8 @@ WARM_MODULES = (
     "stream_mcp.vault",
     "stream_mcp.observability",
     "stream_mcp.search",
+    # A discovery server builds its index in a thread just after its first tools/list.
+    "stream_mcp.search._index",
     "mcp.server.stdio",
     "mcp.server.streamable_http_manager",
     "uvicorn",
