@@ -99,27 +99,40 @@ class Canaries:
 
         ``with_auth=False`` leaves out the Authorization headers seen (one per token minted:
         hundreds in a run); whole tokens are still caught as JWT-shaped strings."""
-        found: list[str] = []
-        backwards = text[::-1]
-        for name, secret in self.values(with_auth=with_auth).items():
-            if _has_fragment(text, secret) or _has_fragment(backwards, secret):
-                found.append(name)
+        secrets = self.values(with_auth=with_auth)
+        whole = {name: secret for name, secret in secrets.items() if len(secret) <= FRAGMENT}
+        owners: dict[str, set[str]] = {}  # each chunk of a longer secret -> the secrets holding it
+        for name, secret in secrets.items():
+            if name not in whole:
+                for i in range(0, len(secret) - CHUNK + 1, CHUNK):
+                    owners.setdefault(secret[i : i + CHUNK], set()).add(name)
+        hits: set[str] = set()
+        for candidate in (text, text[::-1]):
+            hits |= {name for name, secret in whole.items() if secret in candidate}
+            hits |= _chunk_owners_in(candidate, owners)
+        found = [name for name in secrets if name in hits]  # in the canaries' order
         if JWT_RE.search(text):
             found.append("a JWT")
-        if JWT_RE.search(backwards):
+        if JWT_RE.search(text[::-1]):
             found.append("a reversed JWT")
         return found
 
 
-def _has_fragment(text: str, secret: str) -> bool:
-    """True if any ``FRAGMENT`` characters of ``secret`` appear in ``text``.
+def _chunk_owners_in(text: str, owners: dict[str, set[str]]) -> set[str]:
+    """The secrets any of whose 8-aligned ``CHUNK``-character chunks appear in ``text``.
 
-    A run of 16 characters starting at offset o contains the 8-character chunk that starts
-    at the next multiple of 8, so checking those chunks finds every such fragment (and some
-    shorter ones, which leak as much)."""
-    if len(secret) <= FRAGMENT:
-        return secret in text
-    return any(secret[i : i + CHUNK] in text for i in range(0, len(secret) - CHUNK + 1, CHUNK))
+    A run of 16 characters starting at offset o contains the chunk that starts at the next
+    multiple of 8, so checking those chunks finds every ``FRAGMENT`` (and some shorter ones,
+    which leak as much). Up to a thousand chunks, one substring search each; beyond (every
+    Authorization header seen), one pass over the text's windows is far cheaper."""
+    if len(owners) <= 1000:  # a substring search is ~200x cheaper per character than a window
+        return {name for chunk, names in owners.items() if chunk in text for name in names}
+    hits: set[str] = set()
+    for i in range(len(text) - CHUNK + 1):
+        names = owners.get(text[i : i + CHUNK])
+        if names:
+            hits |= names
+    return hits
 
 
 @dataclass(frozen=True)
