@@ -43,6 +43,8 @@ DEV3_FILE = BENCH / "search_dev3.jsonl"  # round three's tuning set, written bli
 DEV4_FILE = BENCH / "search_dev4.jsonl"  # round four's tuning set
 DEV5_FILE = BENCH / "search_dev5.jsonl"  # round five's tuning set
 FRESH4_FILE = BENCH / "search_fresh4.jsonl"  # held out (round five)
+DEV6_FILE = BENCH / "search_dev6.jsonl"  # round six's tuning set
+FRESH5_FILE = BENCH / "search_fresh5.jsonl"  # held out (round six)
 
 
 def eval_rows(*paths: Path) -> list[dict]:
@@ -691,15 +693,16 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
     assert {row["split"] for row in fresh3} == {"fresh3"} and len(fresh3) >= 160
     covered = {op for row in fresh3 for op in row["expected"]} & set(spec_catalog.operations)
     assert len(covered) >= 120
-    # Rounds four and five: each tuning set labels every operation; fresh4 is held out.
-    for path, split in ((DEV4_FILE, "dev4"), (DEV5_FILE, "dev5")):
+    # Rounds four to six: each tuning set labels every operation; fresh4/5 are held out.
+    for path, split in ((DEV4_FILE, "dev4"), (DEV5_FILE, "dev5"), (DEV6_FILE, "dev6")):
         tuning = eval_rows(path)
         assert {row["split"] for row in tuning} == {split}
         assert {op for row in tuning for op in row["expected"]} == set(spec_catalog.operations)
-    fresh4 = eval_rows(FRESH4_FILE)
-    assert {row["split"] for row in fresh4} == {"fresh4"} and len(fresh4) >= 160
-    covered = {op for row in fresh4 for op in row["expected"]} & set(spec_catalog.operations)
-    assert len(covered) >= 120
+    for path, split in ((FRESH4_FILE, "fresh4"), (FRESH5_FILE, "fresh5")):
+        held_out = eval_rows(path)
+        assert {row["split"] for row in held_out} == {split} and len(held_out) >= 160
+        assert {op for row in held_out for op in row["expected"]} <= set(spec_catalog.operations)
+        assert len({op for row in held_out for op in row["expected"]}) >= 120
 
 
 # Each held-out set's floor sits a few points under its figure in the README (2026-12-03:
