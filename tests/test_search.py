@@ -487,6 +487,37 @@ def test_outcomes_map_to_what_brings_them_about(
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "emoji reactions are disabled in support channels",
+        "typing indicators should be gone",
+        "read receipts should no longer show in team channels",
+        "file uploads are off for the support channel type",
+        "threads should be enabled for every team channel",
+    ],
+)
+def test_a_channel_feature_in_a_state_is_a_channel_type_setting(
+    index: SearchIndex, query: str
+) -> None:
+    """Said as the state it should be in, a feature is switched in the channel type's config:
+    neither a reaction nor a typing event is sent."""
+    assert top(index, query)[0] == "UpdateChannelType"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("new channel type 'support' with reactions and threads disabled", "CreateChannelType"),
+        ("show me which reactions are on message m-5", "GetReactions"),
+    ],
+)
+def test_a_feature_named_otherwise_is_not_a_setting(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("watch a channel for new events", "GetOrCreateChannel"),  # not StopWatchingChannel

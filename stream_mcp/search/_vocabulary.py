@@ -182,6 +182,32 @@ _NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
+# Features a channel type switches on or off for all its channels (its config: reactions,
+# typing_events, read_events, replies, uploads, url_enrichment, …).
+_FEATURE = (
+    r"((?:emoji\s+)?reactions|typing(?:\s+(?:indicators?|events?|notifications?))?"
+    r"|read\s+(?:receipts?|events?|indicators?)|(?:message\s+)?threads|(?:threaded\s+)?replies"
+    r"|(?:file\s+|image\s+)?uploads|url\s+enrichment|link\s+previews|quoted?\s+replies|quotes"
+    r"|custom\s+events|message\s+search|(?:message\s+)?reminders)"
+)
+# ... described in the state it should be in: "reactions are disabled", "typing indicators
+# should be gone", "uploads should stay off".
+_SWITCHED = (
+    r"\s+(?:(?:should|must|will|need\s+to|needs\s+to|has\s+to|have\s+to)\s+)?(?:now\s+)?"
+    r"(?:are|is|be|get|gets|become|stay|stays|remain|remains)\s+(?:now\s+|all\s+|completely\s+"
+    r"|entirely\s+|fully\s+)?"
+)
+_OFF = (
+    r"(?:disabled|turned\s+off|switched\s+off|gone|unavailable|not\s+allowed"
+    r"|off(?=\s*(?:[.,;:!?)—–-]|$)|\s+(?:for|in|on|across|everywhere|again)\b))"
+)
+# "read receipts should no longer show": switched off too
+_NO_LONGER = (
+    r"\s+(?:(?:should|must|will)\s+(?:not|no\s+longer|never)|shouldn['’]t|mustn['’]t|won['’]t"
+    r"|no\s+longer|never)\s+"
+    r"(?:show|appear|work|be\s+sent|fire)\b"
+)
+_ON = r"(?:enabled|turned\s+on|switched\s+on|available|allowed)"
 OUTCOMES: tuple[tuple[str, str], ...] = (
     # text that should read otherwise: changed ("the hint should say 'open a ticket'")
     (
@@ -196,6 +222,10 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a channel feature in the state it should be in: the channel type's setting
+    (rf"\b{_FEATURE}{_SWITCHED}{_OFF}", r" to disable \1 in the channel type settings "),
+    (rf"\b{_FEATURE}{_SWITCHED}{_ON}\b", r" to enable \1 in the channel type settings "),
+    (rf"\b{_FEATURE}{_NO_LONGER}", r" to disable \1 in the channel type settings "),
     # a channel nobody may write in: frozen
     (r"\b(?:make|set|turn)\s+(\S+)\s+read[- ]only\b", r" to freeze \1 "),
     (r"\bread[- ]only\b", " frozen "),
