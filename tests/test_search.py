@@ -507,6 +507,19 @@ def test_a_channel_feature_in_a_state_is_a_channel_type_setting(
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
+        ("how do I translate msg-9 into French?", "TranslateMessage"),
+        ("how do I flag carol's last message?", "flag"),
+    ],
+)
+def test_how_do_i_asks_to_act_even_with_a_question_mark(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
         ("new channel type 'support' with reactions and threads disabled", "CreateChannelType"),
         ("show me which reactions are on message m-5", "GetReactions"),
     ],

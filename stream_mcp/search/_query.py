@@ -124,6 +124,13 @@ _MAY_I = re.compile(
     r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
     re.IGNORECASE,
 )
+# "how do I cast leo's vote?" asks how to act, even when no verb of ACTION_WORDS says what to
+# do; "how do I know …" and "how do I see …" still read.
+_HOW_DO_I = re.compile(
+    r"^\W*(?:(?:please|hey|ok|okay|so)\W+)*how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+"
+    r"(?!(?:know|tell|see|check|find|look|get|view|read|list|show|figure)\b)\w",
+    re.IGNORECASE,
+)
 # "the reminder should go off on Friday": a state wanted, so something must change; such a
 # request is no bare noun phrase, even when its verb is unknown.
 _WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
@@ -635,7 +642,7 @@ class QueryAnalyzer:
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
         when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
         I delete …?", "is it possible to …") asks to act."""
-        if _MAY_I.match(query):
+        if _MAY_I.match(query) or _HOW_DO_I.match(query):
             return frozenset()
         stems = _drop_polite(stems)
         if any(position == 0 for position, _ in self._questions.matches(stems)):
