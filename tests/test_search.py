@@ -505,6 +505,26 @@ def test_a_channel_feature_in_a_state_is_a_channel_type_setting(
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "u-6 picks 'Pizza'",
+        "register leo's vote",
+        "carol goes with option 2 on poll p-3",
+        "record bob's choice of 'Tuesday' in the meeting poll",
+        "in the standup poll, dana picked 'Friday'",
+        "how do I cast a vote for bob on poll p-7?",
+    ],
+)
+def test_a_pick_reported_as_done_is_a_vote_to_cast(index: SearchIndex, query: str) -> None:
+    """Someone's pick in a poll is a vote to record for them, not a poll to create."""
+    assert top(index, query)[0] == "CastPollVote"
+
+
+def test_letting_people_pick_still_creates_a_poll(index: SearchIndex) -> None:
+    assert top(index, "let people pick from three options")[0] == "CreatePoll"
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("how do I translate msg-9 into French?", "TranslateMessage"),

@@ -208,6 +208,14 @@ _NO_LONGER = (
     r"(?:show|appear|work|be\s+sent|fire)\b"
 )
 _ON = r"(?:enabled|turned\s+on|switched\s+on|available|allowed)"
+# Someone's pick in a poll, reported as done ("u-6 picks 'Pizza'", "leo went with option 2"):
+# a vote to cast for them, not a poll to create. A question ("who picked …?") reads the votes.
+_PICKED = (
+    r"(?<![\w@'’-])(?!(?:who|which|what|whoever|that|to|let|and|or)\b)(@?[\w.-]+)\s+"
+    r"(?:picks|picked|chooses|chose|selects|selected|goes\s+with|went\s+with|opts\s+for|"
+    r"opted\s+for|votes\s+for|voted\s+for)\b"
+)
+_POLL_WORD = r"\b(?:polls?|options?|votes?|survey|ballot|choices?)\b"
 OUTCOMES: tuple[tuple[str, str], ...] = (
     # text that should read otherwise: changed ("the hint should say 'open a ticket'")
     (
@@ -222,6 +230,16 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a vote recorded for someone: cast ("register leo's vote", "record a vote for u-2")
+    (
+        r"\b(?:register|record|submit|enter|lodge|put\s+in)\s+(?:((?:a|the|my|his|her|their|our|"
+        r"@?[\w.-]+['’]s)\s+)?(?:vote|ballot)|((?:my|his|her|their|@?[\w.-]+['’]s)\s+)"
+        r"(?:choice|option|pick|answer|selection)(?=[^.;?!]*\bpoll))\b",
+        r" to cast \1\2vote ",
+    ),
+    # someone's pick in a poll, named before or after it
+    (rf"{_PICKED}(?=[^.;?!]*(?:{_POLL_WORD}|['\"‘“]))", r" \1 to cast a vote for "),
+    (rf"({_POLL_WORD}[^.;?!]*?){_PICKED}", r"\1 \2 to cast a vote for "),
     # a channel feature in the state it should be in: the channel type's setting
     (rf"\b{_FEATURE}{_SWITCHED}{_OFF}", r" to disable \1 in the channel type settings "),
     (rf"\b{_FEATURE}{_SWITCHED}{_ON}\b", r" to enable \1 in the channel type settings "),
