@@ -505,6 +505,21 @@ def test_a_channel_feature_in_a_state_is_a_channel_type_setting(
 
 
 @pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("remove him from #ops", "UpdateChannel"),
+        ("add them to the support user group", "AddUserGroupMembers"),
+    ],
+)
+def test_a_person_pronoun_put_somewhere_reads_as_a_name(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    """ "remove him from #ops" is "remove bob from #ops": a member taken out, no channel
+    deleted."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "u-6 picks 'Pizza'",

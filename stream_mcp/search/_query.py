@@ -144,6 +144,7 @@ _MEMBERSHIP = frozenset({"member", "target"})
 # Where people are put, found or taken from: "add bob to …", "who is in …", "out of …".
 _INTO = frozenset({"in", "into", "to", "from", "out", "of", "inside", "within"})
 _AND = frozenset({"and", "or"})
+_OBJECT_PRONOUNS = frozenset({"him", "her", "them"})
 _ARTICLES = DETERMINERS | {"a", "an"}
 # A word of a compound id ("seg_churned", "spring-promo") names that thing, not a person.
 _ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
@@ -357,7 +358,10 @@ class QueryAnalyzer:
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
         said, starts = _clauses(QUOTED.sub(" it ", query))
-        stems = [stem(NAME) if w in names else stem(w) for w in said]
+        stems = [
+            stem(NAME) if w in names or _is_pronoun(said, i) else stem(w)
+            for i, w in enumerate(said)
+        ]
         plain = self._plain(said, names, starts)
         question = self.question(stems, query)
         # In a question, "say" and "mention" report what was said: search the messages. The
@@ -375,7 +379,10 @@ class QueryAnalyzer:
             else:
                 slots[(((term,), weight), ((verb,), SYNONYM_VERB_WEIGHT * weight))] = None
             slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
-        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
+        # no pair across a person pronoun, as none across a name
+        broken = _after_pronoun(query, words)
+        pairs = [pair for i, pair in enumerate(bigrams(own), start=1) if i not in broken]
+        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in pairs))
         slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))
         for before, word in pairwise(split_words(query)):
             if before in self._quantifiers and not word.endswith("s"):
@@ -402,9 +409,9 @@ class QueryAnalyzer:
             if term not in own:
                 weight = 1.0 if term in meant else IMPLIED_WEIGHT
                 slots[(((term,), weight),)] = None
-        if names and not speech:
+        if (names and not speech) or any(_is_pronoun(said, i) for i in range(len(said))):
             # An unknown word is most likely a name, and most names are users; but in "did
-            # anyone mention refunds?" it is what was said.
+            # anyone mention refunds?" it is what was said. "him" put somewhere is one too.
             kinds.add("user")
         if {"user", "channel"} <= kinds | set(own):
             kinds.add("member")  # "bob" and "#general" together: bob's membership
@@ -479,7 +486,11 @@ class QueryAnalyzer:
             return frozenset()
         in_ids = {w for token in _ID_TOKEN.findall(query) for w in split_words(token)}
         for i, word in enumerate(said[:-1]):
-            person = (word in names and word not in in_ids) or any(map(str.isdigit, word))
+            person = (
+                (word in names and word not in in_ids)
+                or any(map(str.isdigit, word))
+                or _is_pronoun(said, i)
+            )
             if person and (said[i + 1] in _INTO or said[i + 1] in _AND):
                 start = i
                 while start and said[start - 1] in names:
@@ -697,6 +708,33 @@ def _vocabulary_phrases() -> list[str]:
         *POLITE_WORDS,
         *NOUN_VERBS,
     ]
+
+
+def _is_pronoun(said: Sequence[str], i: int) -> bool:
+    """Whether ``said[i]`` is a person put somewhere or taken from it, as a name would be:
+    "remove him from …" reads as "remove someone from …" ("her message" is a thing)."""
+    return said[i] in _OBJECT_PRONOUNS and i + 1 < len(said) and said[i + 1] in _INTO
+
+
+def _after_pronoun(query: str, words: Sequence[str]) -> set[int]:
+    """Positions in ``words`` (the request's content words) right after a person pronoun:
+    "remove him from #ops" pairs neither "remove" with "ops" nor reads as "remove #ops"."""
+    said = split_words(query)
+    people = {i for i in range(len(said)) if _is_pronoun(said, i)}
+    if not people:
+        return set()
+    out: set[int] = set()
+    k = 0
+    pending = False
+    for i, word in enumerate(said):
+        if i in people:
+            pending = True
+        elif k < len(words) and word == words[k]:
+            if pending:
+                out.add(k)
+                pending = False
+            k += 1
+    return out
 
 
 def _one_name(stems: Sequence[str]) -> list[int]:
