@@ -520,6 +520,25 @@ def test_a_person_pronoun_put_somewhere_reads_as_a_name(
 
 
 @pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("u-40 no longer gets @oncall mentions", "RemoveUserGroupMembers"),
+        (
+            "dana left support, @support-team mentions shouldn't reach her anymore",
+            "RemoveUserGroupMembers",
+        ),
+        ("@oncall mentions should also ping dana", "AddUserGroupMembers"),
+        ("u-7 should get @sre mentions too", "AddUserGroupMembers"),
+    ],
+)
+def test_whom_a_handles_mentions_reach_are_its_group_members(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    """ "@oncall mentions" are a user group's handle, not a user's."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "u-6 picks 'Pizza'",

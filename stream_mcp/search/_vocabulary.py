@@ -216,6 +216,16 @@ _PICKED = (
     r"opted\s+for|votes\s+for|voted\s+for)\b"
 )
 _POLL_WORD = r"\b(?:polls?|options?|votes?|survey|ballot|choices?)\b"
+# "@oncall mentions": a handle whose mentions reach people is a user group's, and whom they
+# reach are its members ("@oncall mentions shouldn't reach him anymore": remove him).
+_HANDLE_MENTIONS = r"(@[\w.-]+)\s+(?:mentions?|pings?)"
+_NO_MORE = (
+    r"(?:should(?:n['’]t|\s+not|\s+no\s+longer|\s+never)|must(?:n['’]t|\s+not)|won['’]t|"
+    r"will\s+not|no\s+longer|never|(?:does|do)(?:n['’]t|\s+not))"
+)
+_FROM_NOW = r"(?:(?:should|must|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:also\s+)?"
+_REACH = r"(?:reach|ping|notify|notifie|alert|go\s+to|include)\w*"
+_RECEIVE = r"(?:get|receive|hear|see)\w*\s+(?:any\s+)?(?:more\s+)?"
 OUTCOMES: tuple[tuple[str, str], ...] = (
     # text that should read otherwise: changed ("the hint should say 'open a ticket'")
     (
@@ -230,6 +240,23 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # whom a handle's mentions reach: the members of its user group
+    (
+        rf"{_HANDLE_MENTIONS}\s+{_NO_MORE}\s+{_REACH}\s+(@?[\w.-]+)",
+        r" to remove member \2 from the \1 mention group ",
+    ),
+    (
+        rf"{_HANDLE_MENTIONS}\s+{_FROM_NOW}{_REACH}\s+(@?[\w.-]+)",
+        r" to add member \2 to the \1 mention group ",
+    ),
+    (
+        rf"(?<![\w@])(@?[\w.-]+)\s+{_NO_MORE}\s+{_RECEIVE}{_HANDLE_MENTIONS}",
+        r" to remove member \1 from the \2 mention group ",
+    ),
+    (
+        rf"(?<![\w@])(@?[\w.-]+)\s+{_FROM_NOW}{_RECEIVE}{_HANDLE_MENTIONS}",
+        r" to add member \1 to the \2 mention group ",
+    ),
     # a vote recorded for someone: cast ("register leo's vote", "record a vote for u-2")
     (
         r"\b(?:register|record|submit|enter|lodge|put\s+in)\s+(?:((?:a|the|my|his|her|their|our|"
