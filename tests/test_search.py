@@ -554,6 +554,20 @@ def test_a_pick_reported_as_done_is_a_vote_to_cast(index: SearchIndex, query: st
     assert top(index, query)[0] == "CastPollVote"
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "stop voting on poll p-2",
+        "voting on p-4 should end now",
+        "end the vote in the lunch poll",
+        "voting in the lunch poll should be reopened",
+    ],
+)
+def test_closing_or_reopening_voting_updates_the_poll(index: SearchIndex, query: str) -> None:
+    """Voting closed or opened again is the poll's setting: no vote is cast, no poll deleted."""
+    assert top(index, query)[0] == "UpdatePollPartial"
+
+
 def test_letting_people_pick_still_creates_a_poll(index: SearchIndex) -> None:
     assert top(index, "let people pick from three options")[0] == "CreatePoll"
 

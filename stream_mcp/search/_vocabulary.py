@@ -226,6 +226,12 @@ _NO_MORE = (
 _FROM_NOW = r"(?:(?:should|must|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:also\s+)?"
 _REACH = r"(?:reach|ping|notify|notifie|alert|go\s+to|include)\w*"
 _RECEIVE = r"(?:get|receive|hear|see)\w*\s+(?:any\s+)?(?:more\s+)?"
+# Voting on a poll, closed or opened again: the poll's own setting.
+_VOTING = r"(?:voting|votes|ballots?|the\s+vote)\b"
+_CLOSE = r"(?:close|end|stop|finish|lock|shut|halt|freeze)"
+_REOPEN = r"(?:reopen|unlock|resume|restart)"
+_ON_POLL = r"(?:(?:on|in|for)\s+[^.;?!]{1,40}?\s+)?"
+_SHOULD = r"(?:should|must|needs?\s+to|has\s+to|will|can)\s+(?:now\s+)?"
 OUTCOMES: tuple[tuple[str, str], ...] = (
     # text that should read otherwise: changed ("the hint should say 'open a ticket'")
     (
@@ -267,6 +273,11 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # someone's pick in a poll, named before or after it
     (rf"{_PICKED}(?=[^.;?!]*(?:{_POLL_WORD}|['\"‘“]))", r" \1 to cast a vote for "),
     (rf"({_POLL_WORD}[^.;?!]*?){_PICKED}", r"\1 \2 to cast a vote for "),
+    # voting closed or opened is the poll's setting, not a vote cast ("close voting on p-1")
+    (rf"\b{_CLOSE}\s+(?:the\s+|all\s+)?{_VOTING}", " close the poll "),
+    (rf"\b{_REOPEN}\s+(?:the\s+|all\s+)?{_VOTING}", " reopen the poll "),
+    (rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_CLOSE}\w*", " to close the poll "),
+    (rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_REOPEN}\w*", " to reopen the poll "),
     # a channel feature in the state it should be in: the channel type's setting
     (rf"\b{_FEATURE}{_SWITCHED}{_OFF}", r" to disable \1 in the channel type settings "),
     (rf"\b{_FEATURE}{_SWITCHED}{_ON}\b", r" to enable \1 in the channel type settings "),
