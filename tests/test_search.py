@@ -462,6 +462,8 @@ def test_bare_noun_phrases_ask_to_see(index: SearchIndex, query: str, expected: 
         ("make sure bob can't post for a day", {"ban"}),
         ("make sure @troll can't write in #general until tomorrow", {"ban"}),
         ("let carol post again after her timeout", {"unban"}),
+        ("u-9 should be allowed to post in #general again", {"unban"}),
+        ("bob may write in #ops again after his timeout", {"unban"}),
         ("stop bob from ever messaging me again", {"BlockUsers"}),
         ("I don't want notifications from bob anymore", {"mute"}),
         ("I don't want to see #random in my channel list", {"HideChannel"}),

@@ -324,6 +324,11 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # someone may post again: lift the ban
     (rf"\b(?:let|allow)\s+(@?\w[\w.-]*)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
+    (
+        rf"{_THEY}\s+(?:should|must|can|may|will)\s+(?:now\s+)?(?:be\s+(?:allowed|able|permitted)"
+        rf"\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
+        r" to unban \1 ",
+    ),
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
