@@ -577,6 +577,19 @@ def test_letting_people_pick_still_creates_a_poll(index: SearchIndex) -> None:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
+        ("drop a note in #general saying the build is green", "SendMessage"),
+        ("drop bob a line about the outage", "SendMessage"),
+        ("drop a channel", "DeleteChannel"),
+    ],
+)
+def test_dropping_a_note_posts_it(index: SearchIndex, query: str, expected: str) -> None:
+    """ "Drop a note in #general" posts one; "drop" alone still deletes."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
         ("how do I translate msg-9 into French?", "TranslateMessage"),
         ("how do I flag carol's last message?", "flag"),
     ],

@@ -246,6 +246,12 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # "drop a note in #general", "drop bob a line": post one (dropping *the* message deletes it)
+    (
+        r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+){0,2}?(?:message|note|notice|line|comment|"
+        r"announcement|msg|dm|reply))\b",
+        r" post \1 a \2 ",
+    ),
     # whom a handle's mentions reach: the members of its user group
     (
         rf"{_HANDLE_MENTIONS}\s+{_NO_MORE}\s+{_REACH}\s+(@?[\w.-]+)",
