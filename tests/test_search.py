@@ -859,3 +859,18 @@ def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
     top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
     assert top5 / len(rows) >= 0.95
     assert top1 / len(rows) >= 0.85
+
+
+def test_cued_rewrites_are_compiled_only_for_requests_with_a_cue() -> None:
+    """Rules most requests never need ("@oncall mentions", "drop a note") add nothing to the
+    first search: each is compiled on the first request containing one of its cue words."""
+    from stream_mcp.search._query import _Rewrite
+
+    rewrite = _Rewrite(r"\bdrop\s+an?\s+note\b", " post a note ", ("drop",))
+    assert rewrite.sub("send a message") == "send a message"
+    assert rewrite._compiled is None
+    assert rewrite.sub("drop a note here") == " post a note  here"
+    assert rewrite._compiled is not None
+    analyzer = QueryAnalyzer(frozenset({"send", "messag"}))
+    analyzer.plan("send a message")
+    assert any(r._compiled is None for r in analyzer._idioms)

@@ -52,6 +52,7 @@ from stream_mcp.search._vocabulary import (
     NOUN_VERBS,
     OPERATION_ACTIONS,
     OTHER_VERBS,
+    OUTCOME_CUES,
     OUTCOMES,
     POLITE_MODALS,
     POLITE_WORDS,
@@ -203,6 +204,26 @@ class _Rule:
     payload: Any
 
 
+class _Rewrite:
+    """A pattern and its replacement; with cues, compiled on the first request that has one
+    of them, and applied only to those (see OUTCOME_CUES)."""
+
+    __slots__ = ("_compiled", "_cues", "_pattern", "_plain")
+
+    def __init__(self, pattern: str, plain: str, cues: tuple[str, ...] = ()) -> None:
+        self._pattern = pattern
+        self._plain = plain
+        self._cues = cues
+        self._compiled = None if cues else re.compile(pattern)
+
+    def sub(self, query: str) -> str:
+        if self._cues and not any(cue in query for cue in self._cues):
+            return query
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)  # racing threads compile the same
+        return self._compiled.sub(self._plain, query)
+
+
 class _PhraseTable:
     """Phrase rules keyed by their first stem, so matching costs one look-up per word."""
 
@@ -314,8 +335,10 @@ class QueryAnalyzer:
         )
         # matched against the lower-cased request: without IGNORECASE, faster by a third
         self._idioms = tuple(
-            (re.compile(rf"\b{re.escape(idiom.lower())}\b"), plain) for idiom, plain in IDIOMS
-        ) + tuple((re.compile(pattern), plain) for pattern, plain in OUTCOMES)
+            _Rewrite(rf"\b{re.escape(idiom.lower())}\b", plain) for idiom, plain in IDIOMS
+        ) + tuple(
+            _Rewrite(pattern, plain, OUTCOME_CUES.get(pattern, ())) for pattern, plain in OUTCOMES
+        )
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._speller: Speller | None = None
         if spellings is not None:
@@ -602,8 +625,8 @@ class QueryAnalyzer:
         """Idioms and outcomes in plain words; a leading "read" as the read it asks for. The
         request is lower-cased first: after typo correction, case says nothing more."""
         query = query.lower()
-        for pattern, plain in self._idioms:
-            query = pattern.sub(plain, query)
+        for rewrite in self._idioms:
+            query = rewrite.sub(query)
         return _LEADING_READ.sub(r"\1get", query)
 
     def _is_value(self, word: str, stemmed: str) -> bool:
