@@ -464,6 +464,8 @@ def test_bare_noun_phrases_ask_to_see(index: SearchIndex, query: str, expected: 
         ("make sure bob can't post for a day", {"ban"}),
         ("make sure @troll can't write in #general until tomorrow", {"ban"}),
         ("let carol post again after her timeout", {"unban"}),
+        ("u-9 should be allowed to post in #general again", {"unban"}),
+        ("bob may write in #ops again after his timeout", {"unban"}),
         ("stop bob from ever messaging me again", {"BlockUsers"}),
         ("I don't want notifications from bob anymore", {"mute"}),
         ("I don't want to see #random in my channel list", {"HideChannel"}),
@@ -486,6 +488,131 @@ def test_outcomes_map_to_what_brings_them_about(
     index: SearchIndex, query: str, expected: set[str]
 ) -> None:
     assert top(index, query)[0] in expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "emoji reactions are disabled in support channels",
+        "typing indicators should be gone",
+        "read receipts should no longer show in team channels",
+        "file uploads are off for the support channel type",
+        "threads should be enabled for every team channel",
+    ],
+)
+def test_a_channel_feature_in_a_state_is_a_channel_type_setting(
+    index: SearchIndex, query: str
+) -> None:
+    """Said as the state it should be in, a feature is switched in the channel type's config:
+    neither a reaction nor a typing event is sent."""
+    assert top(index, query)[0] == "UpdateChannelType"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("remove him from #ops", "UpdateChannel"),
+        ("add them to the support user group", "AddUserGroupMembers"),
+    ],
+)
+def test_a_person_pronoun_put_somewhere_reads_as_a_name(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    """ "remove him from #ops" is "remove bob from #ops": a member taken out, no channel
+    deleted."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("u-40 no longer gets @oncall mentions", "RemoveUserGroupMembers"),
+        (
+            "dana left support, @support-team mentions shouldn't reach her anymore",
+            "RemoveUserGroupMembers",
+        ),
+        ("@oncall mentions should also ping dana", "AddUserGroupMembers"),
+        ("u-7 should get @sre mentions too", "AddUserGroupMembers"),
+    ],
+)
+def test_whom_a_handles_mentions_reach_are_its_group_members(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    """ "@oncall mentions" are a user group's handle, not a user's."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "u-6 picks 'Pizza'",
+        "register leo's vote",
+        "carol goes with option 2 on poll p-3",
+        "record bob's choice of 'Tuesday' in the meeting poll",
+        "in the standup poll, dana picked 'Friday'",
+        "how do I cast a vote for bob on poll p-7?",
+    ],
+)
+def test_a_pick_reported_as_done_is_a_vote_to_cast(index: SearchIndex, query: str) -> None:
+    """Someone's pick in a poll is a vote to record for them, not a poll to create."""
+    assert top(index, query)[0] == "CastPollVote"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "stop voting on poll p-2",
+        "voting on p-4 should end now",
+        "end the vote in the lunch poll",
+        "voting in the lunch poll should be reopened",
+    ],
+)
+def test_closing_or_reopening_voting_updates_the_poll(index: SearchIndex, query: str) -> None:
+    """Voting closed or opened again is the poll's setting: no vote is cast, no poll deleted."""
+    assert top(index, query)[0] == "UpdatePollPartial"
+
+
+def test_letting_people_pick_still_creates_a_poll(index: SearchIndex) -> None:
+    assert top(index, "let people pick from three options")[0] == "CreatePoll"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("drop a note in #general saying the build is green", "SendMessage"),
+        ("drop bob a line about the outage", "SendMessage"),
+        ("drop a channel", "DeleteChannel"),
+    ],
+)
+def test_dropping_a_note_posts_it(index: SearchIndex, query: str, expected: str) -> None:
+    """ "Drop a note in #general" posts one; "drop" alone still deletes."""
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("how do I translate msg-9 into French?", "TranslateMessage"),
+        ("how do I flag carol's last message?", "flag"),
+    ],
+)
+def test_how_do_i_asks_to_act_even_with_a_question_mark(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("new channel type 'support' with reactions and threads disabled", "CreateChannelType"),
+        ("show me which reactions are on message m-5", "GetReactions"),
+    ],
+)
+def test_a_feature_named_otherwise_is_not_a_setting(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query)[0] == expected
 
 
 @pytest.mark.parametrize(
@@ -735,3 +862,18 @@ def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
     top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
     assert top5 / len(rows) >= 0.95
     assert top1 / len(rows) >= 0.85
+
+
+def test_cued_rewrites_are_compiled_only_for_requests_with_a_cue() -> None:
+    """Rules most requests never need ("@oncall mentions", "drop a note") add nothing to the
+    first search: each is compiled on the first request containing one of its cue words."""
+    from stream_mcp.search._query import _Rewrite
+
+    rewrite = _Rewrite(r"\bdrop\s+an?\s+note\b", " post a note ", ("drop",))
+    assert rewrite.sub("send a message") == "send a message"
+    assert rewrite._compiled is None
+    assert rewrite.sub("drop a note here") == " post a note  here"
+    assert rewrite._compiled is not None
+    analyzer = QueryAnalyzer(frozenset({"send", "messag"}))
+    analyzer.plan("send a message")
+    assert any(r._compiled is None for r in analyzer._idioms)

@@ -52,6 +52,7 @@ from stream_mcp.search._vocabulary import (
     NOUN_VERBS,
     OPERATION_ACTIONS,
     OTHER_VERBS,
+    OUTCOME_CUES,
     OUTCOMES,
     POLITE_MODALS,
     POLITE_WORDS,
@@ -124,6 +125,13 @@ _MAY_I = re.compile(
     r"is\s+(?:it\s+possible|there\s+(?:a|any)\s+way)\s+to\b)",
     re.IGNORECASE,
 )
+# "how do I cast leo's vote?" asks how to act, even when no verb of ACTION_WORDS says what to
+# do; "how do I know …" and "how do I see …" still read.
+_HOW_DO_I = re.compile(
+    r"^\W*(?:(?:please|hey|ok|okay|so)\W+)*how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+"
+    r"(?!(?:know|tell|see|check|find|look|get|view|read|list|show|figure)\b)\w",
+    re.IGNORECASE,
+)
 # "the reminder should go off on Friday": a state wanted, so something must change; such a
 # request is no bare noun phrase, even when its verb is unknown.
 _WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
@@ -137,6 +145,7 @@ _MEMBERSHIP = frozenset({"member", "target"})
 # Where people are put, found or taken from: "add bob to …", "who is in …", "out of …".
 _INTO = frozenset({"in", "into", "to", "from", "out", "of", "inside", "within"})
 _AND = frozenset({"and", "or"})
+_OBJECT_PRONOUNS = frozenset({"him", "her", "them"})
 _ARTICLES = DETERMINERS | {"a", "an"}
 # A word of a compound id ("seg_churned", "spring-promo") names that thing, not a person.
 _ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
@@ -193,6 +202,26 @@ class _Rule:
 
     trigger: tuple[str, ...]
     payload: Any
+
+
+class _Rewrite:
+    """A pattern and its replacement; with cues, compiled on the first request that has one
+    of them, and applied only to those (see OUTCOME_CUES)."""
+
+    __slots__ = ("_compiled", "_cues", "_pattern", "_plain")
+
+    def __init__(self, pattern: str, plain: str, cues: tuple[str, ...] = ()) -> None:
+        self._pattern = pattern
+        self._plain = plain
+        self._cues = cues
+        self._compiled = None if cues else re.compile(pattern)
+
+    def sub(self, query: str) -> str:
+        if self._cues and not any(cue in query for cue in self._cues):
+            return query
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)  # racing threads compile the same
+        return self._compiled.sub(self._plain, query)
 
 
 class _PhraseTable:
@@ -306,8 +335,10 @@ class QueryAnalyzer:
         )
         # matched against the lower-cased request: without IGNORECASE, faster by a third
         self._idioms = tuple(
-            (re.compile(rf"\b{re.escape(idiom.lower())}\b"), plain) for idiom, plain in IDIOMS
-        ) + tuple((re.compile(pattern), plain) for pattern, plain in OUTCOMES)
+            _Rewrite(rf"\b{re.escape(idiom.lower())}\b", plain) for idiom, plain in IDIOMS
+        ) + tuple(
+            _Rewrite(pattern, plain, OUTCOME_CUES.get(pattern, ())) for pattern, plain in OUTCOMES
+        )
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._speller: Speller | None = None
         if spellings is not None:
@@ -350,7 +381,10 @@ class QueryAnalyzer:
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
         said, starts = _clauses(QUOTED.sub(" it ", query))
-        stems = [stem(NAME) if w in names else stem(w) for w in said]
+        stems = [
+            stem(NAME) if w in names or _is_pronoun(said, i) else stem(w)
+            for i, w in enumerate(said)
+        ]
         plain = self._plain(said, names, starts)
         question = self.question(stems, query)
         # In a question, "say" and "mention" report what was said: search the messages. The
@@ -368,7 +402,10 @@ class QueryAnalyzer:
             else:
                 slots[(((term,), weight), ((verb,), SYNONYM_VERB_WEIGHT * weight))] = None
             slots[(((exact(word),), EXACT_WEIGHT * weight),)] = None
-        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in bigrams(own)))
+        # no pair across a person pronoun, as none across a name
+        broken = _after_pronoun(query, words)
+        pairs = [pair for i, pair in enumerate(bigrams(own), start=1) if i not in broken]
+        slots.update(dict.fromkeys((((pair,), BIGRAM_WEIGHT),) for pair in pairs))
         slots.update(dict.fromkeys((((term,), 1.0),) for term in negated_terms))
         for before, word in pairwise(split_words(query)):
             if before in self._quantifiers and not word.endswith("s"):
@@ -395,9 +432,9 @@ class QueryAnalyzer:
             if term not in own:
                 weight = 1.0 if term in meant else IMPLIED_WEIGHT
                 slots[(((term,), weight),)] = None
-        if names and not speech:
+        if (names and not speech) or any(_is_pronoun(said, i) for i in range(len(said))):
             # An unknown word is most likely a name, and most names are users; but in "did
-            # anyone mention refunds?" it is what was said.
+            # anyone mention refunds?" it is what was said. "him" put somewhere is one too.
             kinds.add("user")
         if {"user", "channel"} <= kinds | set(own):
             kinds.add("member")  # "bob" and "#general" together: bob's membership
@@ -472,7 +509,11 @@ class QueryAnalyzer:
             return frozenset()
         in_ids = {w for token in _ID_TOKEN.findall(query) for w in split_words(token)}
         for i, word in enumerate(said[:-1]):
-            person = (word in names and word not in in_ids) or any(map(str.isdigit, word))
+            person = (
+                (word in names and word not in in_ids)
+                or any(map(str.isdigit, word))
+                or _is_pronoun(said, i)
+            )
             if person and (said[i + 1] in _INTO or said[i + 1] in _AND):
                 start = i
                 while start and said[start - 1] in names:
@@ -584,8 +625,8 @@ class QueryAnalyzer:
         """Idioms and outcomes in plain words; a leading "read" as the read it asks for. The
         request is lower-cased first: after typo correction, case says nothing more."""
         query = query.lower()
-        for pattern, plain in self._idioms:
-            query = pattern.sub(plain, query)
+        for rewrite in self._idioms:
+            query = rewrite.sub(query)
         return _LEADING_READ.sub(r"\1get", query)
 
     def _is_value(self, word: str, stemmed: str) -> bool:
@@ -635,7 +676,7 @@ class QueryAnalyzer:
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
         when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
         I delete …?", "is it possible to …") asks to act."""
-        if _MAY_I.match(query):
+        if _MAY_I.match(query) or _HOW_DO_I.match(query):
             return frozenset()
         stems = _drop_polite(stems)
         if any(position == 0 for position, _ in self._questions.matches(stems)):
@@ -690,6 +731,33 @@ def _vocabulary_phrases() -> list[str]:
         *POLITE_WORDS,
         *NOUN_VERBS,
     ]
+
+
+def _is_pronoun(said: Sequence[str], i: int) -> bool:
+    """Whether ``said[i]`` is a person put somewhere or taken from it, as a name would be:
+    "remove him from …" reads as "remove someone from …" ("her message" is a thing)."""
+    return said[i] in _OBJECT_PRONOUNS and i + 1 < len(said) and said[i + 1] in _INTO
+
+
+def _after_pronoun(query: str, words: Sequence[str]) -> set[int]:
+    """Positions in ``words`` (the request's content words) right after a person pronoun:
+    "remove him from #ops" pairs neither "remove" with "ops" nor reads as "remove #ops"."""
+    said = split_words(query)
+    people = {i for i in range(len(said)) if _is_pronoun(said, i)}
+    if not people:
+        return set()
+    out: set[int] = set()
+    k = 0
+    pending = False
+    for i, word in enumerate(said):
+        if i in people:
+            pending = True
+        elif k < len(words) and word == words[k]:
+            if pending:
+                out.add(k)
+                pending = False
+            k += 1
+    return out
 
 
 def _one_name(stems: Sequence[str]) -> list[int]:
