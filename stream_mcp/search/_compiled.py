@@ -9,6 +9,9 @@ the operation ids (in order) and of this package's sources. Anything else (a ``-
 catalog, an edited stemmer, a catalog changed in code) gets ``None`` and builds the postings
 from the catalog instead; ``tests/test_startup.py`` fails when the artifact's copy is stale.
 
+The section also holds the outcome rules' cue words (see ``_cues``), which let the analyzer
+compile only the rules a request could match.
+
 Encoding: the terms as a JSON list; each term's posting count and documents as uint16, and the
 scores as float64 (exact, so rankings are identical), little-endian in base64. Scores written
 as JSON numbers would add ~12 ms to parsing the artifact at every start.
@@ -63,6 +66,9 @@ def encode(
     counts = array("H", [len(postings[t]) for t in terms])
     docs = array("H", [doc for t in terms for doc in postings[t]])
     scores = array("d", [score for t in terms for score in postings[t].values()])
+    from stream_mcp.search._cues import derive_cues
+    from stream_mcp.search._vocabulary import OUTCOMES
+
     return {
         "format": FORMAT,
         "code": code_digest(),
@@ -71,7 +77,20 @@ def encode(
         "counts": _pack(counts),
         "docs": _pack(docs),
         "scores": _pack(scores),
+        # the outcome rules' cue words (see _cues): they depend on the code alone
+        "cues": derive_cues(pattern for pattern, _ in OUTCOMES),
     }
+
+
+def decode_cues(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    """The outcome rules' cues stored in ``data``; empty if absent or made by other code."""
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        return {}
+    if data.get("code") != code_digest() or not isinstance(data.get("cues"), Mapping):
+        return {}
+    from stream_mcp.search._cues import cue_table
+
+    return cue_table(data["cues"])
 
 
 def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Postings | None:

@@ -246,12 +246,17 @@ def build_postings(catalog: Catalog) -> Postings:
 class _Engine:
     """The built index: BM25F postings plus the per-operation facts ranking uses."""
 
-    def __init__(self, catalog: Catalog, postings: Postings) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        postings: Postings,
+        cues: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._postings = postings
         self._ops = list(catalog)
         self._vocabulary = frozenset(t for t in postings if " " not in t)
-        self._analyzer = QueryAnalyzer(self._vocabulary, self._spellings)
+        self._analyzer = QueryAnalyzer(self._vocabulary, self._spellings, cues)
         self._op_actions = [
             operation_actions(op.operation_id) | self._analyzer.opening_actions(op.summary)
             for op in self._ops

@@ -73,8 +73,9 @@ class SearchIndex:
 def _build(catalog: Catalog, postings: Postings | None) -> _Engine:
     from stream_mcp.search._index import _Engine, build_postings
 
+    section = catalog.precomputed.get("search")
     if postings is None:
-        postings = _compiled.decode(catalog.operations, catalog.precomputed.get("search"))
+        postings = _compiled.decode(catalog.operations, section)
     if postings is None:
         postings = build_postings(catalog)
-    return _Engine(catalog, postings)
+    return _Engine(catalog, postings, _compiled.decode_cues(section))

@@ -275,6 +275,7 @@ class QueryAnalyzer:
         self,
         vocabulary: frozenset[str],
         spellings: Mapping[str, int] | Callable[[], Mapping[str, int]] | None = None,
+        cues: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._vocabulary = vocabulary
         equivalents = []
@@ -333,11 +334,16 @@ class QueryAnalyzer:
         self._shorthand = re.compile(
             r"\b(?:" + "|".join(map(re.escape, self._read_as)) + r")\b", re.IGNORECASE
         )
-        # matched against the lower-cased request: without IGNORECASE, faster by a third
+        # matched against the lower-cased request: without IGNORECASE, faster by a third; an
+        # outcome rule with cues (written in the vocabulary, or derived from its pattern and
+        # stored in the artifact: ``cues``) is compiled only for a request holding one
+        derived = cues or {}
         self._idioms = tuple(
-            _Rewrite(rf"\b{re.escape(idiom.lower())}\b", plain) for idiom, plain in IDIOMS
+            _Rewrite(rf"\b{re.escape(idiom.lower())}\b", plain, (idiom.lower(),))
+            for idiom, plain in IDIOMS
         ) + tuple(
-            _Rewrite(pattern, plain, OUTCOME_CUES.get(pattern, ())) for pattern, plain in OUTCOMES
+            _Rewrite(pattern, plain, OUTCOME_CUES.get(pattern) or derived.get(pattern, ()))
+            for pattern, plain in OUTCOMES
         )
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._speller: Speller | None = None
