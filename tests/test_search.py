@@ -205,6 +205,10 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         # shorthand reads as the word it stands for
         ("update firebase creds for android", "UpsertPushProvider"),
         ("list the perms a custom role can have", "ListPermissions"),
+        ("rm poll p-4", "DeletePoll"),
+        ("rm that blocklist", "DeleteBlockList"),
+        # a contraction's tail is no word: "we're" must not read as "re…" (Reactivate*)
+        ("we're done with the spring campaign, rm it", "DeleteCampaign"),
         # a terse request may end with its verb, and an acronym's plural is one word
         ("firebase creds check", "CheckPush"),
         # a synonym of an id's verb counts as that verb, whatever word the operation's text uses

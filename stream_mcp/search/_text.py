@@ -40,12 +40,15 @@ def replace_commands(query: str) -> tuple[str, int]:
     return _COMMAND.subn(" command ", query)
 
 
+# "re ve ll m d": what is left of we're, they've, I'll, I'm and I'd once the apostrophe splits
+# them ("re" would otherwise pull towards Reactivate*).
 _STOPWORD_TEXT = """
     a an the to of in on for at by with from into onto out about as and or but so if then than
     is are was were be been being am do does did done can could should would will shall may might
     must i me my mine we us our you your he him his she her it its they them their this that these
     those there here what which who whom whose when where why how please just also any some each
     every via per let lets want need like to too very s t endpoint api
+    re ve ll m d
     anyone anybody someone somebody everyone everybody nobody
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())

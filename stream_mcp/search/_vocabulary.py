@@ -133,6 +133,7 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("notifs", "notifications"),
     ("posts", "messages"),  # the noun; "post" alone is as often the verb
     ("stickied", "pinned"),
+    ("rm", "remove"),  # the shell's word for it
     ("sticky", "pinned"),
     # jargon for the catalog's verbs
     ("tweak", "update"),
