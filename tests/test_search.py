@@ -209,6 +209,10 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("rm that blocklist", "DeleteBlockList"),
         # a contraction's tail is no word: "we're" must not read as "re…" (Reactivate*)
         ("we're done with the spring campaign, rm it", "DeleteCampaign"),
+        # something nobody uses any more is to be deleted
+        ("we're not using the ticket command anymore", "DeleteCommand"),
+        ("nobody uses the legacy blocklist any more, get rid of it", "DeleteBlockList"),
+        ("the beta-testers role isn't needed anymore", "DeleteRole"),
         # a terse request may end with its verb, and an acronym's plural is one word
         ("firebase creds check", "CheckPush"),
         # a synonym of an id's verb counts as that verb, whatever word the operation's text uses

@@ -467,6 +467,18 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?:\s+(?:lying\s+)?around)?\s+(?:anymore|any more)\b",
         r" to delete \1 ",
     ),
+    # something nobody uses any more: delete it ("we're not using the giphy command
+    # anymore", "nobody uses the old blocklist any more", "the beta role isn't needed anymore")
+    (
+        r"\b(?:not|no\s+longer|never|nobody)\s+us(?:e|es|ing)\s+(?:the\s+|this\s+|that\s+|our\s+|"
+        r"my\s+)?([\w:-]+(?:\s+[\w:-]+){0,2}?)\s+(?:anymore|any more)\b",
+        r" to delete \1 ",
+    ),
+    (
+        r"\b(?:the\s+|this\s+|that\s+|our\s+|my\s+)?([\w:-]+(?:\s+[\w:-]+){0,2}?)\s+(?:isn['’]t|"
+        r"is\s+not|aren['’]t|are\s+not)\s+(?:needed|used|in\s+use)\s+(?:anymore|any more)\b",
+        r" to delete \1 ",
+    ),
     # "get the broadcast going": start it
     (
         r"\bget\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
