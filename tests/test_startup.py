@@ -234,6 +234,38 @@ def test_the_compiled_postings_are_exactly_the_computed_ones() -> None:
     assert decoded == build_postings(catalog)  # same terms, documents and float scores
 
 
+def test_the_compiled_operation_facts_are_exactly_the_derived_ones() -> None:
+    from stream_mcp.search._index import _Engine, operation_facts
+
+    catalog = load_catalog()
+    section = catalog.precomputed["search"]
+    postings = build_postings(catalog)
+    cues = _compiled.decode_cues(section)
+    stored = _compiled.decode_facts(catalog.operations, section)
+    assert stored == operation_facts(catalog, postings, cues)
+    # and an engine reading them ranks exactly as one deriving them
+    with_facts, derived = _Engine(catalog, postings, cues, stored), _Engine(catalog, postings, cues)
+    for query in ("ban bob for a day", "who reacted to msg-9?", "rm the old blocklists"):
+        assert with_facts.search(query, 10).to_dict() == derived.search(query, 10).to_dict()
+
+
+def test_stale_or_malformed_facts_are_refused() -> None:
+    from stream_mcp.search._index import _Facts
+
+    catalog = load_catalog()
+    data = dict(catalog.precomputed["search"])
+    assert _compiled.decode_facts(catalog.operations, data) is not None
+    assert _compiled.decode_facts(catalog.operations, {**data, "code": "0" * 64}) is None
+    assert _compiled.decode_facts(reversed(list(catalog.operations)), data) is None
+    facts = dict(data["facts"])
+    count = len(catalog.operations)
+    assert _Facts.from_json(facts, count) is not None
+    assert _Facts.from_json({**facts, "bulk": [1] * count}, count) is None
+    assert _Facts.from_json({**facts, "actions": [[0]] * count}, count) is None
+    assert _Facts.from_json({k: v for k, v in facts.items() if k != "denies"}, count) is None
+    assert _Facts.from_json(facts, count + 1) is None
+
+
 def test_stale_postings_are_refused() -> None:
     catalog = load_catalog()
     data = dict(catalog.precomputed["search"])

@@ -10,7 +10,8 @@ catalog, an edited stemmer, a catalog changed in code) gets ``None`` and builds 
 from the catalog instead; ``tests/test_startup.py`` fails when the artifact's copy is stale.
 
 The section also holds the outcome rules' cue words (see ``_cues``), which let the analyzer
-compile only the rules a request could match.
+compile only the rules a request could match, and the per-operation facts ranking uses (the
+actions each operation's id and summary state, its id words, …), which cost ~15 ms to derive.
 
 Encoding: the terms as a JSON list; each term's posting count and documents as uint16, and the
 scores as float64 (exact, so rankings are identical), little-endian in base64. Scores written
@@ -53,9 +54,12 @@ def operations_digest(operation_ids: Iterable[str]) -> str:
 
 def compile_index(catalog: Catalog) -> dict[str, Any]:
     """What the compiled catalog artifact stores under ``"search"``, for ``catalog``."""
-    from stream_mcp.search._index import build_postings
+    from stream_mcp.search._index import build_postings, operation_facts
 
-    return encode(catalog.operations, build_postings(catalog))
+    postings = build_postings(catalog)
+    section = encode(catalog.operations, postings)
+    section["facts"] = operation_facts(catalog, postings, decode_cues(section))
+    return section
 
 
 def encode(
@@ -91,6 +95,21 @@ def decode_cues(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
     from stream_mcp.search._cues import cue_table
 
     return cue_table(data["cues"])
+
+
+def decode_facts(
+    operation_ids: Iterable[str], data: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The per-operation facts ranking uses (see ``_index.operation_facts``), or ``None``
+    if absent or made for other operations or code."""
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        return None
+    if data.get("operations") != operations_digest(operation_ids):
+        return None
+    if data.get("code") != code_digest() or not isinstance(data.get("facts"), Mapping):
+        return None
+    facts: Mapping[str, Any] = data["facts"]
+    return facts
 
 
 def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Postings | None:

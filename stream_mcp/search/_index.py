@@ -26,6 +26,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stream_mcp.catalog import Catalog, Operation
@@ -79,6 +80,7 @@ __all__ = [
     "id_words",
     "make_hit",
     "operation_actions",
+    "operation_facts",
     "operation_fields",
     "split_words",
     "stem",
@@ -243,6 +245,71 @@ def build_postings(catalog: Catalog) -> Postings:
 # --------------------------------------------------------------------------- the index
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What ranking needs to know of each operation, from its id and summary alone: the
+    actions they state, the id words a request should mention, whether it acts in bulk, and
+    what its summary says it is not. Derived in ~15 ms, so the artifact stores them."""
+
+    actions: list[frozenset[str]]
+    id_words: list[tuple[frozenset[str], ...]]
+    bulk: list[bool]
+    denies: list[frozenset[str]]
+
+    @classmethod
+    def derive(cls, ops: Sequence[Operation], analyzer: QueryAnalyzer) -> _Facts:
+        return cls(
+            actions=[
+                operation_actions(op.operation_id) | analyzer.opening_actions(op.summary)
+                for op in ops
+            ],
+            id_words=[id_words(op.operation_id) for op in ops],
+            bulk=[is_bulk(op.summary) for op in ops],
+            denies=[
+                frozenset(t.removeprefix("!") for t in split_negated(op.summary)[1]) for op in ops
+            ],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actions": [sorted(a) for a in self.actions],
+            "id_words": [[sorted(alts) for alts in words] for words in self.id_words],
+            "bulk": self.bulk,
+            "denies": [sorted(d) for d in self.denies],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], count: int) -> _Facts | None:
+        """The stored facts, or ``None`` if any part is missing or malformed."""
+        try:
+            facts = cls(
+                actions=[frozenset(_strings(a)) for a in data["actions"]],
+                id_words=[
+                    tuple(frozenset(_strings(alts)) for alts in words) for words in data["id_words"]
+                ],
+                bulk=[flag for flag in data["bulk"] if isinstance(flag, bool)],
+                denies=[frozenset(_strings(d)) for d in data["denies"]],
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        sizes = {len(facts.actions), len(facts.id_words), len(facts.bulk), len(facts.denies)}
+        return facts if sizes == {count} else None
+
+
+def _strings(values: Any) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError("not a list of strings")
+    return values
+
+
+def operation_facts(
+    catalog: Catalog, postings: Postings, cues: Mapping[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
+    """The artifact's copy of the per-operation facts (see ``_Facts``) for ``catalog``."""
+    vocabulary = frozenset(t for t in postings if " " not in t)
+    return _Facts.derive(list(catalog), QueryAnalyzer(vocabulary, None, cues)).to_json()
+
+
 class _Engine:
     """The built index: BM25F postings plus the per-operation facts ranking uses."""
 
@@ -251,18 +318,18 @@ class _Engine:
         catalog: Catalog,
         postings: Postings,
         cues: Mapping[str, tuple[str, ...]] | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         self._catalog = catalog
         self._postings = postings
         self._ops = list(catalog)
         self._vocabulary = frozenset(t for t in postings if " " not in t)
         self._analyzer = QueryAnalyzer(self._vocabulary, self._spellings, cues)
-        self._op_actions = [
-            operation_actions(op.operation_id) | self._analyzer.opening_actions(op.summary)
-            for op in self._ops
-        ]
-        self._id_words = [id_words(op.operation_id) for op in self._ops]
-        self._bulk = [is_bulk(op.summary) for op in self._ops]
+        known = _Facts.from_json(facts, len(self._ops)) if facts is not None else None
+        derived = known or _Facts.derive(self._ops, self._analyzer)
+        self._op_actions = derived.actions
+        self._id_words = derived.id_words
+        self._bulk = derived.bulk
         self._id_verbs = [stem(split_id(op.operation_id)[0]) for op in self._ops]
         self._id_stems = [frozenset(map(stem, split_words(op.operation_id))) for op in self._ops]
         testing = {stem(v) for v in TESTING_VERBS}
@@ -286,9 +353,7 @@ class _Engine:
             "/channels/{type}/{id}" in op.path or "channel" in split_words(op.operation_id)
             for op in self._ops
         ]
-        self._denies = [
-            frozenset(t.removeprefix("!") for t in split_negated(op.summary)[1]) for op in self._ops
-        ]
+        self._denies = derived.denies
         self._routes = [(op.method, _route(op.path)) for op in self._ops]
         self._groups = ", ".join(sorted(catalog.groups()))
 

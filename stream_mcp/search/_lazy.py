@@ -78,4 +78,5 @@ def _build(catalog: Catalog, postings: Postings | None) -> _Engine:
         postings = _compiled.decode(catalog.operations, section)
     if postings is None:
         postings = build_postings(catalog)
-    return _Engine(catalog, postings, _compiled.decode_cues(section))
+    facts = _compiled.decode_facts(catalog.operations, section)
+    return _Engine(catalog, postings, _compiled.decode_cues(section), facts)
