@@ -213,6 +213,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("we're not using the ticket command anymore", "DeleteCommand"),
         ("nobody uses the legacy blocklist any more, get rid of it", "DeleteBlockList"),
         ("the beta-testers role isn't needed anymore", "DeleteRole"),
+        # an emoji opening a request decorates it; it is not the head of a noun phrase
+        ("🔥 react on msg-12", "SendReaction"),
         # a terse request may end with its verb, and an acronym's plural is one word
         ("firebase creds check", "CheckPush"),
         # a synonym of an id's verb counts as that verb, whatever word the operation's text uses

@@ -128,6 +128,9 @@ _VALUES = (
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")),
     ("emoji", _EMOJI),
 )
+# Emoji that open a request decorate it ("🔥 react on msg-12"); where the verb is looked for,
+# they would read as a noun phrase's head (a read), so they count at the end instead.
+_LEADING_EMOJI = re.compile(rf"\s*(?:(?:{_EMOJI.pattern})\s*)+")
 # Quoted text: a name ("the 'gaming' type", "taps 'mark all as read'") or, after a verb of
 # saying, a message body ("post 'deploy done' in #general", "should be changed to 'open a
 # ticket'").
@@ -156,6 +159,8 @@ def replace_references(query: str) -> tuple[str, Counter[str]]:
     URLs and email addresses become "url" and "email" (before "@" can read as a user). Also
     says how many of each kind there were. A field set to a value ("pinned=true") is that
     field: the value ("true", "moderator") says nothing about the operation."""
+    if lead := _LEADING_EMOJI.match(query):
+        query = f"{query[lead.end() :]} {lead[0].strip()}"
     for kind, pattern in _VALUES:
         query = pattern.sub(f" {kind} ", query)
     query = _ASSIGNMENT.sub(r" \1 field ", query)
