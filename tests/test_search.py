@@ -215,6 +215,11 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("the beta-testers role isn't needed anymore", "DeleteRole"),
         # an emoji opening a request decorates it; it is not the head of a noun phrase
         ("🔥 react on msg-12", "SendReaction"),
+        # "have X do …" asks X to act; "have we …?" and "have the mods seen …?" still ask
+        ("have bob send a message to #general", "SendMessage"),
+        ("have the release bot drop a 'v2 is out' note in #general", "SendMessage"),
+        ("have we banned bob?", "QueryBannedUsers"),
+        ("have the mods reviewed the queue?", "query_review_queue"),
         # a terse request may end with its verb, and an acronym's plural is one word
         ("firebase creds check", "CheckPush"),
         # a synonym of an id's verb counts as that verb, whatever word the operation's text uses

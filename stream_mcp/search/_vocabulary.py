@@ -254,6 +254,17 @@ _REOPEN = r"(?:reopen|unlock|resume|restart)"
 _ON_POLL = r"(?:(?:on|in|for)\s+[^.;?!]{1,40}?\s+)?"
 _SHOULD = r"(?:should|must|needs?\s+to|has\s+to|will|can)\s+(?:now\s+)?"
 OUTCOMES: tuple[tuple[str, str], ...] = (
+    # "have the bot post …", "have bob send …": a request that someone act, not a question
+    # ("have we banned bob?", "have the mods seen it?" keep their participle and stay one)
+    (
+        r"^\s*(?:please\s+)?have\s+(?!(?:we|you|they|i|he|she|it|there|any|all|some|these|"
+        r"those|many|most|none|anyone|anybody|someone|somebody|everyone)\b)(?:the\s+|a\s+|our\s+|"
+        r"my\s+|your\s+)?[@#\w:.-]+(?:\s+(?:bot|account|user|admin|moderator))?\s+(?!(?:been|got|"
+        r"gotten|done|made|had|seen|read|sent|put|set|said|told|left|kept|run|taken|given|found|"
+        r"heard|paid|built|shut|let|lost|won|already|ever|never|not|any|all)\b)(?![a-z]+(?:ed|en)\b)"
+        r"(?=[a-z]+\b)",
+        " ",
+    ),
     # text that should read otherwise: changed ("the hint should say 'open a ticket'")
     (
         r"\b(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say)\s*:?\s*"
@@ -270,7 +281,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # "drop a note in #general", "drop bob a line": post one (dropping *the* message deletes it)
     (
         _cued(
-            r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+){0,2}?(?:message|note|notice|line|"
+            r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+|['\"‘“][^'\"’”]*['\"’”]\s+){0,2}?"
+            r"(?:message|note|notice|line|"
             r"comment|announcement|msg|dm|reply))\b",
             "drop",
         ),
