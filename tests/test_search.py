@@ -380,6 +380,9 @@ def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expec
         ("sned", "send"),  # swapped letters
         ("sendd", "send"),  # a doubled letter
         ("chsnnels", "channels"),  # a neighbouring key
+        ("segmant", "segment"),  # a vowel for another, in a word of six letters or more
+        ("segmznt", None),  # ... but only a vowel for a vowel
+        ("sond", None),  # ... and not in a short word: "send" and "sand" are both words
         ("modraton", "moderation"),  # two dropped letters in a long word
         ("ready", None),  # any other extra letter makes another word: not "read"
         ("john", None),  # nor does a letter far from the one meant: not "join"
@@ -392,7 +395,7 @@ def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expec
 def test_the_speller_accepts_only_typing_slips(word: str, expected: str | None) -> None:
     speller = Speller(
         {"delete": 9, "channels": 4, "send": 7, "seed": 1, "moderation": 5, "read": 6,
-         "join": 2, "custom": 3}
+         "join": 2, "custom": 3, "segment": 4}
     )  # fmt: skip
     assert speller.correct(word) == expected
 

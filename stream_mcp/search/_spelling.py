@@ -10,8 +10,9 @@ loop. English words the catalog lacks ("ready", "john", "world") are a step from
 words too, so only the edits typing makes are accepted (see ``_slip``):
 
 * the first letter is kept, and the word has at least MIN_LENGTH letters;
-* one dropped, doubled or swapped letter ("delte", "sendd", "sned"), or a letter replaced by
-  its neighbour on the keyboard ("chsnnel"); not any other added or replaced letter, which
+* one dropped, doubled or swapped letter ("delte", "sendd", "sned"), a letter replaced by
+  its neighbour on the keyboard ("chsnnel"), or in a word of six letters or more a vowel by
+  another ("segmant", a spelling slip); not any other added or replaced letter, which
   makes another word far more often than a typo ("ready" is not "read", "john" not "join");
 * in long words, whose neighbours are rarer, one edit of any kind, or two slips, or two
   edits of any kind after the same first four letters ("schedual", "permisions").
@@ -29,6 +30,7 @@ from functools import lru_cache
 MIN_LENGTH = 4  # "bob", "dav" and "pol" stay as they are: too many words are one step away
 LONG = 8  # from this length, any one edit, or two slips, still reads as a typo
 NEIGHBOURS = 5  # from this length, a letter replaced by its neighbour on the keyboard too
+VOWELS = 6  # from this length, a vowel replaced by another ("segmant"): spelling, not typing
 PREFIX = 4  # a long word that starts like a known one may differ from it by any two edits
 _WORD = re.compile(r"[a-z]+")
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -125,7 +127,8 @@ def _slip(word: str, known: str, distance: int) -> bool:
             if word[i] not in word[max(0, i - 1) : i] + word[i + 1 : i + 2]:
                 return False
         elif op.tag == "replace" and not (
-            len(word) >= NEIGHBOURS and _adjacent(word[op.src_pos], known[op.dest_pos])
+            (len(word) >= NEIGHBOURS and _adjacent(word[op.src_pos], known[op.dest_pos]))
+            or (len(word) >= VOWELS and {word[op.src_pos], known[op.dest_pos]} <= set("aeiou"))
         ):
             return False
     return True  # and "insert": a dropped letter
