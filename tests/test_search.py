@@ -215,6 +215,8 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("the beta-testers role isn't needed anymore", "DeleteRole"),
         # an emoji opening a request decorates it; it is not the head of a noun phrase
         ("🔥 react on msg-12", "SendReaction"),
+        # a file named by its name is a file: "quarterly_report" is no report (flag)
+        ("attach quarterly_report.xlsx to the finance channel", "UploadChannelFile"),
         # "have X do …" asks X to act; "have we …?" and "have the mods seen …?" still ask
         ("have bob send a message to #general", "SendMessage"),
         ("have the release bot drop a 'v2 is out' note in #general", "SendMessage"),

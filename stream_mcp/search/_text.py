@@ -117,7 +117,8 @@ def exact(word: str) -> str:
 NAME = "someone"  # what phrase rules see in place of a name
 
 
-# Literal values say what kind of thing they are: a URL, an email address, an emoji (in chat,
+# Literal values say what kind of thing they are: a URL, an email address, a file or image by
+# its name, an emoji (in chat,
 # most often a reaction: "msg-77 should show a 🎉 from ivy").
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
@@ -126,6 +127,15 @@ _EMOJI = re.compile(
 _VALUES = (
     ("url", re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)),
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")),
+    # a file named by its name: the words of the name ("quarterly_report") say nothing
+    ("image", re.compile(r"\b[\w-]+\.(?:png|jpe?g|gif|webp|heic|svg)\b", re.IGNORECASE)),
+    (
+        "file",
+        re.compile(
+            r"\b[\w-]+\.(?:pdf|csv|xlsx?|docx?|pptx?|txt|md|zip|json|mp[34]|mov|wav)\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("emoji", _EMOJI),
 )
 # Emoji that open a request decorate it ("🔥 react on msg-12"); where the verb is looked for,
