@@ -217,6 +217,9 @@ def test_verbs_questions_bulk_and_negation(index: SearchIndex, query: str, expec
         ("🔥 react on msg-12", "SendReaction"),
         # a file named by its name is a file: "quarterly_report" is no report (flag)
         ("attach quarterly_report.xlsx to the finance channel", "UploadChannelFile"),
+        # what a type's channels should (not) allow is the type's setting
+        ("livestream channels should not allow replies", "UpdateChannelType"),
+        ("support channels shouldn't have reactions anymore", "UpdateChannelType"),
         # "have X do …" asks X to act; "have we …?" and "have the mods seen …?" still ask
         ("have bob send a message to #general", "SendMessage"),
         ("have the release bot drop a 'v2 is out' note in #general", "SendMessage"),

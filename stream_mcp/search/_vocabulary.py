@@ -347,6 +347,25 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         _cued(rf"\b{_FEATURE}{_NO_LONGER}", *_FEATURE_CUES),
         r" to disable \1 in the channel type settings ",
     ),
+    # ... or as what channels should (not) allow: "messaging channels shouldn't allow file
+    # uploads anymore", "livestream channels should support threads"
+    (
+        _cued(
+            r"\bchannels?\s+(?:shouldn['’]t|should\s+not|must\s+not|mustn['’]t|can['’]t|cannot|"
+            r"won['’]t|will\s+not|no\s+longer)\s+(?:allow|permit|support|have|offer|show|get)\s+"
+            rf"(?:any\s+)?{_FEATURE}",
+            *_FEATURE_CUES,
+        ),
+        r" to disable \1 in the channel type settings ",
+    ),
+    (
+        _cued(
+            r"\bchannels?\s+(?:should|must|need\s+to|needs\s+to)\s+(?:also\s+)?"
+            rf"(?:allow|permit|support|offer)\s+{_FEATURE}",
+            *_FEATURE_CUES,
+        ),
+        r" to enable \1 in the channel type settings ",
+    ),
     # a channel nobody may write in: frozen
     (r"\b(?:make|set|turn)\s+(\S+)\s+read[- ]only\b", r" to freeze \1 "),
     (r"\bread[- ]only\b", " frozen "),
