@@ -890,7 +890,8 @@ def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
 
 def test_cued_rewrites_are_compiled_only_for_requests_with_a_cue() -> None:
     """Rules most requests never need ("@oncall mentions", "drop a note") add nothing to the
-    first search: each is compiled on the first request containing one of its cue words."""
+    first search: each is compiled on the first request containing one of its cue words
+    (derived from its pattern and stored in the artifact)."""
     from stream_mcp.search._query import _Rewrite
 
     rewrite = _Rewrite(r"\bdrop\s+an?\s+note\b", " post a note ", ("drop",))
@@ -898,6 +899,9 @@ def test_cued_rewrites_are_compiled_only_for_requests_with_a_cue() -> None:
     assert rewrite._compiled is None
     assert rewrite.sub("drop a note here") == " post a note  here"
     assert rewrite._compiled is not None
-    analyzer = QueryAnalyzer(frozenset({"send", "messag"}))
+    from stream_mcp.search import _compiled
+
+    cues = _compiled.decode_cues(load_catalog().precomputed.get("search"))
+    analyzer = QueryAnalyzer(frozenset({"send", "messag"}), cues=cues)
     analyzer.plan("send a message")
     assert any(r._compiled is None for r in analyzer._idioms)

@@ -52,7 +52,6 @@ from stream_mcp.search._vocabulary import (
     NOUN_VERBS,
     OPERATION_ACTIONS,
     OTHER_VERBS,
-    OUTCOME_CUES,
     OUTCOMES,
     POLITE_MODALS,
     POLITE_WORDS,
@@ -205,8 +204,8 @@ class _Rule:
 
 
 class _Rewrite:
-    """A pattern and its replacement; with cues, compiled on the first request that has one
-    of them, and applied only to those (see OUTCOME_CUES)."""
+    """A pattern and its replacement; with cues (strings every match contains), compiled on
+    the first request that has one of them, and applied only to those (see ``_cues``)."""
 
     __slots__ = ("_compiled", "_cues", "_pattern", "_plain")
 
@@ -335,16 +334,13 @@ class QueryAnalyzer:
             r"\b(?:" + "|".join(map(re.escape, self._read_as)) + r")\b", re.IGNORECASE
         )
         # matched against the lower-cased request: without IGNORECASE, faster by a third; an
-        # outcome rule with cues (written in the vocabulary, or derived from its pattern and
-        # stored in the artifact: ``cues``) is compiled only for a request holding one
+        # idiom is its own cue, and an outcome rule's cues are derived from its pattern and
+        # stored in the artifact (``cues``), so most rules are compiled only when needed
         derived = cues or {}
         self._idioms = tuple(
             _Rewrite(rf"\b{re.escape(idiom.lower())}\b", plain, (idiom.lower(),))
             for idiom, plain in IDIOMS
-        ) + tuple(
-            _Rewrite(pattern, plain, OUTCOME_CUES.get(pattern) or derived.get(pattern, ()))
-            for pattern, plain in OUTCOMES
-        )
+        ) + tuple(_Rewrite(pattern, plain, derived.get(pattern, ())) for pattern, plain in OUTCOMES)
         self._bulk = _PhraseTable([_Rule(phrase_stems(c), True) for c in BULK_CUES])
         self._speller: Speller | None = None
         if spellings is not None:

@@ -17,9 +17,6 @@ flag (I report a message or user to the moderators) and blocklist (a list of ban
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
 EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     # conversations
     ("dm", "direct message", "distinct channel", "one on one", "1 1", "private chat", "directly"),
@@ -186,18 +183,6 @@ _NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
-# Rules that match only requests containing one of a few words ("@", "vote", "drop"): the
-# analyzer compiles each on the first request with such a word, so that rules most requests
-# never need add nothing to the first search (compiling a pattern costs up to a millisecond).
-_CUED: dict[str, tuple[str, ...]] = {}
-
-
-def _cued(pattern: str, *cues: str) -> str:
-    """``pattern``, noted as matching only (lower-cased) requests that contain a cue."""
-    _CUED[pattern] = cues
-    return pattern
-
-
 # Features a channel type switches on or off for all its channels (its config: reactions,
 # typing_events, read_events, replies, uploads, url_enrichment, …).
 _FEATURE = (
@@ -206,10 +191,6 @@ _FEATURE = (
     r"|(?:file\s+|image\s+)?uploads|url\s+enrichment|link\s+previews|quoted?\s+replies|quotes"
     r"|custom\s+events|message\s+search|(?:message\s+)?reminders)"
 )
-_FEATURE_CUES = (
-    "reaction", "typing", "read", "thread", "repl", "upload", "url", "link", "quote", "event",
-    "search", "reminder",
-)  # fmt: skip
 # ... described in the state it should be in: "reactions are disabled", "typing indicators
 # should be gone", "uploads should stay off".
 _SWITCHED = (
@@ -235,7 +216,6 @@ _PICKED = (
     r"(?:picks|picked|chooses|chose|selects|selected|goes\s+with|went\s+with|opts\s+for|"
     r"opted\s+for|votes\s+for|voted\s+for)\b"
 )
-_PICK_CUES = ("pick", "cho", "select", "went with", "goes with", "opt", "voted for", "votes for")
 _POLL_WORD = r"\b(?:polls?|options?|votes?|survey|ballot|choices?)\b"
 # "@oncall mentions": a handle whose mentions reach people is a user group's, and whom they
 # reach are its members ("@oncall mentions shouldn't reach him anymore": remove him).
@@ -280,90 +260,76 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     (r"\b(?:make sure|ensure|so that)\b", " "),
     # "drop a note in #general", "drop bob a line": post one (dropping *the* message deletes it)
     (
-        _cued(
-            r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+|['\"‘“][^'\"’”]*['\"’”]\s+){0,2}?"
-            r"(?:message|note|notice|line|"
-            r"comment|announcement|msg|dm|reply))\b",
-            "drop",
-        ),
+        r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+|['\"‘“][^'\"’”]*['\"’”]\s+){0,2}?"
+        r"(?:message|note|notice|line|"
+        r"comment|announcement|msg|dm|reply))\b",
         r" post \1 a \2 ",
     ),
     # whom a handle's mentions reach: the members of its user group
     (
-        _cued(rf"{_HANDLE_MENTIONS}\s+{_NO_MORE}\s+{_REACH}\s+(@?[\w.-]+)", "@"),
+        rf"{_HANDLE_MENTIONS}\s+{_NO_MORE}\s+{_REACH}\s+(@?[\w.-]+)",
         r" to remove member \2 from the \1 mention group ",
     ),
     (
-        _cued(rf"{_HANDLE_MENTIONS}\s+{_FROM_NOW}{_REACH}\s+(@?[\w.-]+)", "@"),
+        rf"{_HANDLE_MENTIONS}\s+{_FROM_NOW}{_REACH}\s+(@?[\w.-]+)",
         r" to add member \2 to the \1 mention group ",
     ),
     (
-        _cued(rf"(?<![\w@])(@?[\w.-]+)\s+{_NO_MORE}\s+{_RECEIVE}{_HANDLE_MENTIONS}", "@"),
+        rf"(?<![\w@])(@?[\w.-]+)\s+{_NO_MORE}\s+{_RECEIVE}{_HANDLE_MENTIONS}",
         r" to remove member \1 from the \2 mention group ",
     ),
     (
-        _cued(rf"(?<![\w@])(@?[\w.-]+)\s+{_FROM_NOW}{_RECEIVE}{_HANDLE_MENTIONS}", "@"),
+        rf"(?<![\w@])(@?[\w.-]+)\s+{_FROM_NOW}{_RECEIVE}{_HANDLE_MENTIONS}",
         r" to add member \1 to the \2 mention group ",
     ),
     # a vote recorded for someone: cast ("register leo's vote", "record a vote for u-2")
     (
-        _cued(
-            r"\b(?:register|record|submit|enter|lodge|put\s+in)\s+(?:((?:a|the|my|his|her|their|"
-            r"our|@?[\w.-]+['’]s)\s+)?(?:vote|ballot)|((?:my|his|her|their|@?[\w.-]+['’]s)\s+)"
-            r"(?:choice|option|pick|answer|selection)(?=[^.;?!]*\bpoll))\b",
-            "vote",
-            "ballot",
-            "poll",
-        ),
+        r"\b(?:register|record|submit|enter|lodge|put\s+in)\s+(?:((?:a|the|my|his|her|their|"
+        r"our|@?[\w.-]+['’]s)\s+)?(?:vote|ballot)|((?:my|his|her|their|@?[\w.-]+['’]s)\s+)"
+        r"(?:choice|option|pick|answer|selection)(?=[^.;?!]*\bpoll))\b",
         r" to cast \1\2vote ",
     ),
     # someone's pick in a poll, named before or after it
     (
-        _cued(rf"{_PICKED}(?=[^.;?!]*(?:{_POLL_WORD}|['\"‘“]))", *_PICK_CUES),
+        rf"{_PICKED}(?=[^.;?!]*(?:{_POLL_WORD}|['\"‘“]))",
         r" \1 to cast a vote for ",
     ),
-    (_cued(rf"({_POLL_WORD}[^.;?!]*?){_PICKED}", *_PICK_CUES), r"\1 \2 to cast a vote for "),
+    (rf"({_POLL_WORD}[^.;?!]*?){_PICKED}", r"\1 \2 to cast a vote for "),
     # voting closed or opened is the poll's setting, not a vote cast ("close voting on p-1")
-    (_cued(rf"\b{_CLOSE}\s+(?:the\s+|all\s+)?{_VOTING}", "vot", "ballot"), " close the poll "),
-    (_cued(rf"\b{_REOPEN}\s+(?:the\s+|all\s+)?{_VOTING}", "vot", "ballot"), " reopen the poll "),
+    (rf"\b{_CLOSE}\s+(?:the\s+|all\s+)?{_VOTING}", " close the poll "),
+    (rf"\b{_REOPEN}\s+(?:the\s+|all\s+)?{_VOTING}", " reopen the poll "),
     (
-        _cued(rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_CLOSE}\w*", "vot", "ballot"),
+        rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_CLOSE}\w*",
         " to close the poll ",
     ),
     (
-        _cued(rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_REOPEN}\w*", "vot", "ballot"),
+        rf"\b{_VOTING}\s+{_ON_POLL}{_SHOULD}(?:be\s+)?{_REOPEN}\w*",
         " to reopen the poll ",
     ),
     # a channel feature in the state it should be in: the channel type's setting
     (
-        _cued(rf"\b{_FEATURE}{_SWITCHED}{_OFF}", *_FEATURE_CUES),
+        rf"\b{_FEATURE}{_SWITCHED}{_OFF}",
         r" to disable \1 in the channel type settings ",
     ),
     (
-        _cued(rf"\b{_FEATURE}{_SWITCHED}{_ON}\b", *_FEATURE_CUES),
+        rf"\b{_FEATURE}{_SWITCHED}{_ON}\b",
         r" to enable \1 in the channel type settings ",
     ),
     (
-        _cued(rf"\b{_FEATURE}{_NO_LONGER}", *_FEATURE_CUES),
+        rf"\b{_FEATURE}{_NO_LONGER}",
         r" to disable \1 in the channel type settings ",
     ),
     # ... or as what channels should (not) allow: "messaging channels shouldn't allow file
     # uploads anymore", "livestream channels should support threads"
     (
-        _cued(
-            r"\bchannels?\s+(?:shouldn['’]t|should\s+not|must\s+not|mustn['’]t|can['’]t|cannot|"
-            r"won['’]t|will\s+not|no\s+longer)\s+(?:allow|permit|support|have|offer|show|get)\s+"
-            rf"(?:any\s+)?{_FEATURE}",
-            *_FEATURE_CUES,
-        ),
+        r"\bchannels?\s+(?:shouldn['’]t|should\s+not|must\s+not|mustn['’]t|can['’]t|cannot|"
+        r"won['’]t|will\s+not|no\s+longer)\s+(?:allow|permit|support|have|offer|show|get)\s+"
+        rf"(?:any\s+)?{_FEATURE}",
         r" to disable \1 in the channel type settings ",
     ),
     (
-        _cued(
-            r"\bchannels?\s+(?:should|must|need\s+to|needs\s+to)\s+(?:also\s+)?"
-            rf"(?:allow|permit|support|offer)\s+{_FEATURE}",
-            *_FEATURE_CUES,
-        ),
+        r"\bchannels?\s+(?:should|must|need\s+to|needs\s+to)\s+(?:also\s+)?"
+        rf"(?:allow|permit|support|offer)\s+{_FEATURE}",
         r" to enable \1 in the channel type settings ",
     ),
     # a channel nobody may write in: frozen
@@ -409,11 +375,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     # someone may post again: lift the ban
     (rf"\b(?:let|allow)\s+(@?\w[\w.-]*)\s+(?:to\s+)?{_POST}\s+again\b", r" to unban \1 "),
     (
-        _cued(
-            rf"{_THEY}\s+(?:should|must|can|may|will)\s+(?:now\s+)?(?:be\s+(?:allowed|able|"
-            rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
-            "again",
-        ),
+        rf"{_THEY}\s+(?:should|must|can|may|will)\s+(?:now\s+)?(?:be\s+(?:allowed|able|"
+        rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
     ),
     # undoing a ban, mute or block is its own operation
@@ -611,9 +574,6 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         " show moderation log of moderator actions ",
     ),
 )
-
-# For each cued rule of OUTCOMES, the words one of which a request must contain to match it.
-OUTCOME_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(_CUED)
 
 IMPLIES: tuple[tuple[str, str], ...] = (
     # membership
