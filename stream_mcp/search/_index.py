@@ -287,13 +287,19 @@ class _Facts:
                 id_words=[
                     tuple(frozenset(_strings(alts)) for alts in words) for words in data["id_words"]
                 ],
-                bulk=[flag for flag in data["bulk"] if isinstance(flag, bool)],
+                bulk=[_flag(flag) for flag in data["bulk"]],
                 denies=[frozenset(_strings(d)) for d in data["denies"]],
             )
         except (KeyError, TypeError, ValueError):
             return None
         sizes = {len(facts.actions), len(facts.id_words), len(facts.bulk), len(facts.denies)}
         return facts if sizes == {count} else None
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not a flag")
+    return value
 
 
 def _strings(values: Any) -> list[str]:

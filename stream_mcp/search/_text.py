@@ -118,8 +118,7 @@ NAME = "someone"  # what phrase rules see in place of a name
 
 
 # Literal values say what kind of thing they are: a URL, an email address, a file or image by
-# its name, an emoji (in chat,
-# most often a reaction: "msg-77 should show a 🎉 from ivy").
+# its name, an emoji (in chat, most often a reaction: "msg-77 should show a 🎉 from ivy").
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
     "[\U0001f3fb-\U0001f3ff\ufe0f\u200d\U0001f000-\U0001faff\u2600-\u27bf]*"

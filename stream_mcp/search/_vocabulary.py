@@ -181,6 +181,9 @@ _THEY = r"(?<![\w@])(?!(?:i|we|you)\b)(@?\w[\w.-]*)"  # a person other than the 
 _POST = r"(?:post|write|send|messag|chat|talk|speak|comment|reply|say|type)\w*"
 _NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
+_ANYMORE = r"(?:anymore|any more)\b"
+_THE = r"(?:the\s+|this\s+|that\s+|our\s+|my\s+)?"  # the thing named next
+_THING = r"([\w:-]+(?:\s+[\w:-]+){0,2}?)"  # a thing's name: one to three words
 _ABLE = r"(?:be\s+able\s+to\s+)?"
 _CONTACT = r"(?:contact|messag|dm|text|ping|reach|bother|call|email)\w*"
 # Features a channel type switches on or off for all its channels (its config: reactions,
@@ -457,26 +460,24 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # something no longer needed: delete it
     (
-        rf"\b{_NOT_WANT}\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?([\w:-]+(?:\s+[\w:-]+)?)"
-        r"(?:\s+(?:lying\s+)?around)?\s+(?:anymore|any more)\b",
+        rf"\b{_NOT_WANT}\s+{_THE}([\w:-]+(?:\s+[\w:-]+)?)"
+        rf"(?:\s+(?:lying\s+)?around)?\s+{_ANYMORE}",
         r" to delete \1 ",
     ),
     # something nobody uses any more: delete it ("we're not using the giphy command
     # anymore", "nobody uses the old blocklist any more", "the beta role isn't needed anymore")
     (
-        r"\b(?:not|no\s+longer|never|nobody)\s+us(?:e|es|ing)\s+(?:the\s+|this\s+|that\s+|our\s+|"
-        r"my\s+)?([\w:-]+(?:\s+[\w:-]+){0,2}?)\s+(?:anymore|any more)\b",
+        rf"\b(?:not|no\s+longer|never|nobody)\s+us(?:e|es|ing)\s+{_THE}{_THING}\s+{_ANYMORE}",
         r" to delete \1 ",
     ),
     (
-        r"\b(?:the\s+|this\s+|that\s+|our\s+|my\s+)?([\w:-]+(?:\s+[\w:-]+){0,2}?)\s+(?:isn['’]t|"
-        r"is\s+not|aren['’]t|are\s+not)\s+(?:needed|used|in\s+use)\s+(?:anymore|any more)\b",
+        rf"\b{_THE}{_THING}\s+(?:isn['’]t|is\s+not|aren['’]t|are\s+not)\s+"
+        rf"(?:needed|used|in\s+use)\s+{_ANYMORE}",
         r" to delete \1 ",
     ),
     # "get the broadcast going": start it
     (
-        r"\bget\s+(?:the\s+|this\s+|that\s+|our\s+|my\s+)?((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
-        r"(?:going|started|rolling)\b",
+        rf"\bget\s+{_THE}((?:[\w-]+\s+){{0,2}}?[\w-]+)\s+(?:going|started|rolling)\b",
         r" to start \1 ",
     ),
     # a device that should no longer receive pushes: remove it
