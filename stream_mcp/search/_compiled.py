@@ -25,9 +25,10 @@ import hashlib
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from stream_mcp.catalog import Catalog
@@ -86,39 +87,19 @@ def encode(
     }
 
 
-def decode_cues(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    """The outcome rules' cues stored in ``data``; empty if absent or made by other code."""
-    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        return {}
-    if data.get("code") != code_digest() or not isinstance(data.get("cues"), Mapping):
-        return {}
-    from stream_mcp.search._cues import cue_table
+@dataclass(frozen=True)
+class Decoded:
+    """A ``"search"`` section checked once against the operations and code it must match."""
 
-    return cue_table(data["cues"])
+    postings: Postings
+    cues: dict[str, tuple[str, ...]]
+    facts: Mapping[str, Any] | None
 
 
-def decode_facts(
-    operation_ids: Iterable[str], data: Mapping[str, Any] | None
-) -> Mapping[str, Any] | None:
-    """The per-operation facts ranking uses (see ``_index.operation_facts``), or ``None``
-    if absent or made for other operations or code."""
-    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        return None
-    if data.get("operations") != operations_digest(operation_ids):
-        return None
-    if data.get("code") != code_digest() or not isinstance(data.get("facts"), Mapping):
-        return None
-    facts: Mapping[str, Any] = data["facts"]
-    return facts
-
-
-def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Postings | None:
-    """The postings in ``data``, or ``None`` if absent, malformed, or made for other inputs."""
-    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        return None
-    if data.get("operations") != operations_digest(operation_ids):
-        return None
-    if data.get("code") != code_digest():
+def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Decoded | None:
+    """All the section holds, or ``None`` if absent, malformed, or made for other inputs
+    (its cues and facts are only as good as its postings: they share the digests)."""
+    if not _current(data) or data.get("operations") != operations_digest(operation_ids):
         return None
     try:
         counts = _unpack("H", data["counts"])
@@ -129,7 +110,50 @@ def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Post
         return None
     if not (len(terms) == len(counts) and len(docs) == len(scores) == sum(counts)):
         return None
-    return PackedPostings(terms, counts, docs, scores)
+    facts = data.get("facts")
+    return Decoded(
+        PackedPostings(terms, counts, docs, scores),
+        _cue_table(data),
+        facts if isinstance(facts, Mapping) else None,
+    )
+
+
+def decode(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Postings | None:
+    """The postings in ``data``, or ``None`` (see :func:`decode_section`)."""
+    decoded = decode_section(operation_ids, data)
+    return decoded.postings if decoded else None
+
+
+def decode_facts(
+    operation_ids: Iterable[str], data: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The per-operation facts ranking uses (see ``_index.operation_facts``), or ``None``."""
+    decoded = decode_section(operation_ids, data)
+    return decoded.facts if decoded else None
+
+
+def decode_cues(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    """The outcome rules' cues stored in ``data`` (they depend on the code alone, not on the
+    operations); empty if absent or made by other code."""
+    return _cue_table(data) if _current(data) else {}
+
+
+def _current(data: Mapping[str, Any] | None) -> TypeGuard[Mapping[str, Any]]:
+    """Whether ``data`` is a section in this format, made by this package's code."""
+    return (
+        isinstance(data, Mapping)
+        and data.get("format") == FORMAT
+        and data.get("code") == code_digest()
+    )
+
+
+def _cue_table(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    cues = data.get("cues")
+    if not isinstance(cues, Mapping):
+        return {}
+    from stream_mcp.search._cues import cue_table
+
+    return cue_table(cues)
 
 
 class PackedPostings(Mapping[str, Mapping[int, float]]):

@@ -73,10 +73,7 @@ class SearchIndex:
 def _build(catalog: Catalog, postings: Postings | None) -> _Engine:
     from stream_mcp.search._index import _Engine, build_postings
 
-    section = catalog.precomputed.get("search")
-    if postings is None:
-        postings = _compiled.decode(catalog.operations, section)
-    if postings is None:
-        postings = build_postings(catalog)
-    facts = _compiled.decode_facts(catalog.operations, section)
-    return _Engine(catalog, postings, _compiled.decode_cues(section), facts)
+    decoded = _compiled.decode_section(catalog.operations, catalog.precomputed.get("search"))
+    if decoded is None:
+        return _Engine(catalog, postings or build_postings(catalog))
+    return _Engine(catalog, postings or decoded.postings, decoded.cues, decoded.facts)
