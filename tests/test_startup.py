@@ -247,6 +247,10 @@ def test_the_compiled_operation_facts_are_exactly_the_derived_ones() -> None:
     with_facts, derived = _Engine(catalog, postings, cues, stored), _Engine(catalog, postings, cues)
     for query in ("ban bob for a day", "who reacted to msg-9?", "rm the old blocklists"):
         assert with_facts.search(query, 10).to_dict() == derived.search(query, 10).to_dict()
+    # and they are what the engine uses: altered facts give an altered engine
+    altered = {**stored, "bulk": [True] * len(catalog.operations)}
+    assert all(_Engine(catalog, postings, cues, altered)._bulk)
+    assert not all(derived._bulk)
 
 
 def test_stale_or_malformed_facts_are_refused() -> None:

@@ -293,8 +293,8 @@ class _SearchWarmUp:
     """Builds the search index in a thread shortly after the first ``tools/list``.
 
     Start-up stays as cheap as a bare server's (nothing is built before a client lists the
-    tools, and the thread waits until the answer is out), while an agent's first search,
-    which comes seconds later, finds the index ready instead of paying tens of ms for it.
+    tools, and the thread starts once the answer has normally gone out), while an agent's
+    first search, which comes seconds later, finds the index ready instead of paying for it.
     """
 
     DELAY = 0.05  # seconds: lets the tools/list answer go out first
