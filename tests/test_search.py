@@ -45,6 +45,8 @@ DEV5_FILE = BENCH / "search_dev5.jsonl"  # round five's tuning set
 FRESH4_FILE = BENCH / "search_fresh4.jsonl"  # held out (round five)
 DEV6_FILE = BENCH / "search_dev6.jsonl"  # round six's tuning set
 FRESH5_FILE = BENCH / "search_fresh5.jsonl"  # held out (round six)
+DEV7_FILE = BENCH / "search_dev7.jsonl"  # round seven's tuning set
+FRESH6_FILE = BENCH / "search_fresh6.jsonl"  # held out (round seven)
 
 
 def eval_rows(*paths: Path) -> list[dict]:
@@ -843,12 +845,18 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
     assert {row["split"] for row in fresh3} == {"fresh3"} and len(fresh3) >= 160
     covered = {op for row in fresh3 for op in row["expected"]} & set(spec_catalog.operations)
     assert len(covered) >= 120
-    # Rounds four to six: each tuning set labels every operation; fresh4/5 are held out.
-    for path, split in ((DEV4_FILE, "dev4"), (DEV5_FILE, "dev5"), (DEV6_FILE, "dev6")):
+    # Rounds four to seven: each tuning set labels every operation; fresh4-6 are held out.
+    tuning_sets = (
+        (DEV4_FILE, "dev4"),
+        (DEV5_FILE, "dev5"),
+        (DEV6_FILE, "dev6"),
+        (DEV7_FILE, "dev7"),
+    )
+    for path, split in tuning_sets:
         tuning = eval_rows(path)
         assert {row["split"] for row in tuning} == {split}
         assert {op for row in tuning for op in row["expected"]} == set(spec_catalog.operations)
-    for path, split in ((FRESH4_FILE, "fresh4"), (FRESH5_FILE, "fresh5")):
+    for path, split in ((FRESH4_FILE, "fresh4"), (FRESH5_FILE, "fresh5"), (FRESH6_FILE, "fresh6")):
         held_out = eval_rows(path)
         assert {row["split"] for row in held_out} == {split} and len(held_out) >= 160
         assert {op for row in held_out for op in row["expected"]} <= set(spec_catalog.operations)
@@ -863,6 +871,7 @@ HELD_OUT_FLOORS = {
     "fresh3": (FRESH3_FILE, 0.80, 0.95),
     "fresh4": (FRESH4_FILE, 0.70, 0.93),
     "fresh5": (FRESH5_FILE, 0.77, 0.95),
+    "fresh6": (FRESH6_FILE, 0.75, 0.92),
 }
 
 
