@@ -26,7 +26,7 @@ from stream_mcp.search._index import (
     split_words,
     stem,
 )
-from stream_mcp.search._spelling import Speller
+from stream_mcp.search._spelling import Speller, same_letters
 from stream_mcp.search._text import (
     replace_commands,
     replace_references,
@@ -395,6 +395,8 @@ def test_typos_are_read_as_the_words_meant(index: SearchIndex, query: str, expec
         ("john", None),  # nor does a letter far from the one meant: not "join"
         ("customer", None),  # a derivative of "custom", not a typo of it
         ("elete", None),  # the first letter is kept
+        ("edlete", "delete"),  # ... but the first two may be swapped: every letter is there
+        ("sedn", "send"),  # swapped letters at the end
         ("del", None),  # too short to tell
         ("delete", None),  # known words are never corrected
     ],
@@ -405,6 +407,36 @@ def test_the_speller_accepts_only_typing_slips(word: str, expected: str | None) 
          "join": 2, "custom": 3, "segment": 4}
     )  # fmt: skip
     assert speller.correct(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "known", "sure"),
+    [
+        ("remvoe", "remove", True),  # two letters swapped
+        ("bann", "ban", True),  # one letter doubled
+        ("messsage", "message", True),
+        ("delte", "delete", False),  # a letter dropped: another word may have been meant
+        ("chsnnel", "channel", False),  # a neighbouring key
+        ("segmant", "segment", False),  # a vowel for another
+        ("banm", "ban", False),  # an extra letter that doubles none
+    ],
+)
+def test_same_letters_tells_reordered_or_doubled_letters_from_guesses(
+    typed: str, known: str, sure: bool
+) -> None:
+    assert same_letters(typed, known) is sure
+
+
+def test_a_word_typed_with_its_letters_swapped_counts_in_full() -> None:
+    analyzer = QueryAnalyzer(frozenset({"delet", "messag"}), {"delete": 3, "message": 5})
+    plan = analyzer.plan("dleete message")
+    weights = {terms: w for slot in plan.slots for terms, w in slot}
+    assert plan.corrections == (("dleete", "delete"),)
+    assert weights[("delet",)] == weights[("messag",)] == 1.0
+
+
+def test_a_verb_with_its_first_letters_swapped_still_says_what_to_do(index: SearchIndex) -> None:
+    assert top(index, "edlete the poll") == ["DeletePoll"]  # not GetPoll
 
 
 def test_corrected_words_count_less_than_typed_ones() -> None:

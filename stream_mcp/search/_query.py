@@ -15,7 +15,7 @@ from itertools import pairwise, takewhile
 from types import MappingProxyType
 from typing import Any
 
-from stream_mcp.search._spelling import Speller
+from stream_mcp.search._spelling import Speller, same_letters
 from stream_mcp.search._text import (
     NAME,
     QUOTED,
@@ -74,7 +74,7 @@ EXACT_WEIGHT = 0.5  # an id word in the same form, e.g. plural "channels" → De
 BIGRAM_WEIGHT = 0.5  # adjacent word pairs reward phrases ("user group") over scattered words
 NAME_WEIGHT = 0.4  # "bob" in "unmute bob" is probably a user (see QueryAnalyzer)
 BARE_WORDS = 3  # a request this short with no verb is a noun phrase, not a sentence
-CORRECTED_WEIGHT = 0.6  # a word read through a typo ("delte" → delete) counts less than typed
+CORRECTED_WEIGHT = 0.6  # a word read through a guessed typo ("delte" → delete) counts less
 SYNONYM_VERB_WEIGHT = 0.8  # the id verb a synonym stands for: "drop" also as "delete"
 PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 
@@ -378,7 +378,12 @@ class QueryAnalyzer:
         asked = {m[1].lower() for m in _HOW.finditer(query)}
         words = [w for w in content_words(query) if w not in asked]
         own = [stem(w) for w in words]
-        corrected = {stem(typed) for _, typed in corrections}
+        # a word read through a typo counts less, unless it was typed with the meant word's
+        # letters, only out of order or one doubled ("remvoe", "bann"): that is no guess
+        corrected = {
+            stem(fix): 1.0 if same_letters(typed, fix) else CORRECTED_WEIGHT
+            for typed, fix in corrections
+        }
         names = [w for w, s in zip(words, own, strict=True) if self._is_name(w, s)]
         # Phrase rules see names as "someone": "remove bob from …" matches "remove someone from".
         # Quoted text is a value ("send 'see you' to #team"): its words are no verbs.
@@ -397,7 +402,7 @@ class QueryAnalyzer:
         for word, term in zip(words, own, strict=True):
             if term in reported or word.isdigit():
                 continue  # a number is a value ("the last 50", "message 42"), not a topic
-            weight = CORRECTED_WEIGHT if term in corrected else 1.0
+            weight = corrected.get(term, 1.0)
             verb = self._verb_synonyms.get(term)
             if verb is None:
                 slots[(((term,), weight),)] = None

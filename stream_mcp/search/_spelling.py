@@ -9,7 +9,8 @@ Edit distances come from RapidFuzz, a maintained C++ library, rather than a hand
 loop. English words the catalog lacks ("ready", "john", "world") are a step from catalog
 words too, so only the edits typing makes are accepted (see ``_slip``):
 
-* the first letter is kept, and the word has at least MIN_LENGTH letters;
+* the first letter is kept (unless only the first two are swapped: "emssage"), and the word
+  has at least MIN_LENGTH letters;
 * one dropped, doubled or swapped letter ("delte", "sendd", "sned"), a letter replaced by
   its neighbour on the keyboard ("chsnnel"), or in a word of six letters or more a vowel by
   another ("segmant", a spelling slip); not any other added or replaced letter, which
@@ -95,7 +96,12 @@ class Speller:
             key = (distance, -weights[known], known)
             if best is None or key < best:
                 best = key
-        return best[2] if best else None
+        if best is None:
+            # the first two letters swapped ("emssage"), the one slip that changes the first
+            # letter and still keeps every letter of the word
+            swapped = word[1] + word[0] + word[2:]
+            return swapped if swapped in weights else None
+        return best[2]
 
 
 def _slip(word: str, known: str, distance: int) -> bool:
@@ -132,3 +138,15 @@ def _slip(word: str, known: str, distance: int) -> bool:
         ):
             return False
     return True  # and "insert": a dropped letter
+
+
+def same_letters(typed: str, known: str) -> bool:
+    """Whether ``typed`` has exactly the letters of ``known``, only two swapped or one doubled
+    ("remvoe", "bann"): such a correction is no guess, unlike a dropped or replaced letter,
+    where another word may have been meant."""
+    if sorted(typed) == sorted(known):
+        return True
+    return len(typed) == len(known) + 1 and any(
+        typed[i] == typed[i + 1] and typed[:i] + typed[i + 1 :] == known
+        for i in range(len(typed) - 1)
+    )
