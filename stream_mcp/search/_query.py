@@ -43,6 +43,7 @@ from stream_mcp.search._vocabulary import (
     BULK_MARKERS,
     DETERMINERS,
     EQUIVALENTS,
+    ID_KINDS,
     ID_PREFIXES,
     ID_QUALIFIERS,
     IDIOMS,
@@ -161,6 +162,60 @@ _WHICH_MANY = re.compile(
 _SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?[a-z]{2,}s\b")
 # Where a clause ends: not inside "game.move", "10:02" or "half-typed".
 _CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
+# An id with a conventional prefix for its kind ("cmp-9", "seg-beta"; see ID_KINDS), not
+# part of a #channel, type:id, @handle, path or longer token.
+_PREFIXED_ID = re.compile(
+    r"(?<![\w#@:/.-])("
+    + "|".join(sorted((re.escape(p) for p, _ in ID_KINDS), key=len, reverse=True))
+    + r")-(\w+(?:-\w+)*)(?![\w@/-]|\.\w)",
+    re.IGNORECASE,
+)
+_ID_KIND = MappingProxyType(dict(ID_KINDS))
+_KIND_NOUNS = frozenset(stem(w) for _, kind in ID_KINDS for w in kind.split())
+SHORT_PREFIX = 2  # a prefix this short names its kind only before a number ("u-5")
+# What may come between the ids of a list: "u-2, u-3 and u-4".
+_LISTED = re.compile(r"(?:\s|,|\band\b|\bor\b|&)*", re.IGNORECASE)
+_LAST_WORD = re.compile(r"([a-z]+)\W*$", re.IGNORECASE)
+
+
+def read_ids(query: str) -> tuple[str, Counter[str]]:
+    """``query`` with each prefixed id read as the kind of thing it names ("trash cmp-9" as
+    "trash campaign"), and how many of each kind there were (see ID_KINDS).
+
+    The id's name says nothing about the operation, as a #channel's name says nothing, and
+    its prefix is no name ("imp" is not a user); its number stays a number. An id after a
+    noun for its kind ("poll p-4", "review item rq-9"), or listed after one that is, is that
+    noun's value, not a second mention. A user's id is left as it is, but counted: like a
+    name, it is a user mentioned in passing ("u-5's convos"), not a request about users. A
+    short prefix counts only before a number, where it can hardly be a word ("u-turn").
+    """
+    kinds: Counter[str] = Counter()
+    out: list[str] = []
+    done = 0
+    named = False  # whether the last id was a value of the noun before it
+    for m in _PREFIXED_ID.finditer(query):
+        prefix, value = m[1].lower(), m[2]
+        if len(prefix) <= SHORT_PREFIX and not any(c.isdigit() for c in value):
+            continue
+        kind = _ID_KIND[prefix]
+        between = query[done : m.start()]
+        listed = bool(out) and _LISTED.fullmatch(between) is not None
+        before = _LAST_WORD.search(between) if not listed else None
+        named = named if listed else bool(before and stem(before[1].lower()) in _KIND_NOUNS)
+        out.append(between)
+        number = value if value.isdigit() else ""
+        if named:
+            out.append(f" {number} ")
+        elif kind == "user":
+            kinds[kind] += 1
+            out.append(m[0])
+        else:
+            kinds[kind] += 1
+            out.append(f" {kind} {number} ")
+        done = m.end()
+    return "".join(out) + query[done:], kinds
+
+
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
 NO_BULK, PLURAL, BULK = 0, 1, 2
 
@@ -368,6 +423,8 @@ class QueryAnalyzer:
         )
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
+        query, ids = read_ids(query)
+        references_made.update({kind: n for kind, n in ids.items() if " " not in kind})
         if commands:
             references_made["command"] = commands
         kinds = set(references_made)
@@ -445,8 +502,9 @@ class QueryAnalyzer:
             kinds.add("user")
         if {"user", "channel"} <= kinds | set(own):
             kinds.add("member")  # "bob" and "#general" together: bob's membership
-        for kind in sorted(kinds - set(own)):
-            same_form = exact(kind + "s" if kind == "user" and len(names) > 1 else kind)
+        for kind in sorted(k for k in kinds if k not in own and stem(k) not in own):
+            people = len(names) + references_made["user"]
+            same_form = exact(kind + "s" if kind == "user" and people > 1 else kind)
             slots[(((kind,), NAME_WEIGHT), ((same_form,), NAME_WEIGHT))] = None
         if question and "who" in stems and "user" not in own:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people

@@ -855,6 +855,36 @@ TRAILING_VERBS: frozenset[str] = frozenset(
 NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
 # After a read verb, these ask for a list ("show every permission").
 QUANTIFIERS: tuple[str, ...] = ("all", "every", "each")
+# Ids written with a conventional prefix for the kind of thing they name: "cmp-9" is a
+# campaign and "u-5" a user, as "#general" is a channel, so the prefix counts as a mention of
+# that thing. A prefix of one or two letters is too short to be sure of on its own, so it
+# counts only before a number ("u-5", "ri-9", but not "u-turn" or "ux-review"); a longer one
+# also before a name ("seg-beta").
+ID_KINDS: tuple[tuple[str, str], ...] = (
+    ("u", "user"),
+    ("usr", "user"),
+    ("m", "message"),
+    ("ch", "channel"),
+    ("p", "poll"),
+    ("o", "option"),
+    ("opt", "option"),
+    ("v", "vote"),
+    ("seg", "segment"),
+    ("cmp", "campaign"),
+    ("camp", "campaign"),
+    ("imp", "import"),
+    ("q", "queue"),
+    ("ri", "review item"),
+    ("rq", "review queue item"),
+    ("ug", "user group"),
+    ("bl", "blocklist"),
+    ("ap", "appeal"),
+    ("t", "task"),
+    ("th", "thread"),
+    ("dr", "draft"),
+    ("cmd", "command"),
+    ("tpl", "template"),
+)
 # Words of operation ids that say *how* rather than *what*; a request need not mention them.
 ID_QUALIFIERS: frozenset[str] = frozenset(
     {"partial", "or", "create", "many", "batch", "bulk", "v2"}
