@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from itertools import pairwise, takewhile
 from types import MappingProxyType
@@ -83,6 +83,8 @@ PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 # An id's verb → the actions it implies; read-only, built once rather than per id.
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
+# Small words that end in "s" but name no things: "poll 4 as it stands" counts nothing.
+_NOT_PLURAL = r"(?!(?:as|is|was|has|does|its|his|this|us|yes|plus|thus|always|perhaps)\b)"
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
 # nor a page of them: "the last 20 messages", nor a time: "for 2 hours", nor part of an id:
 # "u-8 as members").
@@ -90,7 +92,7 @@ _COUNT = re.compile(
     r"(?<!last )(?<!latest )(?<!recent )(?<!newest )(?<!first )(?<!top )(?<!past )"
     r"(?<![\w-])(?:[2-9]|\d{2,}k?|all)\s+(?:(?:the|my|our|your|their|these|those|of)\s+)*"
     r"(?!(?:seconds|minutes|hours|days|weeks|months|years|mins|hrs|secs)\b)"
-    r"(?:[a-z]+\s+)?[a-z]+s\b"
+    r"(?:[a-z]+\s+)?" + _NOT_PLURAL + r"[a-z]+s\b"
 )
 # A word as typed, for spelling correction: not part of a #channel, @user, URL, email or
 # type:id, nor cut from a longer token ("don't", "half-written", "invoice.pdf").
@@ -102,7 +104,7 @@ _ADD_TO = re.compile(
     re.IGNORECASE,
 )
 _PREPOSITIONS = frozenset(
-    {"for", "of", "in", "on", "with", "from", "to", "about", "by", "at", "across", "into"}
+    {"for", "of", "in", "on", "with", "from", "to", "about", "by", "at", "across", "into", "as"}
 )
 # "how many" and the like ask a question; "many" names nothing (GetManyMessages).
 _HOW = re.compile(r"\bhow\s+(many|much)\b", re.IGNORECASE)
@@ -132,9 +134,12 @@ _HOW_DO_I = re.compile(
     r"(?!(?:know|tell|see|check|find|look|get|view|read|list|show|figure)\b)\w",
     re.IGNORECASE,
 )
-# "the reminder should go off on Friday": a state wanted, so something must change; such a
-# request is no bare noun phrase, even when its verb is unknown.
+# "the reminder should go off on Friday", "people we add shouldn't be able to scroll back": a
+# state wanted or ruled out, so something must change; such a request is no bare noun phrase,
+# even when its verb is unknown.
 _WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!be\s+able\b)\w")
+# ... seen before negated clauses are set aside (see split_negated), which would take it along
+_UNWANTED = re.compile(r"\b(?:should|must)(?:n['’]t|\s+not|\s+no\s+longer|\s+never)\s+\w")
 _WRITES = frozenset({"create", "update", "delete"})
 # Words for people: a request with one of these, or a name, is about people, so about the
 # members of a group or the targets of a segment rather than the group or segment itself.
@@ -146,20 +151,34 @@ _MEMBERSHIP = frozenset({"member", "target"})
 _INTO = frozenset({"in", "into", "to", "from", "out", "of", "inside", "within"})
 _AND = frozenset({"and", "or"})
 _OBJECT_PRONOUNS = frozenset({"him", "her", "them"})
+# Words that make a noun phrase many things: "every user group", "everyone with the role".
+_MANY = frozenset({*QUANTIFIERS, "everyone", "everybody", "everything"})
+# Who may have done something to a thing named just before: "the configs we've set up".
+_SUBJECTS = frozenset({"we", "i", "you", "they"})
+_RELATIVES = frozenset({"that", "which"})
+_AUXILIARIES = frozenset(
+    {"ve", "have", "had", "d", "re", "are", "were", "did", "do", "just", "already", "recently",
+     "ever", "all", "once", "previously", "originally"}
+)  # fmt: skip
+_PARTICLES = frozenset({"up", "out", "off", "down", "away", "aside", "back", "together"})
 _ARTICLES = DETERMINERS | {"a", "an"}
 # A word of a compound id ("seg_churned", "spring-promo") names that thing, not a person.
 _ID_TOKEN = re.compile(r"\b[a-z]+(?:[_-][a-z]+)+\b")
 # "who's in …" is "who is in …": the contraction would hide the verb from phrase rules.
 _IS = re.compile(r"\b(who|what|where|there|that|it|here|how|which)['’]s\b", re.IGNORECASE)
 # A question that asks which things, in the plural: "what channel types do we have?", "which
-# permissions exist?" want the list, not one of them.
+# permissions exist?", "what commands are registered?" want the list, not one of them; but
+# "what filters does queue q-4 have?" asks about one thing's aspects (see ASPECTS), and "which
+# words are in the list?" about what one thing holds.
+_HELD_IN = r"(?!\s+(?:(?:\w+ly|still|now)\s+)?(?:in|on|inside|within|of|part)\b)"
 _WHICH_MANY = re.compile(
     r"^\W*(?:(?:please|pls|plz|hey|so|ok|okay)\W+)*(?:what|which)\s+(?:[a-z-]+\s+){0,2}?"
-    r"(?![a-z]*(?:ss|us|is)\b)[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there)\b",
+    r"(?![a-z]*(?:ss|us|is)\b)(?!(?:" + "|".join(sorted(ASPECTS)) + r")\b)"
+    r"[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there|are" + _HELD_IN + r")\b",
     re.IGNORECASE,
 )
 # A number of things: "10 items", "the last 20 messages" (not "message 42").
-_SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?[a-z]{2,}s\b")
+_SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?" + _NOT_PLURAL + r"[a-z]{2,}s\b")
 # Where a clause ends: not inside "game.move", "10:02" or "half-typed".
 _CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
 # An id with a conventional prefix for its kind ("cmp-9", "seg-beta"; see ID_KINDS), not
@@ -421,6 +440,7 @@ class QueryAnalyzer:
         excluded = frozenset().union(
             *(self._alike.get(term, frozenset({term})) for term in ruled_out(query))
         )
+        stated = query
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
         query, ids = read_ids(query)
@@ -449,7 +469,8 @@ class QueryAnalyzer:
             stem(NAME) if w in names or _is_pronoun(said, i) else stem(w)
             for i, w in enumerate(said)
         ]
-        plain = self._plain(said, names, starts)
+        described = self._described(said, names, starts)
+        plain = self._plain(said, names, starts, described)
         question = self.question(stems, query)
         # In a question, "say" and "mention" report what was said: search the messages. The
         # reporting words then say how to find the answer, not what it is about.
@@ -522,7 +543,7 @@ class QueryAnalyzer:
             w != s and w.endswith("s") and w not in ASPECTS for w, s in zip(words, own, strict=True)
         )
         bare = not question and not self._has_verb(said, stems, plain, names)
-        if bare and _WANTED.search(query):
+        if bare and (_WANTED.search(query) or _UNWANTED.search(stated)):
             bare = False
             if actions.isdisjoint(_WRITES):
                 actions |= {"update"}  # a state wanted of something that exists
@@ -530,7 +551,9 @@ class QueryAnalyzer:
             # No verb at all: "blocked users" asks to see them, a list if the head is plural
             # (not in "automod config for livestream channels").
             head = list(takewhile(lambda w: w not in _PREPOSITIONS, said))
-            many = any(_inflected(w) and w.endswith("s") and w not in ASPECTS for w in head)
+            many = any(
+                (_inflected(w) and w.endswith("s") and w not in ASPECTS) or w in _MANY for w in head
+            )
             actions |= {"list"} if many else frozenset(QUESTION_ACTIONS)
         bulk = NO_BULK
         cues = [i for i, _ in self._bulk.matches(stems) if stems[i - 1 : i] != ["how"]]
@@ -557,7 +580,8 @@ class QueryAnalyzer:
             undo,
             frozenset(own) | frozenset(references_made),  # not the guessed "user" of a name
             frozenset(named),
-            bare and len(words) <= BARE_WORDS,
+            # a noun phrase with a relative clause is one however long: "the configs we've set up"
+            bare and (len(words) <= BARE_WORDS or bool(described)),
             corrections,
             bool(question),
             excluded - frozenset(own),
@@ -611,7 +635,10 @@ class QueryAnalyzer:
         lead = [
             i
             for i, w in enumerate(said)
-            if w not in STOPWORDS and w not in POLITE_WORDS and w not in MODIFIERS
+            if w not in STOPWORDS
+            and w not in POLITE_WORDS
+            and w not in MODIFIERS
+            and w not in QUANTIFIERS  # "all the groups" counts them, it does nothing to them
         ][:1]
         if not lead or _inflected(said[lead[0]]):
             return False
@@ -619,7 +646,11 @@ class QueryAnalyzer:
         return bool(after) and (after[0] in _OBJECTS or after[0] in names)
 
     def _plain(
-        self, said: Sequence[str], names: Sequence[str], starts: frozenset[int] = frozenset()
+        self,
+        said: Sequence[str],
+        names: Sequence[str],
+        starts: frozenset[int] = frozenset(),
+        described: Set[int] = frozenset(),
     ) -> list[bool]:
         """Which words of a request could be its verb: not names, not inflected ("blocked
         users"), and not a noun after a noun ("compliance archive", "user export"); a word
@@ -647,8 +678,47 @@ class QueryAnalyzer:
             # ... but a terse request may end with its verb: "importer bucket remove"
             last_verb = i == len(said) - 1 and word in TRAILING_VERBS
             out.append(
-                word not in names and not inflected and (last_verb or not (after_noun or noun))
+                word not in names
+                and not inflected
+                and i not in described
+                and (last_verb or not (after_noun or noun))
             )
+        return out
+
+    def _described(
+        self, said: Sequence[str], names: Sequence[str], starts: frozenset[int]
+    ) -> set[int]:
+        """Positions of the words of relative clauses: in "the push configs we've set up" or
+        "everything I asked to be reminded about", what "we" or "I" did describes the thing
+        named before; it is not what the request asks to do. A clause opened by its subject
+        ("we need to …") is no relative clause: a noun must come just before it."""
+        out: set[int] = set()
+        for i, word in enumerate(said):
+            if word not in _SUBJECTS or i in starts or not i:
+                continue
+            j = i - 1
+            if said[j] in _RELATIVES and j and j not in starts:
+                j -= 1
+            noun = said[j]
+            if (
+                noun in STOPWORDS
+                or noun in names
+                or noun.isdigit()
+                or stem(noun) in self._verb_words
+                or (j and said[j - 1] in _SUBJECTS)  # "we need", not "configs we've"
+            ):
+                continue
+            # the clause's verb, after any auxiliary ("we've", "I had"), with its particle
+            # ("set up"); what follows may be the request's own verb again ("the user we
+            # banned wants to contest it")
+            k = i + 1
+            while k < len(said) and k not in starts and said[k] in _AUXILIARIES:
+                out.add(k)
+                k += 1
+            if k < len(said) and k not in starts:
+                out.add(k)
+                if k + 1 < len(said) and said[k + 1] in _PARTICLES:
+                    out.add(k + 1)
         return out
 
     def _correct(self, query: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -776,7 +846,7 @@ def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
     starts = set()
     for chunk in _CLAUSE.split(text):
         starts.add(len(said))
-        said += [w for w in split_words(chunk) if useful(w) or w == "a"]
+        said += [w for w in split_words(chunk) if useful(w) or w in ("a", "i")]
     return said, frozenset(starts)
 
 

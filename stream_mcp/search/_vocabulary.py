@@ -126,6 +126,8 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("creds", "credentials"),
     ("perm", "permission"),
     ("perms", "permissions"),
+    ("cmd", "command"),
+    ("cmds", "commands"),
     ("notif", "notification"),
     ("notifs", "notifications"),
     ("posts", "messages"),  # the noun; "post" alone is as often the verb
@@ -851,8 +853,8 @@ TRAILING_VERBS: frozenset[str] = frozenset(
      "show", "set", "edit", "update", "change", "upsert", "check", "validate", "verify"}
 )  # fmt: skip
 # Nouns of the catalog that people also use as verbs: a verb only before what it acts on
-# ("message bob", "draft a reply"), else a noun ("message reactions", "reply count").
-NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply")
+# ("message bob", "draft a reply"), else a noun ("message reactions", "mention groups").
+NOUN_VERBS: tuple[str, ...] = ("message", "draft", "reply", "mention")
 # After a read verb, these ask for a list ("show every permission").
 QUANTIFIERS: tuple[str, ...] = ("all", "every", "each")
 # Ids written with a conventional prefix for the kind of thing they name: "cmp-9" is a

@@ -1,0 +1,144 @@
+"""How a request is read: which of its words is its verb, and whether it asks for one or many."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_mcp.catalog._build import SPEC_DIR, load_catalog
+from stream_mcp.search import SearchIndex
+from stream_mcp.search._query import BULK, QueryAnalyzer, QueryPlan
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex.from_catalog(load_catalog(SPEC_DIR))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> QueryAnalyzer:
+    words = {"push", "provider", "config", "set", "up", "user", "group", "mention", "command"}
+    return QueryAnalyzer(frozenset(words))
+
+
+def plan(analyzer: QueryAnalyzer, query: str) -> QueryPlan:
+    return analyzer.plan(query)
+
+
+def kinds(p: QueryPlan) -> set[str]:
+    """The kinds of action a plan asks for, without the verbs it names."""
+    return {a for a in p.actions if not a.startswith("verb:")}
+
+
+def top(index: SearchIndex, query: str) -> str:
+    return index.search(query).hits[0].operation_id
+
+
+# ------------------------------------------------------------------ relative clauses
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "push configs we've set up",
+        "the push providers that we set up",
+        "every mention group I made",
+    ],
+)
+def test_a_relative_clause_describes_the_thing_it_follows(
+    analyzer: QueryAnalyzer, query: str
+) -> None:
+    # what "we" did to the configs is no verb of the request: a noun phrase, a read
+    p = plan(analyzer, query)
+    assert "create" not in p.actions and p.bare
+    assert "list" in p.actions
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "we need to set up push configs",  # a subject opening the request, no relative clause
+        "set up the push configs we need",  # the request's verb comes first
+    ],
+)
+def test_a_subject_of_the_request_itself_is_no_relative_clause(
+    analyzer: QueryAnalyzer, query: str
+) -> None:
+    assert "create" in plan(analyzer, query).actions
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("the push providers we've set up", "ListPushProviders"),
+        ("slash commands we set up", "ListCommands"),
+    ],
+)
+def test_things_described_by_what_we_did_are_listed(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ states ruled out
+
+
+def test_a_state_ruled_out_asks_for_a_change(analyzer: QueryAnalyzer) -> None:
+    # "shouldn't show up again": something must change, though the negated clause is set aside
+    p = plan(analyzer, "the push config shouldn't show up again")
+    assert not p.bare and "update" in p.actions
+
+
+# ------------------------------------------------------------------ noun phrases
+
+
+@pytest.mark.parametrize("query", ["all the mention groups", "every user group"])
+def test_a_quantified_noun_phrase_lists(analyzer: QueryAnalyzer, query: str) -> None:
+    # "all the …" counts things, it does nothing to them ("message the team" does)
+    p = plan(analyzer, query)
+    assert p.bare and kinds(p) == {"list"}
+
+
+def test_mention_is_a_noun_before_a_noun(analyzer: QueryAnalyzer) -> None:
+    assert plan(analyzer, "mention groups").bare
+    assert not plan(analyzer, "mention bob in the group").bare
+
+
+def test_small_words_ending_in_s_count_nothing(analyzer: QueryAnalyzer) -> None:
+    # "4 as" is no count of things: one poll, as it is now
+    p = plan(analyzer, "poll 4 as it stands")
+    assert p.bulk != BULK
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("segment seg-3 as it stands", "GetSegment"),
+        ("the campaign cmp-2 as it stands", "GetCampaign"),
+    ],
+)
+def test_one_thing_as_it_stands_is_read(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ which things?
+
+
+@pytest.mark.parametrize(
+    ("query", "only_list"),
+    [
+        ("what commands are registered?", True),
+        ("which mention groups are set up?", True),
+        # what one thing holds, or its aspects: not a list of those things
+        ("which commands are in the group?", False),
+        ("what users are currently in the group?", False),
+        ("what filters does the group have?", False),
+    ],
+)
+def test_which_things_asks_for_the_list_unless_they_belong_to_one(
+    analyzer: QueryAnalyzer, query: str, only_list: bool
+) -> None:
+    assert (kinds(plan(analyzer, query)) == {"list"}) is only_list
+
+
+def test_cmd_is_shorthand_for_command(index: SearchIndex) -> None:
+    assert top(index, "show all cmds") == "ListCommands"
