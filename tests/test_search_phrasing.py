@@ -142,3 +142,27 @@ def test_which_things_asks_for_the_list_unless_they_belong_to_one(
 
 def test_cmd_is_shorthand_for_command(index: SearchIndex) -> None:
     assert top(index, "show all cmds") == "ListCommands"
+
+
+# ------------------------------------------------------------------ outcomes
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # a thing that has to go: deleted
+        ("the old webhook storage bucket has to go", "DeleteExternalStorage"),
+        ("that draft needs to go.", "DeleteDraft"),
+        # cleaned up or out: deleted
+        ("clean up the test segments", "DeleteSegment"),
+        ("please clean out the old roles", "DeleteRole"),
+        # someone I don't want contacting me: blocked
+        ("I don't want u-9 pinging me", "BlockUsers"),
+        # cleared away after a while: a retention policy
+        ("messages in #support should get wiped after 30 days", "SetRetentionPolicy"),
+    ],
+)
+def test_outcomes_read_as_the_operation_that_brings_them_about(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected

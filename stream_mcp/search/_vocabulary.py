@@ -181,7 +181,7 @@ _CANT = (
 _MAY = r"(?:can|could|should|may|must|will|(?:is|are) allowed to|(?:should|will|can) be able to)"
 _THEY = r"(?<![\w@])(?!(?:i|we|you)\b)(@?\w[\w.-]*)"  # a person other than the one asking
 _POST = r"(?:post|write|send|messag|chat|talk|speak|comment|reply|say|type)\w*"
-_NOT_WANT = r"(?:don['’]t|do not|never|no longer)\s+(?:want|need|wish|care)"
+_NOT_WANT = r"(?:don['’]t|do not|doesn['’]t|does not|never|no longer)\s+(?:want|need|wish|care)"
 _AGAIN = r"(?:\s+(?:again|anymore|any more|ever again))?\b"
 _ANYMORE = r"(?:anymore|any more)\b"
 _THE = r"(?:the\s+|this\s+|that\s+|our\s+|my\s+)?"  # the thing named next
@@ -232,6 +232,11 @@ _NO_MORE = (
 _FROM_NOW = r"(?:(?:should|must|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:also\s+)?"
 _REACH = r"(?:reach|ping|notify|notifie|alert|go\s+to|include)\w*"
 _RECEIVE = r"(?:get|receive|hear|see)\w*\s+(?:any\s+)?(?:more\s+)?"
+# Gone, or made to go: "disappear", "get deleted", "be cleaned up".
+_GONE = (
+    r"(?:disappear|vanish|expire|go away|be gone|(?:get|are|be)\s+(?:deleted|removed|purged|"
+    r"erased|wiped|cleared|cleaned\s+(?:up|out)))"
+)
 # Voting on a poll, closed or opened again: the poll's own setting.
 _VOTING = r"(?:voting|votes|ballots?|the\s+vote)\b"
 _CLOSE = r"(?:close|end|stop|finish|lock|shut|halt|freeze)"
@@ -512,18 +517,26 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ),
     # things that should go away on their own, over time: a retention policy
     (
-        r"\b(?:disappear|vanish|expire|go away|get deleted|are deleted|be deleted|be gone)\b"
+        rf"\b{_GONE}\b"
         r"(?=[^.;?!]*\b(?:after|older|days?|weeks?|months?|years?|automatically|on their own|"
         r"by themselves)\b)"
-        r"|\b(?:old|older|stale|after|days?|weeks?|months?|years?)\b[^.;?!]*?\b(?:disappear|vanish|"
-        r"expire|go away|get deleted|be deleted|be gone)\b",
+        rf"|\b(?:old|older|stale|after|days?|weeks?|months?|years?)\b[^.;?!]*?\b{_GONE}\b",
         " to set a retention policy ",
     ),
-    # a thing that should be gone now: deleted
+    # a thing that should be gone now: deleted ("that entry needs to go")
     (
         r"\b(?:make|let)\s+(?:it|them|(?:the\s+)?[\w-]+)(?:\s+and\s+[\w\s'-]+?)?\s+go away\b"
-        r"|\b(?:should|must|has to|have to|needs? to)\s+(?:be\s+gone|vanish|disappear|go away)\b",
+        r"|\b(?:should|must|has to|have to|needs? to)\s+(?:be\s+gone|vanish|disappear|go away|"
+        r"go(?=\s*(?:[.,;:!?)—–]|$)))",
         " to delete ",
+    ),
+    # cleaned out of a list: removed from it; cleaned out or up: deleted
+    (r"\bclean\s+((?:[\w'’-]+\s+){0,3}?)out\s+of\b", r" remove \1 from "),
+    (r"\bclean\s+((?:[\w'’-]+\s+){0,3}?)(?:out|up)\b", r" delete \1 "),
+    # someone whom another does not want contacting them: blocked
+    (
+        rf"\b{_NOT_WANT}\s+(@?\w[\w.-]*)\s+(?:to\s+)?{_CONTACT}\s+(?:me|us|them|him|her)\b",
+        r" to block \1 ",
     ),
     # taken out of a group or list: removed from it ("pull u-1 and u-2 out of the segment")
     (r"\b(?:pull|take|get)\s+([^.;,?!]{1,40}?)\s+out\s+of\b", r" remove \1 from "),
