@@ -166,3 +166,31 @@ def test_outcomes_read_as_the_operation_that_brings_them_about(
     index: SearchIndex, query: str, expected: str
 ) -> None:
     assert top(index, query) == expected
+
+
+@pytest.mark.parametrize("query", ["I'd like to see the polls", "we would like to see the polls"])
+def test_would_like_to_is_wanting_not_a_reaction(analyzer: QueryAnalyzer, query: str) -> None:
+    p = analyzer.plan(query)
+    terms = {t for slot in p.slots for terms, _ in slot for t in terms}
+    assert "reaction" not in terms and not any(a.startswith("verb:") for a in p.actions)
+
+
+def test_everything_names_no_one(analyzer: QueryAnalyzer) -> None:
+    assert analyzer.plan("show everything I asked about").names == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # who picked an option, asked: the votes cast, not the option
+        ("I'd like to see who chose 'Tacos' in the lunch poll", "QueryPollVotes"),
+        ("who went with option 2 in poll p-9?", "QueryPollVotes"),
+        # being reminded is a reminder
+        ("what was I reminded about yesterday?", "QueryReminders"),
+        ("show everything I asked to be reminded about", "QueryReminders"),
+    ],
+)
+def test_asked_outcomes_read_what_brought_them_about(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected

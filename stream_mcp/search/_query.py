@@ -769,8 +769,14 @@ class QueryAnalyzer:
         return any(c.isdigit() for c in word) and stemmed not in self._vocabulary
 
     def _is_name(self, word: str, stemmed: str) -> bool:
-        """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip"."""
-        return word.isalpha() and stemmed not in self._vocabulary and stemmed not in self._known
+        """A word neither the catalog nor the synonym tables know: "bob", "acme", "vip";
+        not "everything", which names no one."""
+        return (
+            word.isalpha()
+            and stemmed not in self._vocabulary
+            and stemmed not in self._known
+            and word not in _MANY
+        )
 
     def _leading_verb(self, said: Sequence[str], plain: Sequence[bool]) -> frozenset[str]:
         """The request's first word as a verb ("ban bob" → ban), or its alias ("report" → flag).

@@ -165,6 +165,10 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ("pull the plug", "stop"),
     ("spin up", "create"),
     ("stand up", "create"),
+    # wanting, politely: "like" here is no reaction
+    ("i'd like to", "i want to"),
+    ("we'd like to", "we want to"),
+    ("would like to", "want to"),
 )
 
 # Requests that describe an outcome rather than an action: "make sure bob can't post for a
@@ -305,6 +309,12 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" \1 to cast a vote for ",
     ),
     (rf"({_POLL_WORD}[^.;?!]*?){_PICKED}", r"\1 \2 to cast a vote for "),
+    # ... and who picked it, asked: the votes cast
+    (
+        r"\bwho\s+(?:picks|picked|chose|chooses|selected|selects|goes\s+with|went\s+with|"
+        r"opts\s+for|opted\s+for)\b(?=[^.;?!]*(?:" + _POLL_WORD + r"|['\"‘“]))",
+        " who voted for ",
+    ),
     # voting closed or opened is the poll's setting, not a vote cast ("close voting on p-1")
     (rf"\b{_CLOSE}\s+(?:the\s+|all\s+)?{_VOTING}", " close the poll "),
     (rf"\b{_REOPEN}\s+(?:the\s+|all\s+)?{_VOTING}", " reopen the poll "),
@@ -667,6 +677,7 @@ IMPLIES: tuple[tuple[str, str], ...] = (
     ("announce", "send message"),
     ("wipe", "truncate"),
     ("for later", "reminder"),
+    ("remind", "reminder"),  # "what I asked to be reminded about"
     ("record of", "export"),
     ("transcript", "export"),
     ("how many", "count"),
