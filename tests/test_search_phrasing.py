@@ -194,3 +194,16 @@ def test_asked_outcomes_read_what_brought_them_about(
     index: SearchIndex, query: str, expected: str
 ) -> None:
     assert top(index, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # shorthand for a conversation
+        ("bob's convos", "QueryChannels"),
+        # a thing that should not be there to reach: deleted
+        ("that image in #general should no longer be accessible", "DeleteChannelImage"),
+    ],
+)
+def test_shorthand_and_unreachable_things(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query) == expected

@@ -120,6 +120,8 @@ EQUIVALENTS: tuple[tuple[str, ...], ...] = (
 READ_AS: tuple[tuple[str, str], ...] = (
     ("msg", "message"),
     ("msgs", "messages"),
+    ("convo", "conversation"),
+    ("convos", "conversations"),
     ("acct", "account"),
     ("accts", "accounts"),
     ("cred", "credential"),
@@ -440,10 +442,12 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?:(?:part|members?)\s+of|in(?:cluded\s+in)?)\b",
         " to remove members from ",
     ),
-    # a thing that should not exist: deleted
+    # a thing that should not exist, or not be there to reach: deleted
     (
         r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer\s+(?:needs?\s+to|should))\s+"
-        r"(?:even\s+)?exist\b",
+        r"(?:even\s+)?exist\b"
+        r"|\b(?:should(?:n['’]t|\s+not|\s+no\s+longer)|must(?:n['’]t|\s+not|\s+no\s+longer))\s+"
+        r"be\s+(?:there|around|reachable|accessible|downloadable)\b",
         " to delete ",
     ),
     # unread brought to zero: marked read
