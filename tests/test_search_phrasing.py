@@ -207,3 +207,17 @@ def test_asked_outcomes_read_what_brought_them_about(
 )
 def test_shorthand_and_unreachable_things(index: SearchIndex, query: str, expected: str) -> None:
     assert top(index, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "verb"),
+    [
+        ("the campaign has a typo in it, halt it now", "verb:stop"),  # a statement, then the verb
+        ("this poll looks wrong; delete it", "verb:delet"),
+        ("ban bob, then mute him", "verb:ban"),  # the first verb still leads
+    ],
+)
+def test_a_request_may_state_a_fact_before_its_verb(
+    analyzer: QueryAnalyzer, query: str, verb: str
+) -> None:
+    assert verb in analyzer.plan(query).actions

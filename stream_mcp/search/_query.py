@@ -531,7 +531,7 @@ class QueryAnalyzer:
             slots[((("user",), NAME_WEIGHT),)] = None  # "who …?" asks about people
         terms = frozenset(t for slot in slots for phrase, _ in slot for t in phrase)
         actions = question or self.actions(listed, [plain[i] for i in kept]) | self._leading_verb(
-            said, plain
+            said, plain, starts
         )
         if "read" in actions and _SOME.search(query):
             actions |= {"list"}  # "grab 10 items": a page of them
@@ -778,11 +778,14 @@ class QueryAnalyzer:
             and word not in _MANY
         )
 
-    def _leading_verb(self, said: Sequence[str], plain: Sequence[bool]) -> frozenset[str]:
+    def _leading_verb(
+        self, said: Sequence[str], plain: Sequence[bool], starts: Set[int] = frozenset()
+    ) -> frozenset[str]:
         """The request's first word as a verb ("ban bob" → ban), or its alias ("report" → flag).
 
         Small words before it are skipped ("please ban bob"), except verbs like "like". A
-        first word that cannot be the verb is none: "blocked users", "message reactions".
+        first word that cannot be the verb is none: "blocked users", "message reactions". When
+        the first is no known verb, a later clause (``starts``) may open with one.
         """
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
@@ -796,6 +799,14 @@ class QueryAnalyzer:
             and not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words)
         ):  # fmt: skip
             lead = [len(said) - 1]  # a terse request ending with its verb: "apns creds check"
+        if not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words):
+            # a statement first, then what to do about it: "cmp-30 has a typo, halt it"
+            later = [
+                i
+                for i in sorted(starts)
+                if 0 < i < len(said) and plain[i] and stem(said[i]) in self._verb_words
+            ]
+            lead = later[:1] or lead
         if not lead or not plain[lead[0]]:
             return frozenset()
         first = stem(said[lead[0]])
