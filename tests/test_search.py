@@ -895,15 +895,16 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
         assert len({op for row in held_out for op in row["expected"]}) >= 120
 
 
-# Each held-out set's floor sits a few points under its figure in the README (2026-12-03:
-# fresh2 0.884/0.987, fresh3 0.840/0.975, fresh4 0.745/0.964, fresh5 0.805/0.977), so a
-# change that trades generality for the tuning sets fails here even when those still pass.
+# Each held-out set's floor sits a few points under its figure in the README (2026-12-03,
+# after round seven: fresh2 0.894/0.990, fresh3 0.860/0.980, fresh4 0.759/0.968, fresh5
+# 0.823/0.973, fresh6 0.823/0.973), so a change that trades generality for the tuning sets
+# fails here even when those still pass.
 HELD_OUT_FLOORS = {
     "fresh2": (FRESH_FILE, 0.85, 0.96),
     "fresh3": (FRESH3_FILE, 0.80, 0.95),
     "fresh4": (FRESH4_FILE, 0.70, 0.93),
     "fresh5": (FRESH5_FILE, 0.77, 0.95),
-    "fresh6": (FRESH6_FILE, 0.75, 0.92),
+    "fresh6": (FRESH6_FILE, 0.78, 0.95),
 }
 
 
