@@ -787,6 +787,10 @@ class QueryAnalyzer:
         first word that cannot be the verb is none: "blocked users", "message reactions". When
         the first is no known verb, a later clause (``starts``) may open with one.
         """
+
+        def known_verb(i: int) -> bool:
+            return plain[i] and stem(said[i]) in self._verb_words
+
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
@@ -796,16 +800,12 @@ class QueryAnalyzer:
             lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
         if (
             said[-1:] and said[-1] in TRAILING_VERBS and plain[-1]
-            and not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words)
+            and not (lead and known_verb(lead[0]))
         ):  # fmt: skip
             lead = [len(said) - 1]  # a terse request ending with its verb: "apns creds check"
-        if not (lead and plain[lead[0]] and stem(said[lead[0]]) in self._verb_words):
+        if not (lead and known_verb(lead[0])):
             # a statement first, then what to do about it: "cmp-30 has a typo, halt it"
-            later = [
-                i
-                for i in sorted(starts)
-                if 0 < i < len(said) and plain[i] and stem(said[i]) in self._verb_words
-            ]
+            later = [i for i in sorted(starts) if 0 < i < len(said) and known_verb(i)]
             lead = later[:1] or lead
         if not lead or not plain[lead[0]]:
             return frozenset()
