@@ -47,6 +47,8 @@ DEV6_FILE = BENCH / "search_dev6.jsonl"  # round six's tuning set
 FRESH5_FILE = BENCH / "search_fresh5.jsonl"  # held out (round six)
 DEV7_FILE = BENCH / "search_dev7.jsonl"  # round seven's tuning set
 FRESH6_FILE = BENCH / "search_fresh6.jsonl"  # held out (round seven)
+DEV8_FILE = BENCH / "search_dev8.jsonl"  # round eight's tuning set
+FRESH7_FILE = BENCH / "search_fresh7.jsonl"  # held out (round eight)
 
 
 def eval_rows(*paths: Path) -> list[dict]:
@@ -877,18 +879,25 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
     assert {row["split"] for row in fresh3} == {"fresh3"} and len(fresh3) >= 160
     covered = {op for row in fresh3 for op in row["expected"]} & set(spec_catalog.operations)
     assert len(covered) >= 120
-    # Rounds four to seven: each tuning set labels every operation; fresh4-6 are held out.
+    # Rounds four to eight: each tuning set labels every operation; fresh4-7 are held out.
     tuning_sets = (
         (DEV4_FILE, "dev4"),
         (DEV5_FILE, "dev5"),
         (DEV6_FILE, "dev6"),
         (DEV7_FILE, "dev7"),
+        (DEV8_FILE, "dev8"),
     )
     for path, split in tuning_sets:
         tuning = eval_rows(path)
         assert {row["split"] for row in tuning} == {split}
         assert {op for row in tuning for op in row["expected"]} == set(spec_catalog.operations)
-    for path, split in ((FRESH4_FILE, "fresh4"), (FRESH5_FILE, "fresh5"), (FRESH6_FILE, "fresh6")):
+    held_out_sets = (
+        (FRESH4_FILE, "fresh4"),
+        (FRESH5_FILE, "fresh5"),
+        (FRESH6_FILE, "fresh6"),
+        (FRESH7_FILE, "fresh7"),
+    )
+    for path, split in held_out_sets:
         held_out = eval_rows(path)
         assert {row["split"] for row in held_out} == {split} and len(held_out) >= 160
         assert {op for row in held_out for op in row["expected"]} <= set(spec_catalog.operations)
@@ -905,6 +914,7 @@ HELD_OUT_FLOORS = {
     "fresh4": (FRESH4_FILE, 0.70, 0.93),
     "fresh5": (FRESH5_FILE, 0.77, 0.95),
     "fresh6": (FRESH6_FILE, 0.78, 0.95),
+    "fresh7": (FRESH7_FILE, 0.79, 0.93),
 }
 
 
