@@ -177,6 +177,15 @@ _WHICH_MANY = re.compile(
     r"[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there|are" + _HELD_IN + r")\b",
     re.IGNORECASE,
 )
+# Whether something works, asked: "can the importer actually list our bucket?", "does the
+# APNs setup work?", "is the bucket reachable?" want a test run, not a setting read ("can you
+# …" is a request, and asks nothing).
+_TESTS = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|and)\W+)*(?:(?:can|could|will|would)\s+(?!you\b)(?=[^?]*\b"
+    r"(?:actually|really)\b)|(?:can|could|does|do|will|would|is|are)\s+(?!you\b)(?=[^?]*\b"
+    r"(?:reachable|valid|(?:work|works|working|connect|connects)\s*(?:\?|$))))",
+    re.IGNORECASE,
+)
 # A number of things: "10 items", "the last 20 messages" (not "message 42").
 _SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?" + _NOT_PLURAL + r"[a-z]{2,}s\b")
 # Where a clause ends: not inside "game.move", "10:02" or "half-typed".
@@ -471,7 +480,7 @@ class QueryAnalyzer:
         ]
         described = self._described(said, names, starts)
         plain = self._plain(said, names, starts, described)
-        question = self.question(stems, query)
+        question = self.question(stems, query, plain)
         # In a question, "say" and "mention" report what was said: search the messages. The
         # reporting words then say how to find the answer, not what it is about.
         speech = self._speech.matches(stems) if question else []
@@ -537,6 +546,8 @@ class QueryAnalyzer:
             actions |= {"list"}  # "grab 10 items": a page of them
         if question and _WHICH_MANY.search(query):
             actions = frozenset({"list"})  # "what channel types do we have?" lists them
+        if _TESTS.match(query):
+            actions = frozenset({"test"})  # "does the bucket actually work?" tests it
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
@@ -822,18 +833,21 @@ class QueryAnalyzer:
             return frozenset({"read"})
         return frozenset().union(*(r.payload for i, r in self._verbs.matches(stems) if i == 0))
 
-    def question(self, stems: Sequence[str], query: str = "") -> frozenset[str]:
+    def question(
+        self, stems: Sequence[str], query: str = "", plain: Sequence[bool] = ()
+    ) -> frozenset[str]:
         """Read/list when the request is a question ("where is …", "does the segment include
         …?"), else nothing. A polite opener ("can you ban bob") is a request, not a question,
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
-        when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
-        I delete …?", "is it possible to …") asks to act."""
+        when no verb says what to do ("alice's unread count?"); ``plain`` says which words can
+        be verbs ("how did test run 5 go?" tests nothing). Asking whether I may act ("can I
+        delete …?", "is it possible to …") asks to act."""
         if _MAY_I.match(query) or _HOW_DO_I.match(query):
             return frozenset()
-        stems = _drop_polite(stems)
-        if any(position == 0 for position, _ in self._questions.matches(stems)):
+        if any(position == 0 for position, _ in self._questions.matches(_drop_polite(stems))):
             return frozenset(QUESTION_ACTIONS)
-        if query.rstrip().endswith("?") and not self._verbs.matches(stems):
+        verbs = [i for i, _ in self._verbs.matches(stems) if not plain or plain[i]]
+        if query.rstrip().endswith("?") and not verbs:
             return frozenset(QUESTION_ACTIONS)
         return frozenset()
 

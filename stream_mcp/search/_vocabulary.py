@@ -771,6 +771,8 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("delete", "update"), ("remove someone from",)),
     (("read", "list"), ("show", "view", "see", "display")),
     (("list",), ("list", "query", "find", "search", "browse")),
+    # trying whether something works, changing nothing: CheckPush, ValidateImporter…
+    (("test",), ("test", "check", "verify", "validate")),
 )  # fmt: skip
 # Verbs people use for the verbs of Stream's ids: as a word, each also counts as the id verb,
 # so an operation does not win for happening to use the same synonym ("drop", "fetch") in its
@@ -937,6 +939,7 @@ OPERATION_ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("update", ("update",)),
     ("set", ("update",)),
     ("exists", ("read",)),
+    *((verb, ("test",)) for verb in TESTING_VERBS),
 )
 
 # A request's leading verb, as the verb Stream's ids use for it ("report this" → flag).
