@@ -63,3 +63,26 @@ def test_a_question_whether_it_works_asks_for_a_test(analyzer: QueryAnalyzer, qu
 )
 def test_other_questions_are_no_tests(analyzer: QueryAnalyzer, query: str) -> None:
     assert "test" not in analyzer.plan(query).actions
+
+
+# ------------------------------------------------------------------ reactions by their value
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("+1 msg-42", "SendReaction"),  # the emoji is the verb
+        ("👍 on m-9 from carol", "SendReaction"),
+        ("m-31 should get a 🔥 from leo", "SendReaction"),
+        ("take back dana's 'heart' on m-17", "DeleteReaction"),  # a reaction type, quoted
+        ("carol's like on m-2 has to go", "DeleteReaction"),  # someone's like is a reaction
+    ],
+)
+def test_an_emoji_or_a_reaction_name_means_a_reaction(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+def test_like_as_filler_is_no_reaction(index: SearchIndex) -> None:
+    assert "Reaction" not in top(index, "something like a list of bans")

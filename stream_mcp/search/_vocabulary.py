@@ -274,6 +274,20 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a "like" someone owns or gives is a reaction ("u-2's like on m-8", "give it a like"); the
+    # word is otherwise filler ("something like that")
+    (
+        r"(?:['’]s|\b(?:a|the|my|his|her|their|your|our|its|one|every|each))\s+(likes?)\b"
+        r"(?!\s+(?:to|that|this|it)\b)",
+        r" \1 reaction ",
+    ),
+    # a message that should show a reaction: react ("m-4 should get a 👍 from bob")
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|will)\s+(?:now\s+|also\s+)?(?:show|have|get|carry|"
+        r"display|bear|wear)\s+(?:an?\s+|one\s+|the\s+|their\s+|his\s+|her\s+)?(?=[\U0001f000-"
+        r"\U0001faff\u2600-\u27bf]|\+1|(?:likes?|hearts?|thumbs[ -]?up|reactions?)\b)",
+        " to react with ",
+    ),
     # "drop a note in #general", "drop bob a line": post one (dropping *the* message deletes it)
     (
         r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+|['\"‘“][^'\"’”]*['\"’”]\s+){0,2}?"
