@@ -86,3 +86,28 @@ def test_an_emoji_or_a_reaction_name_means_a_reaction(
 
 def test_like_as_filler_is_no_reaction(index: SearchIndex) -> None:
     assert "Reaction" not in top(index, "something like a list of bans")
+
+
+# ------------------------------------------------------------------ wanted gone
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("the 'Pizza' option in poll p-9 shouldn't be available anymore", "DeletePollOption"),
+        (
+            "the importer should no longer be connected to our S3 bucket",
+            "DeleteImporterExternalStorage",
+        ),
+        (
+            "invoice.pdf got uploaded outside any channel by accident, make it inaccessible",
+            "DeleteFile",
+        ),
+        ("I want the #old-news room gone", "DeleteChannel"),
+        ("we need that segment gone", "DeleteSegment"),
+    ],
+)
+def test_a_thing_wanted_gone_or_out_of_reach_is_deleted(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected

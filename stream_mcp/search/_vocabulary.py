@@ -461,8 +461,21 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer\s+(?:needs?\s+to|should))\s+"
         r"(?:even\s+)?exist\b"
         r"|\b(?:should(?:n['’]t|\s+not|\s+no\s+longer)|must(?:n['’]t|\s+not|\s+no\s+longer))\s+"
-        r"be\s+(?:there|around|reachable|accessible|downloadable)\b",
+        r"be\s+(?:there|around|reachable|accessible|downloadable|available|usable|selectable|"
+        r"pickable|choosable|an\s+option|wired|connected|hooked\s+up|linked|plugged\s+in)\b",
         " to delete ",
+    ),
+    # ... made unreachable, or wanted gone: "make it unavailable", "I want that room gone"
+    (
+        r"\bmake\s+(it|them|(?:the\s+|that\s+|this\s+)?[\w:.-]+)\s+(?:unavailable|"
+        r"inaccessible|unreachable|unusable|undownloadable)\b",
+        r" to delete \1 ",
+    ),
+    (
+        r"\b(?:want|need|like)\s+((?:it|them|(?:the|that|this|those|these|our|my)\s+[#@\w:.-]+"
+        r"(?:\s+[\w-]+)?)(?:\s+and\s+(?:its|their|the|all)\s+[\w-]+)?)\s+(?:gone|deleted|"
+        r"removed|erased|wiped)\b(?!\s+(?:from|out\s+of)\b)",
+        r" to delete \1 ",
     ),
     # unread brought to zero: marked read
     (
