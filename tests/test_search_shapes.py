@@ -7,7 +7,7 @@ import pytest
 
 from stream_mcp.catalog._build import SPEC_DIR, load_catalog
 from stream_mcp.search import SearchIndex
-from stream_mcp.search._query import QueryAnalyzer
+from stream_mcp.search._query import BULK, QueryAnalyzer, read_ids
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +111,30 @@ def test_a_thing_wanted_gone_or_out_of_reach_is_deleted(
     index: SearchIndex, query: str, expected: str
 ) -> None:
     assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ ids written with "_"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("seg_12 details", "GetSegment"),
+        ("drop seg_9", "DeleteSegment"),
+        ("imp_7 status", "GetImport"),
+    ],
+)
+def test_an_id_with_an_underscore_names_its_kind(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+def test_a_field_name_with_a_kind_prefix_is_no_id() -> None:
+    text, kinds = read_ids("set opt_in and cmd_name on seg_4")
+    assert "opt_in" in text and "cmd_name" in text and kinds == {"segment": 1}
+
+
+def test_the_aspects_after_an_ids_number_are_no_count(analyzer: QueryAnalyzer) -> None:
+    # "3 details" is queue 3's details, not three things
+    assert analyzer.plan("queue q-3 details").bulk != BULK

@@ -84,7 +84,11 @@ PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
 # Small words that end in "s" but name no things: "poll 4 as it stands" counts nothing.
-_NOT_PLURAL = r"(?!(?:as|is|was|has|does|its|his|this|us|yes|plus|thus|always|perhaps)\b)"
+# Nor do the aspects of one thing after its number: "queue 3 details", "run 5 stats".
+_NOT_PLURAL = (
+    r"(?!(?:as|is|was|has|does|its|his|this|us|yes|plus|thus|always|perhaps|details|settings|"
+    r"contents|properties|specs|stats|statistics|infos)\b)"
+)
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
 # nor a page of them: "the last 20 messages", nor a time: "for 2 hours", nor part of an id:
 # "u-8 as members").
@@ -195,7 +199,7 @@ _CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
 _PREFIXED_ID = re.compile(
     r"(?<![\w#@:/.-])("
     + "|".join(sorted((re.escape(p) for p, _ in ID_KINDS), key=len, reverse=True))
-    + r")-(\w+(?:-\w+)*)(?![\w@/-]|\.\w)",
+    + r")([-_])(\w+(?:-\w+)*)(?![\w@/-]|\.\w)",
     re.IGNORECASE,
 )
 _ID_KIND = MappingProxyType(dict(ID_KINDS))
@@ -222,8 +226,10 @@ def read_ids(query: str) -> tuple[str, Counter[str]]:
     done = 0
     named = False  # whether the last id was a value of the noun before it
     for m in _PREFIXED_ID.finditer(query):
-        prefix, value = m[1].lower(), m[2]
-        if len(prefix) <= SHORT_PREFIX and not any(c.isdigit() for c in value):
+        prefix, value = m[1].lower(), m[3]
+        # "seg_42" as "seg-42"; but "opt_in" or "cmd_name" is a field's name
+        short = len(prefix) <= SHORT_PREFIX or m[2] == "_"
+        if short and not any(c.isdigit() for c in value):
             continue
         kind = _ID_KIND[prefix]
         between = query[done : m.start()]
