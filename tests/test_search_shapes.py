@@ -138,3 +138,22 @@ def test_a_field_name_with_a_kind_prefix_is_no_id() -> None:
 def test_the_aspects_after_an_ids_number_are_no_count(analyzer: QueryAnalyzer) -> None:
     # "3 details" is queue 3's details, not three things
     assert analyzer.plan("queue q-3 details").bulk != BULK
+
+
+# ------------------------------------------------------------------ a name it should go by
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("segment seg-3 should be called 'Churn risk'", "UpdateSegment"),
+        ("#random should show up as 'Water cooler' in everyone's sidebar", "UpdateChannel"),
+        ("user group ug-2 should appear as 'On call' when people mention it", "UpdateUserGroup"),
+        ("the 'Pizza' option in poll p-2 should be labelled 'Pizza night'", "UpdatePollOption"),
+    ],
+)
+def test_the_name_a_thing_should_go_by_renames_it(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    # the new name is a value, and showing up as it is no read
+    assert top(index, query).removesuffix("Partial") == expected

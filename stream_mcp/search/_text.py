@@ -158,11 +158,11 @@ _REACTION_NAME = re.compile(
 )
 # Quoted text: a name ("the 'gaming' type", "taps 'mark all as read'") or, after a verb of
 # saying, a message body ("post 'deploy done' in #general", "should be changed to 'open a
-# ticket'").
+# ticket'"), or a new name ("show up as 'Tier 2'", "rename -> 'EU trial'").
 QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
 _SAID = re.compile(
-    r"(\b(?:post|send|say|write|reply|answer|announce|broadcast|text|read|saying|changed to|"
-    r"to)(?:s|ed|ing)?\s*:?\s*)" + QUOTED.pattern
+    r"((?:\b(?:post|send|say|write|reply|answer|announce|broadcast|text|read|saying|changed to|"
+    r"to|as|called|named|titled|labell?ed)(?:s|ed|ing)?|->|→|=>)\s*:?\s*)" + QUOTED.pattern
 )
 
 

@@ -267,6 +267,15 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?=['\"‘“])",
         " should be changed to ",
     ),
+    # a name something should go by: renamed ("q-4 should show up as 'Tier 2'", "the role
+    # should be called 'editor'")
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|ought\s+to|will)\s+(?:now\s+|instead\s+)?"
+        r"(?:show\s+up|appear|display|be\s+(?:shown|displayed|listed|known))\s+as\b"
+        r"|\b(?:should|must|needs?\s+to|has\s+to|ought\s+to|will)\s+(?:now\s+|instead\s+)?"
+        r"be\s+(?:re)?(?:called|named|titled|labell?ed)\b",
+        " to rename it to ",
+    ),
     # "make sure bob is a moderator": make him one
     (
         r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w[\w.-]*)\s+(?:is|becomes?|stays?)\s+"
