@@ -157,3 +157,21 @@ def test_the_name_a_thing_should_go_by_renames_it(
 ) -> None:
     # the new name is a value, and showing up as it is no read
     assert top(index, query).removesuffix("Partial") == expected
+
+
+# ------------------------------------------------------------------ whether one is among them
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["is u-4 in seg-trial?", "was u-8 targeted by seg-spring?", "does seg-vip contain u-12?"],
+)
+def test_whether_one_is_among_a_segments_targets_is_an_existence_check(
+    index: SearchIndex, query: str
+) -> None:
+    # a yes or no about one id, not the list of every target
+    assert top(index, query) == "SegmentTargetExists"
+
+
+def test_which_are_among_them_still_lists(index: SearchIndex) -> None:
+    assert top(index, "who is in seg-trial?") == "QuerySegmentTargets"

@@ -190,6 +190,15 @@ _TESTS = re.compile(
     r"(?:reachable|valid|(?:work|works|working|connect|connects)\s*(?:\?|$))))",
     re.IGNORECASE,
 )
+# Whether one thing is among another's, asked yes or no: "is u-9 targeted by seg-pro?", "does
+# the segment include bob?" want an existence check, where one exists (SegmentTargetExists).
+_WHETHER_IN = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|and)\W+)*(?:(?:is|are|was|were)\s+[^?]{1,60}?\s+(?:in|inside|"
+    r"among|part\s+of|a\s+member\s+of|members\s+of|included\s+in|targeted\s+(?:by|in)|covered\s+by|"
+    r"reached\s+by|on\s+the\s+list)\b|(?:does|do|did)\s+[^?]{1,60}?\s+(?:include|contain|target|"
+    r"cover|reach)\b)",
+    re.IGNORECASE,
+)
 # A number of things: "10 items", "the last 20 messages" (not "message 42").
 _SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?" + _NOT_PLURAL + r"[a-z]{2,}s\b")
 # Where a clause ends: not inside "game.move", "10:02" or "half-typed".
@@ -552,6 +561,11 @@ class QueryAnalyzer:
             actions |= {"list"}  # "grab 10 items": a page of them
         if question and _WHICH_MANY.search(query):
             actions = frozenset({"list"})  # "what channel types do we have?" lists them
+        among = bool(question and _WHETHER_IN.match(query))
+        if among:
+            # "is bob in the segment?" asks one fact, not for a list; bob would be a member
+            # or target of it
+            actions = frozenset({"read", verb_action("exist")})
         if _TESTS.match(query):
             actions = frozenset({"test"})  # "does the bucket actually work?" tests it
         if "create" in actions and _ADD_TO.search(query):
@@ -602,7 +616,7 @@ class QueryAnalyzer:
             corrections,
             bool(question),
             excluded - frozenset(own),
-            self._roles(query, said, names),
+            _MEMBERSHIP if among else self._roles(query, said, names),
         )
 
     def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:
