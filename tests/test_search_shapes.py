@@ -175,3 +175,23 @@ def test_whether_one_is_among_a_segments_targets_is_an_existence_check(
 
 def test_which_are_among_them_still_lists(index: SearchIndex) -> None:
     assert top(index, "who is in seg-trial?") == "QuerySegmentTargets"
+
+
+# ------------------------------------------------------------------ gone for some people only
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("make #standup disappear just for carol", "HideChannel"),
+        ("the support:t-12 chat should go away only for u-7", "HideChannel"),
+        ("I'm sick of seeing #random in my sidebar", "HideChannel"),
+        ("m-9 should vanish just for me, the others keep it", "DeleteMessage"),
+        ("the message I sent to bob should vanish only from my own view", "DeleteMessage"),
+    ],
+)
+def test_a_thing_gone_for_some_people_only_is_hidden_or_deleted_for_them(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    # a conversation gone for someone is hidden for them; a message, deleted for them only
+    assert top(index, query) == expected

@@ -561,10 +561,27 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         " to hide it from the channel list ",
     ),
     (
-        r"\b(?:disappear|vanish|go away|be gone)\s+(?:only\s+|just\s+)?(?:from|for)\s+"
-        r"(?:\S+\s+){0,2}?(?:own\s+)?view\b",
-        " to delete it just for me ",
+        r"\b(?:(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:disappear|vanish|go away|be gone)"
+        r"\s+(?:only\s+|just\s+)?(?:from|for)\s+(?:\S+\s+){0,2}?(?:own\s+)?view\b",
+        " to delete it (delete_for_me) just for me ",
     ),
+    # ... or a conversation gone for some people only: hidden for them (a message gone just
+    # for me is deleted for me, above)
+    (
+        r"^(?![^.;?!]*\b(?:messages?|msgs?|posts?|m-\d))(?=[^.;?!]*?(?:#\w|\b[a-z]+:[\w-]|\b(?:"
+        r"channels?|chats?|conversations?|convos?|rooms?|dms?|threads?)\b))([^.;?!]*?)\b(?:(?:make|"
+        r"let|have)\s+((?:\S+\s+){1,6}?)|(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:"
+        r"disappear|vanish|go\s+away|be\s+gone)\s+(?:only\s+|just\s+)(?:for|from)\s+",
+        r"\1 to hide \2 for ",
+    ),
+    (
+        r"^(?=[^.;?!]*\b(?:messages?|msgs?|posts?|m-\d))([^.;?!]*?)\b(?:(?:make|let|have)\s+"
+        r"((?:\S+\s+){1,6}?)|(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:disappear|vanish|"
+        r"go\s+away|be\s+gone)\s+(?:only\s+|just\s+)(?:for|from)\s+",
+        r"\1 to delete \2 (delete_for_me) just for ",
+    ),
+    # someone tired of seeing something wants it hidden
+    (r"\b(?:tired|sick|fed\s+up)\s+of\s+seeing\b", " to hide "),
     # things that should go away on their own, over time: a retention policy
     (
         rf"\b{_GONE}\b"
