@@ -195,3 +195,28 @@ def test_a_thing_gone_for_some_people_only_is_hidden_or_deleted_for_them(
 ) -> None:
     # a conversation gone for someone is hidden for them; a message, deleted for them only
     assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ outcomes of a person's state
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # kept out, then let back in: unbanned
+        ("bob did his two weeks, let him back into #lounge", "unban"),
+        # what someone wants pushed to them: their push preferences
+        ("u-12 only needs alerts for DMs", "UpdatePushNotificationPreferences"),
+        (
+            "dana prefers notifications only when someone mentions her",
+            "UpdatePushNotificationPreferences",
+        ),
+        # no unread left to see: marked read
+        ("u-9 shouldn't have any unread badge on #support now", "MarkRead"),
+        ("the channel should no longer show the unread badge for u-4", "MarkRead"),
+    ],
+)
+def test_a_state_wanted_for_someone_is_brought_about(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected

@@ -424,6 +424,27 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
     ),
+    # someone let back in where they were kept out: unbanned ("served their time, let them
+    # back into #final", "allow u-3 back in")
+    (
+        r"\b(?:let|allow|welcome)\s+(@?[\w.-]+)\s+back(?:\s+(?:in(?:to)?|on(?:to)?)\b|"
+        r"(?=\s*(?:[.,;:!?)—–]|$)))",
+        r" to unban \1 from ",
+    ),
+    # unread that should no longer show: marked read ("u-3 shouldn't see an unread badge")
+    (
+        rf"\b{_NO_MORE}\s+(?:see|have|show|get|display)\s+(?:an?\s+|any\s+|the\s+)?(?:more\s+)?"
+        r"(?:unread|badge)",
+        " to mark read ",
+    ),
+    # what someone wants pushed to them: their push preferences ("u-7 only wants push for
+    # mentions")
+    (
+        r"(?<![\w@])(@?[\w.-]+)\s+(?:only\s+)?(?:wants?|prefers?|needs?)\s+(?:only\s+)?"
+        r"(?:push(?:es)?|push\s+notifications?|notifications?|alerts?)\s+(?:only\s+)?"
+        r"(?:for|about|on|when)\b",
+        r" to set push notification preferences of \1 for ",
+    ),
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
