@@ -220,3 +220,21 @@ def test_a_state_wanted_for_someone_is_brought_about(
     index: SearchIndex, query: str, expected: str
 ) -> None:
     assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ an action named as a noun
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("seg-4 deletion", "DeleteSegment"),
+        ("deactivation of u-3", "DeactivateUser"),
+        ("import task t-9 cancellation", "CancelImportV2Task"),
+        ("undo the delete of m-12", "UndeleteMessage"),  # a deletion undone
+    ],
+)
+def test_an_action_named_as_a_noun_is_that_action(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected

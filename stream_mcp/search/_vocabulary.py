@@ -143,6 +143,14 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("enumerate", "list"),
     ("ingest", "import"),
     ("ingests", "imports"),
+    # an action named as a noun: "intern role removal", "segment deletion", "token revocation"
+    ("removal", "remove"),
+    ("deletion", "delete"),
+    ("creation", "create"),
+    ("cancellation", "cancel"),
+    ("deactivation", "deactivate"),
+    ("reactivation", "reactivate"),
+    ("revocation", "revoke"),
     ("choice", "option"),  # of a poll: "the 'Tacos' choice"
     ("choices", "options"),
     ("wordlist", "word list"),
@@ -423,6 +431,12 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"{_THEY}\s+(?:should|must|can|may|will)\s+(?:now\s+)?(?:be\s+(?:allowed|able|"
         rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
+    ),
+    # a deletion undone: undeleted ("undo the delete of m-9", "revert that deletion")
+    (
+        r"\b(?:undo|reverse|revert|roll\s+back)\s+(?:the\s+|that\s+|this\s+|a\s+|my\s+|its\s+)?"
+        r"(?:deletion|delete|deleting|removal)\b",
+        " undelete ",
     ),
     # someone let back in where they were kept out: unbanned ("served their time, let them
     # back into #final", "allow u-3 back in")
