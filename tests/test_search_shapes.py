@@ -238,3 +238,20 @@ def test_an_action_named_as_a_noun_is_that_action(
     index: SearchIndex, query: str, expected: str
 ) -> None:
     assert top(index, query) == expected
+
+
+# ------------------------------------------------------------------ people by what they have
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "everyone with the moderator role",
+        "users whose country is NL",
+        "all people who have plan=pro set",
+    ],
+)
+def test_people_picked_out_by_what_they_have_is_a_user_query(
+    index: SearchIndex, query: str
+) -> None:
+    assert top(index, query) == "QueryUsers"

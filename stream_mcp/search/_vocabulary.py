@@ -432,6 +432,13 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
     ),
+    # people picked out by what they have: a query of users ("everyone with the admin role",
+    # "all users whose plan is pro")
+    (
+        r"^\W*(?:(?:list|show|find|get)\s+(?:me\s+)?)?(?:all\s+(?:the\s+)?)?(?:everyone|everybody|"
+        r"users|people|accounts)\s+(?:with|whose|having|who\s+(?:have|has))\b",
+        " query users with ",
+    ),
     # a deletion undone: undeleted ("undo the delete of m-9", "revert that deletion")
     (
         r"\b(?:undo|reverse|revert|roll\s+back)\s+(?:the\s+|that\s+|this\s+|a\s+|my\s+|its\s+)?"
