@@ -255,3 +255,27 @@ def test_people_picked_out_by_what_they_have_is_a_user_query(
     index: SearchIndex, query: str
 ) -> None:
     assert top(index, query) == "QueryUsers"
+
+
+# ------------------------------------------------------------------ how one named thing is
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("how /giphy is set up", "GetCommand"),  # nothing is set up: its definition is read
+        ("how seg-4 is defined", "GetSegment"),
+    ],
+)
+def test_how_one_named_thing_is_set_up_reads_it(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+@pytest.mark.parametrize("query", ["/giphy definition?", "how /ticket is configured"])
+def test_a_question_about_one_named_thing_reads_no_list(
+    analyzer: QueryAnalyzer, query: str
+) -> None:
+    actions = analyzer.plan(query).actions
+    assert "read" in actions and "list" not in actions

@@ -586,6 +586,17 @@ class QueryAnalyzer:
                 (_inflected(w) and w.endswith("s") and w not in ASPECTS) or w in _MANY for w in head
             )
             actions |= {"list"} if many else frozenset(QUESTION_ACTIONS)
+        if (
+            named - {"user"}
+            and not plural
+            and "read" in actions
+            and self._quantifiers.isdisjoint(stems)
+            and "list" not in own
+            and not self._about_people(stems)  # "who is in seg-4?" asks for many
+        ):
+            # a read of one named thing, with no plural: "how /ticket is defined", "#ops
+            # settings?", "show seg-4" read that one, not a list
+            actions -= {"list"}
         bulk = NO_BULK
         cues = [i for i, _ in self._bulk.matches(stems) if stems[i - 1 : i] != ["how"]]
         if cues or _COUNT.search(query.lower()):

@@ -432,6 +432,13 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
     ),
+    # how a thing is set up, asked: its definition read ("how /giphy is set up", "how the
+    # gaming type is configured"), nothing set up
+    (
+        r"^\W*how\s+((?:\S+\s+){1,5}?)(?:is|are|was|were)\s+(?:currently\s+|actually\s+)?"
+        r"(?:set\s+up|configured|defined|built|wired(?:\s+up)?|laid\s+out|structured|declared)\b",
+        r" show how \1 is configured ",
+    ),
     # people picked out by what they have: a query of users ("everyone with the admin role",
     # "all users whose plan is pro")
     (
