@@ -84,7 +84,11 @@ PHRASE_GAP = 1  # words allowed between the words of a synonym trigger
 _ID_VERBS = MappingProxyType(dict(OPERATION_ACTIONS))
 
 # Small words that end in "s" but name no things: "poll 4 as it stands" counts nothing.
-_NOT_PLURAL = r"(?!(?:as|is|was|has|does|its|his|this|us|yes|plus|thus|always|perhaps)\b)"
+# Nor do the aspects of one thing after its number: "queue 3 details", "run 5 stats".
+_NOT_PLURAL = (
+    r"(?!(?:as|is|was|has|does|its|his|this|us|yes|plus|thus|always|perhaps|details|settings|"
+    r"contents|properties|specs|stats|statistics|infos)\b)"
+)
 # A count of things: "100 users", "30 stale channels", "10k banned terms" (not "message 42",
 # nor a page of them: "the last 20 messages", nor a time: "for 2 hours", nor part of an id:
 # "u-8 as members").
@@ -177,6 +181,24 @@ _WHICH_MANY = re.compile(
     r"[a-z]{3,}s\s+(?:do|does|exist|have|we|you|can|did|there|are" + _HELD_IN + r")\b",
     re.IGNORECASE,
 )
+# Whether something works, asked: "can the importer actually list our bucket?", "does the
+# APNs setup work?", "is the bucket reachable?" want a test run, not a setting read ("can you
+# …" is a request, and asks nothing).
+_TESTS = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|and)\W+)*(?:(?:can|could|will|would)\s+(?!you\b)(?=[^?]*\b"
+    r"(?:actually|really)\b)|(?:can|could|does|do|will|would|is|are)\s+(?!you\b)(?=[^?]*\b"
+    r"(?:reachable|valid|(?:work|works|working|connect|connects)\s*(?:\?|$))))",
+    re.IGNORECASE,
+)
+# Whether one thing is among another's, asked yes or no: "is u-9 targeted by seg-pro?", "does
+# the segment include bob?" want an existence check, where one exists (SegmentTargetExists).
+_WHETHER_IN = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|and)\W+)*(?:(?:is|are|was|were)\s+[^?]{1,60}?\s+(?:in|inside|"
+    r"among|part\s+of|a\s+member\s+of|members\s+of|included\s+in|targeted\s+(?:by|in)|covered\s+by|"
+    r"reached\s+by|on\s+the\s+list)\b|(?:does|do|did)\s+[^?]{1,60}?\s+(?:include|contain|target|"
+    r"cover|reach)\b)",
+    re.IGNORECASE,
+)
 # A number of things: "10 items", "the last 20 messages" (not "message 42").
 _SOME = re.compile(r"\b\d+k?\s+(?:[a-z]+\s+)?" + _NOT_PLURAL + r"[a-z]{2,}s\b")
 # Where a clause ends: not inside "game.move", "10:02" or "half-typed".
@@ -186,7 +208,7 @@ _CLAUSE = re.compile(r"[;!?()—–]|[.:,](?:\s|$)|\s-+\s")
 _PREFIXED_ID = re.compile(
     r"(?<![\w#@:/.-])("
     + "|".join(sorted((re.escape(p) for p, _ in ID_KINDS), key=len, reverse=True))
-    + r")-(\w+(?:-\w+)*)(?![\w@/-]|\.\w)",
+    + r")([-_])(\w+(?:-\w+)*)(?![\w@/-]|\.\w)",
     re.IGNORECASE,
 )
 _ID_KIND = MappingProxyType(dict(ID_KINDS))
@@ -213,8 +235,10 @@ def read_ids(query: str) -> tuple[str, Counter[str]]:
     done = 0
     named = False  # whether the last id was a value of the noun before it
     for m in _PREFIXED_ID.finditer(query):
-        prefix, value = m[1].lower(), m[2]
-        if len(prefix) <= SHORT_PREFIX and not any(c.isdigit() for c in value):
+        prefix, value = m[1].lower(), m[3]
+        # "seg_42" as "seg-42"; but "opt_in" or "cmd_name" is a field's name
+        short = len(prefix) <= SHORT_PREFIX or m[2] == "_"
+        if short and not any(c.isdigit() for c in value):
             continue
         kind = _ID_KIND[prefix]
         between = query[done : m.start()]
@@ -471,7 +495,7 @@ class QueryAnalyzer:
         ]
         described = self._described(said, names, starts)
         plain = self._plain(said, names, starts, described)
-        question = self.question(stems, query)
+        question = self.question(stems, query, plain)
         # In a question, "say" and "mention" report what was said: search the messages. The
         # reporting words then say how to find the answer, not what it is about.
         speech = self._speech.matches(stems) if question else []
@@ -537,6 +561,13 @@ class QueryAnalyzer:
             actions |= {"list"}  # "grab 10 items": a page of them
         if question and _WHICH_MANY.search(query):
             actions = frozenset({"list"})  # "what channel types do we have?" lists them
+        among = bool(question and _WHETHER_IN.match(query))
+        if among:
+            # "is bob in the segment?" asks one fact, not for a list; bob would be a member
+            # or target of it
+            actions = frozenset({"read", verb_action("exist")})
+        if _TESTS.match(query):
+            actions = frozenset({"test"})  # "does the bucket actually work?" tests it
         if "create" in actions and _ADD_TO.search(query):
             actions |= {"update"}  # adding to something that exists changes it
         plural = any(
@@ -555,6 +586,17 @@ class QueryAnalyzer:
                 (_inflected(w) and w.endswith("s") and w not in ASPECTS) or w in _MANY for w in head
             )
             actions |= {"list"} if many else frozenset(QUESTION_ACTIONS)
+        if (
+            named - {"user"}
+            and not plural
+            and "read" in actions
+            and self._quantifiers.isdisjoint(stems)
+            and "list" not in own
+            and not self._about_people(stems)  # "who is in seg-4?" asks for many
+        ):
+            # a read of one named thing, with no plural: "how /ticket is defined", "#ops
+            # settings?", "show seg-4" read that one, not a list
+            actions -= {"list"}
         bulk = NO_BULK
         cues = [i for i, _ in self._bulk.matches(stems) if stems[i - 1 : i] != ["how"]]
         if cues or _COUNT.search(query.lower()):
@@ -585,7 +627,7 @@ class QueryAnalyzer:
             corrections,
             bool(question),
             excluded - frozenset(own),
-            self._roles(query, said, names),
+            _MEMBERSHIP if among else self._roles(query, said, names),
         )
 
     def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:
@@ -822,18 +864,21 @@ class QueryAnalyzer:
             return frozenset({"read"})
         return frozenset().union(*(r.payload for i, r in self._verbs.matches(stems) if i == 0))
 
-    def question(self, stems: Sequence[str], query: str = "") -> frozenset[str]:
+    def question(
+        self, stems: Sequence[str], query: str = "", plain: Sequence[bool] = ()
+    ) -> frozenset[str]:
         """Read/list when the request is a question ("where is …", "does the segment include
         …?"), else nothing. A polite opener ("can you ban bob") is a request, not a question,
         and "how do I …" asks how to act, so neither counts. A bare trailing "?" counts only
-        when no verb says what to do ("alice's unread count?"). Asking whether I may act ("can
-        I delete …?", "is it possible to …") asks to act."""
+        when no verb says what to do ("alice's unread count?"); ``plain`` says which words can
+        be verbs ("how did test run 5 go?" tests nothing). Asking whether I may act ("can I
+        delete …?", "is it possible to …") asks to act."""
         if _MAY_I.match(query) or _HOW_DO_I.match(query):
             return frozenset()
-        stems = _drop_polite(stems)
-        if any(position == 0 for position, _ in self._questions.matches(stems)):
+        if any(position == 0 for position, _ in self._questions.matches(_drop_polite(stems))):
             return frozenset(QUESTION_ACTIONS)
-        if query.rstrip().endswith("?") and not self._verbs.matches(stems):
+        verbs = [i for i, _ in self._verbs.matches(stems) if not plain or plain[i]]
+        if query.rstrip().endswith("?") and not verbs:
             return frozenset(QUESTION_ACTIONS)
         return frozenset()
 

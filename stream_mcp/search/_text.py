@@ -136,17 +136,33 @@ _VALUES = (
         ),
     ),
     ("emoji", _EMOJI),
+    ("emoji", re.compile(r"(?<![\w+-])\+1(?![\w.])")),  # "+1": a thumbs-up
 )
-# Emoji that open a request decorate it ("🔥 react on msg-12"); where the verb is looked for,
-# they would read as a noun phrase's head (a read), so they count at the end instead.
+# An emoji is a reaction, in chat, as "#general" is a channel: the thing is named by its kind.
+_VALUE_TEXT = {"emoji": "emoji reaction"}
+# An emoji (or "+1") that opens a request with no verb, before what it goes on, is the verb:
+# "+1 m-300", "🎉 on msg-7 from ivy" react.
+_REACTING = re.compile(
+    rf"^\s*(?:(?:{_EMOJI.pattern}|\+1)\s*)+(?=(?:on|to|for)\b|[#@]|[a-z]+[-_:]\w|"
+    r"(?:msg|message|post)\b)",
+    re.IGNORECASE,
+)
+# Other emoji that open a request decorate it ("🔥 react on msg-12"); where the verb is looked
+# for, they would read as a noun phrase's head (a read), so they count at the end instead.
 _LEADING_EMOJI = re.compile(rf"\s*(?:(?:{_EMOJI.pattern})\s*)+")
+# The name of a reaction type, quoted: "remove bob's 'like'", "the 'heart' on m-4".
+_REACTION_NAME = re.compile(
+    r"(?<!\w)(['\"‘“])(like|love|haha|wow|sad|angry|heart|thumbs[ _-]?(?:up|down)|"
+    r"thumbsup|fire|clap|laugh|smile|tada|party|\+1)['\"’”](?!\w)",
+    re.IGNORECASE,
+)
 # Quoted text: a name ("the 'gaming' type", "taps 'mark all as read'") or, after a verb of
 # saying, a message body ("post 'deploy done' in #general", "should be changed to 'open a
-# ticket'").
+# ticket'"), or a new name ("show up as 'Tier 2'", "rename -> 'EU trial'").
 QUOTED = re.compile(r"(?<!\w)(['\"‘“]).*?['\"’”](?!\w)")
 _SAID = re.compile(
-    r"(\b(?:post|send|say|write|reply|answer|announce|broadcast|text|read|saying|changed to|"
-    r"to)(?:s|ed|ing)?\s*:?\s*)" + QUOTED.pattern
+    r"((?:\b(?:post|send|say|write|reply|answer|announce|broadcast|text|read|saying|changed to|"
+    r"to|as|called|named|titled|labell?ed)(?:s|ed|ing)?|->|→|=>)\s*:?\s*)" + QUOTED.pattern
 )
 
 
@@ -156,6 +172,7 @@ def unquote(query: str) -> str:
     request towards whatever shares them. Other quoted text names something and stays, but
     without emoji, which are part of the name, not a reaction ("the 'Tacos 🌮' option")."""
     query = _SAID.sub(r"\1 it ", query)
+    query = _REACTION_NAME.sub(r" \2 emoji reaction ", query)
     return QUOTED.sub(lambda m: _EMOJI.sub("", m[0]), query)
 
 
@@ -168,10 +185,11 @@ def replace_references(query: str) -> tuple[str, Counter[str]]:
     URLs and email addresses become "url" and "email" (before "@" can read as a user). Also
     says how many of each kind there were. A field set to a value ("pinned=true") is that
     field: the value ("true", "moderator") says nothing about the operation."""
+    query = _REACTING.sub(" react with an emoji ", query)
     if lead := _LEADING_EMOJI.match(query):
         query = f"{query[lead.end() :]} {lead[0].strip()}"
     for kind, pattern in _VALUES:
-        query = pattern.sub(f" {kind} ", query)
+        query = pattern.sub(f" {_VALUE_TEXT.get(kind, kind)} ", query)
     query = _ASSIGNMENT.sub(r" \1 field ", query)
     kinds: Counter[str] = Counter()
     for kind, pattern in _REFERENCES:

@@ -143,6 +143,14 @@ READ_AS: tuple[tuple[str, str], ...] = (
     ("enumerate", "list"),
     ("ingest", "import"),
     ("ingests", "imports"),
+    # an action named as a noun: "intern role removal", "segment deletion", "token revocation"
+    ("removal", "remove"),
+    ("deletion", "delete"),
+    ("creation", "create"),
+    ("cancellation", "cancel"),
+    ("deactivation", "deactivate"),
+    ("reactivation", "reactivate"),
+    ("revocation", "revoke"),
     ("choice", "option"),  # of a poll: "the 'Tacos' choice"
     ("choices", "options"),
     ("wordlist", "word list"),
@@ -267,6 +275,15 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"(?=['\"‘“])",
         " should be changed to ",
     ),
+    # a name something should go by: renamed ("q-4 should show up as 'Tier 2'", "the role
+    # should be called 'editor'")
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|ought\s+to|will)\s+(?:now\s+|instead\s+)?"
+        r"(?:show\s+up|appear|display|be\s+(?:shown|displayed|listed|known))\s+as\b"
+        r"|\b(?:should|must|needs?\s+to|has\s+to|ought\s+to|will)\s+(?:now\s+|instead\s+)?"
+        r"be\s+(?:re)?(?:called|named|titled|labell?ed)\b",
+        " to rename it to ",
+    ),
     # "make sure bob is a moderator": make him one
     (
         r"\b(?:make sure|ensure)\s+(?:that\s+)?(@?\w[\w.-]*)\s+(?:is|becomes?|stays?)\s+"
@@ -274,6 +291,20 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r" to make \1 ",
     ),
     (r"\b(?:make sure|ensure|so that)\b", " "),
+    # a "like" someone owns or gives is a reaction ("u-2's like on m-8", "give it a like"); the
+    # word is otherwise filler ("something like that")
+    (
+        r"(?:['’]s|\b(?:a|the|my|his|her|their|your|our|its|one|every|each))\s+(likes?)\b"
+        r"(?!\s+(?:to|that|this|it)\b)",
+        r" \1 reaction ",
+    ),
+    # a message that should show a reaction: react ("m-4 should get a 👍 from bob")
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|will)\s+(?:now\s+|also\s+)?(?:show|have|get|carry|"
+        r"display|bear|wear)\s+(?:an?\s+|one\s+|the\s+|their\s+|his\s+|her\s+)?(?=[\U0001f000-"
+        r"\U0001faff\u2600-\u27bf]|\+1|(?:likes?|hearts?|thumbs[ -]?up|reactions?)\b)",
+        " to react with ",
+    ),
     # "drop a note in #general", "drop bob a line": post one (dropping *the* message deletes it)
     (
         r"\bdrop\s+(?:(@?[\w.-]+)\s+)?an?\s+((?:[\w-]+\s+|['\"‘“][^'\"’”]*['\"’”]\s+){0,2}?"
@@ -401,6 +432,47 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"permitted)\s+to\s+)?{_POST}\b(?=[^.;?!]*\bagain\b)",
         r" to unban \1 ",
     ),
+    # how a thing is set up, asked: its definition read ("how /giphy is set up", "how the
+    # gaming type is configured"), nothing set up
+    (
+        r"^\W*how\s+((?:\S+\s+){1,5}?)(?:is|are|was|were)\s+(?:currently\s+|actually\s+)?"
+        r"(?:set\s+up|configured|defined|built|wired(?:\s+up)?|laid\s+out|structured|declared)\b",
+        r" show how \1 is configured ",
+    ),
+    # people picked out by what they have: a query of users ("everyone with the admin role",
+    # "all users whose plan is pro")
+    (
+        r"^\W*(?:(?:list|show|find|get)\s+(?:me\s+)?)?(?:all\s+(?:the\s+)?)?(?:everyone|everybody|"
+        r"users|people|accounts)\s+(?:with|whose|having|who\s+(?:have|has))\b",
+        " query users with ",
+    ),
+    # a deletion undone: undeleted ("undo the delete of m-9", "revert that deletion")
+    (
+        r"\b(?:undo|reverse|revert|roll\s+back)\s+(?:the\s+|that\s+|this\s+|a\s+|my\s+|its\s+)?"
+        r"(?:deletion|delete|deleting|removal)\b",
+        " undelete ",
+    ),
+    # someone let back in where they were kept out: unbanned ("served their time, let them
+    # back into #final", "allow u-3 back in")
+    (
+        r"\b(?:let|allow|welcome)\s+(@?[\w.-]+)\s+back(?:\s+(?:in(?:to)?|on(?:to)?)\b|"
+        r"(?=\s*(?:[.,;:!?)—–]|$)))",
+        r" to unban \1 from ",
+    ),
+    # unread that should no longer show: marked read ("u-3 shouldn't see an unread badge")
+    (
+        rf"\b{_NO_MORE}\s+(?:see|have|show|get|display)\s+(?:an?\s+|any\s+|the\s+)?(?:more\s+)?"
+        r"(?:unread|badge)",
+        " to mark read ",
+    ),
+    # what someone wants pushed to them: their push preferences ("u-7 only wants push for
+    # mentions")
+    (
+        r"(?<![\w@])(@?[\w.-]+)\s+(?:only\s+)?(?:wants?|prefers?|needs?)\s+(?:only\s+)?"
+        r"(?:push(?:es)?|push\s+notifications?|notifications?|alerts?)\s+(?:only\s+)?"
+        r"(?:for|about|on|when)\b",
+        r" to set push notification preferences of \1 for ",
+    ),
     # undoing a ban, mute or block is its own operation
     (
         r"\b(?:undo|reverse|revert|lift|remove|cancel|end|take\s+back)\s+(?:the\s+|a\s+|that\s+|"
@@ -447,8 +519,21 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"\b(?:should(?:n['’]t| not)|must(?:n['’]t| not)|no\s+longer\s+(?:needs?\s+to|should))\s+"
         r"(?:even\s+)?exist\b"
         r"|\b(?:should(?:n['’]t|\s+not|\s+no\s+longer)|must(?:n['’]t|\s+not|\s+no\s+longer))\s+"
-        r"be\s+(?:there|around|reachable|accessible|downloadable)\b",
+        r"be\s+(?:there|around|reachable|accessible|downloadable|available|usable|selectable|"
+        r"pickable|choosable|an\s+option|wired|connected|hooked\s+up|linked|plugged\s+in)\b",
         " to delete ",
+    ),
+    # ... made unreachable, or wanted gone: "make it unavailable", "I want that room gone"
+    (
+        r"\bmake\s+(it|them|(?:the\s+|that\s+|this\s+)?[\w:.-]+)\s+(?:unavailable|"
+        r"inaccessible|unreachable|unusable|undownloadable)\b",
+        r" to delete \1 ",
+    ),
+    (
+        r"\b(?:want|need|like)\s+((?:it|them|(?:the|that|this|those|these|our|my)\s+[#@\w:.-]+"
+        r"(?:\s+[\w-]+)?)(?:\s+and\s+(?:its|their|the|all)\s+[\w-]+)?)\s+(?:gone|deleted|"
+        r"removed|erased|wiped)\b(?!\s+(?:from|out\s+of)\b)",
+        r" to delete \1 ",
     ),
     # unread brought to zero: marked read
     (
@@ -525,10 +610,27 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         " to hide it from the channel list ",
     ),
     (
-        r"\b(?:disappear|vanish|go away|be gone)\s+(?:only\s+|just\s+)?(?:from|for)\s+"
-        r"(?:\S+\s+){0,2}?(?:own\s+)?view\b",
-        " to delete it just for me ",
+        r"\b(?:(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:disappear|vanish|go away|be gone)"
+        r"\s+(?:only\s+|just\s+)?(?:from|for)\s+(?:\S+\s+){0,2}?(?:own\s+)?view\b",
+        " to delete it (delete_for_me) just for me ",
     ),
+    # ... or a conversation gone for some people only: hidden for them (a message gone just
+    # for me is deleted for me, above)
+    (
+        r"^(?![^.;?!]*\b(?:messages?|msgs?|posts?|m-\d))(?=[^.;?!]*?(?:#\w|\b[a-z]+:[\w-]|\b(?:"
+        r"channels?|chats?|conversations?|convos?|rooms?|dms?|threads?)\b))([^.;?!]*?)\b(?:(?:make|"
+        r"let|have)\s+((?:\S+\s+){1,6}?)|(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:"
+        r"disappear|vanish|go\s+away|be\s+gone)\s+(?:only\s+|just\s+)(?:for|from)\s+",
+        r"\1 to hide \2 for ",
+    ),
+    (
+        r"^(?=[^.;?!]*\b(?:messages?|msgs?|posts?|m-\d))([^.;?!]*?)\b(?:(?:make|let|have)\s+"
+        r"((?:\S+\s+){1,6}?)|(?:should|must|will|needs?\s+to|has\s+to)\s+)?(?:disappear|vanish|"
+        r"go\s+away|be\s+gone)\s+(?:only\s+|just\s+)(?:for|from)\s+",
+        r"\1 to delete \2 (delete_for_me) just for ",
+    ),
+    # someone tired of seeing something wants it hidden
+    (r"\b(?:tired|sick|fed\s+up)\s+of\s+seeing\b", " to hide "),
     # things that should go away on their own, over time: a retention policy
     (
         rf"\b{_GONE}\b"
@@ -771,6 +873,8 @@ ACTION_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("delete", "update"), ("remove someone from",)),
     (("read", "list"), ("show", "view", "see", "display")),
     (("list",), ("list", "query", "find", "search", "browse")),
+    # trying whether something works, changing nothing: CheckPush, ValidateImporter…
+    (("test",), ("test", "check", "verify", "validate")),
 )  # fmt: skip
 # Verbs people use for the verbs of Stream's ids: as a word, each also counts as the id verb,
 # so an operation does not win for happening to use the same synonym ("drop", "fetch") in its
@@ -937,6 +1041,7 @@ OPERATION_ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("update", ("update",)),
     ("set", ("update",)),
     ("exists", ("read",)),
+    *((verb, ("test",)) for verb in TESTING_VERBS),
 )
 
 # A request's leading verb, as the verb Stream's ids use for it ("report this" → flag).
