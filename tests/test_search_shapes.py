@@ -279,3 +279,36 @@ def test_a_question_about_one_named_thing_reads_no_list(
 ) -> None:
     actions = analyzer.plan(query).actions
     assert "read" in actions and "list" not in actions
+
+
+# ------------------------------------------------------------------ a subject, then its fate
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the first word names the thing ("poll", "import"), it does not do anything to it
+        ("poll p-3 is outdated and should be deleted", "DeletePoll"),
+        ("import imp-v2-8 was started by mistake, it has to stop", "CancelImportV2Task"),
+        ("segment seg-7 is obsolete and must be removed", "DeleteSegment"),
+        ("campaign cmp-12 is sending the wrong copy and needs to be halted", "StopCampaign"),
+    ],
+)
+def test_a_subject_then_what_must_happen_to_it(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "action"),
+    [
+        ("the spring template should be removed", "delete"),
+        ("that draft must be deleted", "delete"),
+        ("bob's profile needs to be updated", "update"),
+    ],
+)
+def test_what_must_be_done_in_the_passive_is_the_action(
+    analyzer: QueryAnalyzer, query: str, action: str
+) -> None:
+    assert action in analyzer.plan(query).actions

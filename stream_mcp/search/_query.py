@@ -145,6 +145,8 @@ _WANTED = re.compile(r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?!
 # ... seen before negated clauses are set aside (see split_negated), which would take it along
 _UNWANTED = re.compile(r"\b(?:should|must)(?:n['’]t|\s+not|\s+no\s+longer|\s+never)\s+\w")
 _WRITES = frozenset({"create", "update", "delete"})
+# After a subject, these make a statement of what it is or was: "poll p-4 was a mistake".
+_COPULAS = frozenset({"is", "was", "are", "were", "has", "had"})
 # Words for people: a request with one of these, or a name, is about people, so about the
 # members of a group or the targets of a segment rather than the group or segment itself.
 _PEOPLE = frozenset(
@@ -713,9 +715,11 @@ class QueryAnalyzer:
             # reply", but "message reactions" names reactions (see NOUN_VERBS).
             after = said[i + 1] if i + 1 < len(said) else ""
             noun = stem(word) in self._nouns and not (after in _OBJECTS or after in names)
-            # an inflected word is no verb, unless it asks to read ("rule r_7 details")
+            # an inflected word is no verb, unless it asks to read ("rule r_7 details") or
+            # says what must be done to a thing ("poll p-4 should be removed")
             inflected = _inflected(word) and not (
-                word in ASPECTS and stem(word) in self._read_words
+                (word in ASPECTS and stem(word) in self._read_words)
+                or (_is_passive(said, i) and stem(word) in self._verb_words)
             )
             # ... but a terse request may end with its verb: "importer bucket remove"
             last_verb = i == len(said) - 1 and word in TRAILING_VERBS
@@ -836,10 +840,18 @@ class QueryAnalyzer:
         lead = [
             i for i, w in enumerate(said) if w not in STOPWORDS or stem(w) in self._verb_aliases
         ]
-        if lead and ((lead[0] > 0 and said[lead[0] - 1] in DETERMINERS) or said[lead[0]].isdigit()):
-            # "the broadcast … has to halt", "u-31 should be …": a subject, then what must
-            # happen to it (an id's number is no verb)
-            lead = [i + 1 for i in range(len(said) - 1) if said[i] in MODAL_MARKERS]
+        if lead and (
+            (lead[0] > 0 and said[lead[0] - 1] in DETERMINERS)
+            or said[lead[0]].isdigit()
+            or _is_subject(said, lead[0])
+        ):
+            # "the broadcast … has to halt", "u-31 should be …", "poll p-4 was a mistake and
+            # should go": a subject, then what must happen to it (an id's number is no verb)
+            lead = [
+                i + 2 if _is_passive(said, i + 2) else i + 1
+                for i in range(len(said) - 1)
+                if said[i] in MODAL_MARKERS
+            ]
         if (
             said[-1:] and said[-1] in TRAILING_VERBS and plain[-1]
             and not (lead and known_verb(lead[0]))
@@ -854,7 +866,17 @@ class QueryAnalyzer:
         first = stem(said[lead[0]])
         if first in self._read_words:  # "show bob's channels" reads; it is not ShowChannel
             return frozenset()
-        return frozenset(verb_action(v) for v in (first, self._verb_aliases.get(first, first)))
+        alias = self._verb_aliases.get(first, first)
+        # "halt" also as "stop", and as "cancel", the id verb it stands for (VERB_SYNONYMS)
+        return frozenset(
+            verb_action(v)
+            for v in (
+                first,
+                alias,
+                self._verb_synonyms.get(first, first),
+                self._verb_synonyms.get(alias, alias),
+            )
+        )
 
     def opening_actions(self, text: str) -> frozenset[str]:
         """The action of the verb ``text`` opens with: a summary's "Create or replace users"
@@ -982,6 +1004,19 @@ def _inflected(word: str) -> bool:
     if len(word) <= 3 or word in STOPWORDS or word.endswith(("ss", "us", "is")):
         return False
     return word.endswith(("ed", "ing", "s")) and stem(word) != word
+
+
+def _is_subject(said: Sequence[str], i: int) -> bool:
+    """Whether ``said[i]`` is the subject of a statement: a verb ("import", "poll") is no
+    verb before "is" or "was" ("import 14 is running …"); a command never reads so."""
+    rest = [w for w in said[i + 1 : i + 3] if not w.isdigit()]
+    return bool(rest) and rest[0] in _COPULAS
+
+
+def _is_passive(said: Sequence[str], i: int) -> bool:
+    """Whether ``said[i]`` is what must be done, in the passive: "should be removed", "has to
+    be cancelled" (see MODAL_MARKERS)."""
+    return 1 < i < len(said) and said[i - 1] == "be" and said[i - 2] in MODAL_MARKERS
 
 
 def _drop_polite(stems: Sequence[str]) -> Sequence[str]:
