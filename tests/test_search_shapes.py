@@ -312,3 +312,26 @@ def test_what_must_be_done_in_the_passive_is_the_action(
     analyzer: QueryAnalyzer, query: str, action: str
 ) -> None:
     assert action in analyzer.plan(query).actions
+
+
+# ------------------------------------------------------------------ something done, reversed
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the act to reverse is named ("muting", "the ban"), but its undoing is wanted
+        ("ivy regrets muting jack", "unmute"),
+        ("the ban on eve was too harsh, take it back", "unban"),
+        ("leo blocked mia by accident and wants it undone", "UnblockUsers"),
+        ("reverse the mute on oscar", "unmute"),
+    ],
+)
+def test_reversing_something_done_undoes_it(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query) == expected
+
+
+def test_reversal_cues(analyzer: QueryAnalyzer) -> None:
+    assert analyzer.plan("she wants that undone").reverses
+    assert analyzer.plan("I regret doing that").reverses
+    assert not analyzer.plan("mute bob").reverses

@@ -123,6 +123,9 @@ BULK_MISS = 0.85  # a bulk operation, for a request without one
 # An operation that undoes another (unban, StopWatchingChannel), for a request that does not
 # say to undo anything: "shadowban the spammer" is not an unban (see UNDO_CUES).
 UNDO_MISS = 0.5
+# An operation that undoes another, for a request that says outright to reverse something:
+# "grace regrets blocking hank and wants that undone" unblocks him.
+REVERSED = 1.5
 # An operation whose summary says it is *not* about something the request names: "Delete a
 # file uploaded outside any channel" for "delete the file bob uploaded to #support", "never
 # creates one" for "create a channel".
@@ -348,6 +351,9 @@ class _Engine:
         self._undoes = [
             v in UNDOING_VERBS or (v.startswith("un") and v[2:] in verbs) for v in self._id_verbs
         ]
+        # what another operation undoes: ban (unban), mute (unmute), block (unblock)
+        undone = {v[2:] for v in verbs if v.startswith("un")}
+        self._undone = [v in undone for v in self._id_verbs]
         # term → (doc, index of the id word it stands for), to count covered id words fast
         self._id_word_index: dict[str, list[tuple[int, int]]] = {}
         for doc, words in enumerate(self._id_words):
@@ -453,6 +459,10 @@ class _Engine:
             total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
             if self._undoes[doc] and not plan.undo:
                 total[doc] *= UNDO_MISS
+            elif plan.reverses and self._undoes[doc]:
+                total[doc] *= REVERSED
+            if plan.reverses and self._undone[doc]:
+                total[doc] *= OPPOSITE  # what is to be undone is not done again
             if self._in_channel[doc] and "channel" in plan.named:
                 total[doc] *= IN_CHANNEL
             if self._writes[doc]:

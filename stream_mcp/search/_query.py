@@ -61,6 +61,7 @@ from stream_mcp.search._vocabulary import (
     QUESTION_WORDS,
     READ_AS,
     READ_NOUNS,
+    REVERSAL_CUES,
     SPEECH_MEANS,
     SPEECH_WORDS,
     TRAILING_VERBS,
@@ -293,6 +294,7 @@ class QueryPlan:
     # id words it stands for without saying them: people named ("add bob to …", "who is in
     # …?") are the members or targets of whatever they are put in, taken from or found in
     roles: frozenset[str] = frozenset()
+    reverses: bool = False  # whether it says outright to reverse something (see REVERSAL_CUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +419,7 @@ class QueryAnalyzer:
             [_Rule(phrase_stems(w), tuple(analyze(SPEECH_MEANS))) for w in SPEECH_WORDS]
         )
         self._undo = _PhraseTable([_Rule(phrase_stems(c), True) for c in UNDO_CUES])
+        self._reversal = _PhraseTable([_Rule(phrase_stems(c), True) for c in REVERSAL_CUES])
         self._verb_words = frozenset(
             {stem(p.split()[0]) for _, phrases in ACTION_WORDS for p in phrases}
             | {stem(a) for a, _ in VERB_ALIASES}
@@ -630,6 +633,7 @@ class QueryAnalyzer:
             bool(question),
             excluded - frozenset(own),
             _MEMBERSHIP if among else self._roles(query, said, names),
+            bool(self._reversal.matches([stem(w) for w in split_words(stated)])),
         )
 
     def _roles(self, query: str, said: Sequence[str], names: Sequence[str]) -> frozenset[str]:

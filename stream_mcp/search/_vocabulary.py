@@ -936,7 +936,13 @@ UNDO_CUES: tuple[str, ...] = (
     "stop", "cancel", "halt", "end", "abort", "quit", "lift", "undo", "reverse", "revoke",
     "remove", "delete", "drop", "restore", "reinstate", "again", "back", "allow", "let", "pause",
     "revert", "no longer", "anymore", "any more", "finish", "terminate", "kill", "leave", "exit",
-    "opt out", "turn off", "switch off", "disable",
+    "opt out", "turn off", "switch off", "disable", "undone", "regret", "take back",
+)  # fmt: skip
+# Of UNDO_CUES, those that say outright to reverse something done ("wants that undone", "I
+# regret banning eve"): the operation that undoes it is wanted, not the one that did it.
+REVERSAL_CUES: tuple[str, ...] = (
+    "undo", "undone", "reverse", "reversed", "revert", "reverted", "regret", "take back",
+    "roll back", "rollback",
 )  # fmt: skip
 # Words that make a request a command, beyond the action words and aliases above. A request
 # with no verb at all ("blocked users", "push providers", "moderation rules") asks to see those
