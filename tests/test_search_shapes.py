@@ -335,3 +335,27 @@ def test_reversal_cues(analyzer: QueryAnalyzer) -> None:
     assert analyzer.plan("she wants that undone").reverses
     assert analyzer.plan("I regret doing that").reverses
     assert not analyzer.plan("mute bob").reverses
+
+
+# ------------------------------------------------------------ one thing, its id after its noun
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the id after the noun for its kind is still one thing named, so no list is read
+        ("settings of review queue q-7", "get_queue"),
+        ("the configuration of review queue q-12", "get_queue"),
+        ("details for segment seg-31", "GetSegment"),
+    ],
+)
+def test_an_id_after_its_noun_names_one_thing(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert top(index, query) == expected
+
+
+@pytest.mark.parametrize("query", ["settings of review queue q-7", "segment seg-31 details"])
+def test_an_id_after_its_noun_reads_no_list(analyzer: QueryAnalyzer, query: str) -> None:
+    actions = analyzer.plan(query).actions
+    assert "read" in actions and "list" not in actions

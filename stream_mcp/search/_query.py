@@ -223,6 +223,13 @@ _LAST_WORD = re.compile(r"([a-z]+)\W*$", re.IGNORECASE)
 
 
 def read_ids(query: str) -> tuple[str, Counter[str]]:
+    """``query`` with its prefixed ids read as their kinds, and how many of each (see
+    ``_read_ids``)."""
+    text, kinds, _ = _read_ids(query)
+    return text, kinds
+
+
+def _read_ids(query: str) -> tuple[str, Counter[str], Counter[str]]:
     """``query`` with each prefixed id read as the kind of thing it names ("trash cmp-9" as
     "trash campaign"), and how many of each kind there were (see ID_KINDS).
 
@@ -232,8 +239,12 @@ def read_ids(query: str) -> tuple[str, Counter[str]]:
     noun's value, not a second mention. A user's id is left as it is, but counted: like a
     name, it is a user mentioned in passing ("u-5's convos"), not a request about users. A
     short prefix counts only before a number, where it can hardly be a word ("u-turn").
+
+    The third value counts the ids that were a noun's values: "review queue q-20" names
+    one queue all the same.
     """
     kinds: Counter[str] = Counter()
+    valued: Counter[str] = Counter()
     out: list[str] = []
     done = 0
     named = False  # whether the last id was a value of the noun before it
@@ -251,6 +262,7 @@ def read_ids(query: str) -> tuple[str, Counter[str]]:
         out.append(between)
         number = value if value.isdigit() else ""
         if named:
+            valued[kind] += 1
             out.append(f" {number} ")
         elif kind == "user":
             kinds[kind] += 1
@@ -259,7 +271,7 @@ def read_ids(query: str) -> tuple[str, Counter[str]]:
             kinds[kind] += 1
             out.append(f" {kind} {number} ")
         done = m.end()
-    return "".join(out) + query[done:], kinds
+    return "".join(out) + query[done:], kinds, valued
 
 
 # How strongly a request asks for many things: a cue, only a plural noun, or neither.
@@ -472,14 +484,14 @@ class QueryAnalyzer:
         stated = query
         query, negated_terms = split_negated(query)
         query, references_made = replace_references(query)
-        query, ids = read_ids(query)
+        query, ids, valued = _read_ids(query)
         references_made.update({kind: n for kind, n in ids.items() if " " not in kind})
         if commands:
             references_made["command"] = commands
         kinds = set(references_made)
         references = bool(kinds)
         # one thing named ("#general") asks about that one, not a search over many
-        named = {kind for kind, count in references_made.items() if count == 1}
+        named = {kind for kind, count in (references_made + valued).items() if count == 1}
         # "how many" asks a number, it does not name GetManyMessages
         asked = {m[1].lower() for m in _HOW.finditer(query)}
         words = [w for w in content_words(query) if w not in asked]
