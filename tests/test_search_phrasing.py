@@ -221,3 +221,18 @@ def test_a_request_may_state_a_fact_before_its_verb(
     analyzer: QueryAnalyzer, query: str, verb: str
 ) -> None:
     assert verb in analyzer.plan(query).actions
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "team channels must keep history for a year",
+        "messaging channels should require a role to post links",
+        "commerce rooms need to limit messages to 300 characters",
+    ],
+)
+def test_what_the_channels_of_a_built_in_type_should_do_is_its_setting(
+    index: SearchIndex, query: str
+) -> None:
+    # not one channel's settings: every channel of the type, so the channel type's
+    assert top(index, query) == "UpdateChannelType"

@@ -385,6 +385,15 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         rf"(?:allow|permit|support|offer)\s+{_FEATURE}",
         r" to enable \1 in the channel type settings ",
     ),
+    # what the channels of a built-in type should do, or how they should be: "livestream
+    # channels should cap messages at 500 characters", "team channels must keep history for a
+    # year" change the settings of the channel type, not of one channel
+    (
+        r"\b(livestream|messaging|team|gaming|commerce)\s+(?:channels|rooms)\s+(?:should|must|"
+        r"need\s+to|ought\s+to|have\s+to|are\s+to)\s+(?!be\s+(?:deleted|removed|exported|"
+        r"truncated|queried|listed|found)\b)",
+        r" change the settings of the \1 channel type so its channels ",
+    ),
     # a channel nobody may write in: frozen
     (r"\b(?:make|set|turn)\s+(\S+)\s+read[- ]only\b", r" to freeze \1 "),
     (r"\bread[- ]only\b", " frozen "),
