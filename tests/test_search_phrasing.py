@@ -236,3 +236,18 @@ def test_what_the_channels_of_a_built_in_type_should_do_is_its_setting(
 ) -> None:
     # not one channel's settings: every channel of the type, so the channel type's
     assert top(index, query) == "UpdateChannelType"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bob's profile should mirror what HR has on file",
+        "the users in stream must be identical to our directory",
+        "every user in Stream has to be in sync with the HR list",
+    ],
+)
+def test_records_that_should_match_another_source_are_replaced_whole(
+    index: SearchIndex, query: str
+) -> None:
+    # a full replace of the records, not a patch of some fields, nor an export
+    assert top(index, query) == "UpdateUsers"

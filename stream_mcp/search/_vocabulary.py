@@ -394,6 +394,14 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
         r"truncated|queried|listed|found)\b)",
         r" change the settings of the \1 channel type so its channels ",
     ),
+    # records that should be exactly what another source says are replaced whole, not patched
+    # field by field: "our user records should exactly match the CRM export"
+    (
+        r"\b(?:should|must|needs?\s+to|has\s+to|have\s+to)\s+(?:exactly\s+|fully\s+)?(?:match|"
+        r"mirror|be\s+identical\s+to|be\s+in\s+sync\s+with|be\s+the\s+same\s+as)\b"
+        r"(?!\s+(?:the\s+)?(?:filter|query|pattern|regex)\b)",
+        " to be replaced by ",
+    ),
     # a channel nobody may write in: frozen
     (r"\b(?:make|set|turn)\s+(\S+)\s+read[- ]only\b", r" to freeze \1 "),
     (r"\bread[- ]only\b", " frozen "),
