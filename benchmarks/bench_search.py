@@ -1,6 +1,7 @@
 """Measure intent search on the evaluation set: accuracy, MRR and in-process latency.
 
     python benchmarks/bench_search.py [--spec DIR | --compiled] [--misses SPLIT|none] [--held-out]
+                                      [--no-examples]
 
 Prints the time of the first search (which builds the index: from the postings precomputed
 in the artifact with ``--compiled``, from the catalog's text otherwise; with ``--compiled``
@@ -183,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--misses", choices=(*SPLITS, "none"), default="none")
     parser.add_argument(
+        "--no-examples",
+        action="store_true",
+        help="rank by the rules alone, without the example requests' votes",
+    )
+    parser.add_argument(
         "--held-out",
         action="store_true",
         help="also score the held-out splits (once before and once after a round of tuning)",
@@ -191,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
     catalog = load_catalog(None if args.compiled else args.spec)
     start = time.perf_counter()
-    index = SearchIndex.from_catalog(catalog)
+    index = SearchIndex(catalog, examples=not args.no_examples)
     index.search("send a message")  # the index is built on its first search
     build_ms = (time.perf_counter() - start) * 1000
     cases = [c for c in load_cases() if args.held_out or c.split not in HELD_OUT]

@@ -153,6 +153,8 @@ def _entry(facts: dict[str, Any], curated: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"method": facts["method"], "path": facts["path"]}
     for key in CURATED_KEYS:
         value = curated.get(key)
+        if key in ("returns", "examples"):  # kept in their own files, returns.yaml, examples.yaml
+            continue
         if key in ("subjects", "unbounded", "brief"):
             if value:
                 entry[key] = value

@@ -63,6 +63,15 @@ def spec_catalog() -> Catalog:
 
 @pytest.fixture(scope="module")
 def index(spec_catalog: Catalog) -> SearchIndex:
+    """The rules alone: most tests here pin down what a rule reads in a phrasing. The votes of
+    example requests (tests/test_search_examples.py) may outweigh a rule on a close call,
+    and are judged with the rules by the accuracy floors, on ``searched``."""
+    return SearchIndex(spec_catalog, examples=False)
+
+
+@pytest.fixture(scope="module")
+def searched(spec_catalog: Catalog) -> SearchIndex:
+    """Search as agents get it: the rules and the example requests' votes."""
     return SearchIndex.from_catalog(spec_catalog)
 
 
@@ -746,9 +755,9 @@ def test_name_and_value_heavy_requests_are_strong(
     assert result.hits[0].operation_id == expected
 
 
-def test_few_real_requests_are_flagged_weak(index: SearchIndex) -> None:
+def test_few_real_requests_are_flagged_weak(searched: SearchIndex) -> None:
     rows = eval_rows(EVAL_FILE, SCRATCH_FILE)
-    flagged = [row["query"] for row in rows if index.search(row["query"]).weak]
+    flagged = [row["query"] for row in rows if searched.search(row["query"]).weak]
     assert len(flagged) <= 0.03 * len(rows), flagged
 
 
@@ -905,39 +914,41 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
 
 
 # Each held-out set's floor sits a few points under its figure in the README (2026-12-03,
-# after round seven: fresh2 0.894/0.990, fresh3 0.860/0.980, fresh4 0.759/0.968, fresh5
-# 0.823/0.973, fresh6 0.823/0.973), so a change that trades generality for the tuning sets
-# fails here even when those still pass.
+# after round eight, with the example requests' votes: fresh2 0.937/1.000, fresh3 0.905/0.995,
+# fresh4 0.809/0.968, fresh5 0.877/0.977, fresh6 0.891/0.986, fresh7 0.868/0.968), so a change
+# that trades generality for the tuning sets fails here even when those still pass.
 HELD_OUT_FLOORS = {
-    "fresh2": (FRESH_FILE, 0.85, 0.96),
-    "fresh3": (FRESH3_FILE, 0.80, 0.95),
-    "fresh4": (FRESH4_FILE, 0.70, 0.93),
-    "fresh5": (FRESH5_FILE, 0.77, 0.95),
-    "fresh6": (FRESH6_FILE, 0.78, 0.95),
-    "fresh7": (FRESH7_FILE, 0.79, 0.93),
+    "fresh2": (FRESH_FILE, 0.89, 0.97),
+    "fresh3": (FRESH3_FILE, 0.85, 0.96),
+    "fresh4": (FRESH4_FILE, 0.75, 0.94),
+    "fresh5": (FRESH5_FILE, 0.82, 0.95),
+    "fresh6": (FRESH6_FILE, 0.83, 0.95),
+    "fresh7": (FRESH7_FILE, 0.82, 0.94),
 }
 
 
 @pytest.mark.parametrize("split", list(HELD_OUT_FLOORS))
-def test_held_out_requests_stay_above_a_floor(index: SearchIndex, split: str) -> None:
+def test_held_out_requests_stay_above_a_floor(searched: SearchIndex, split: str) -> None:
     """Written blind and never tuned on: top-1 and top-5 stay above the split's floor."""
     path, top1_floor, top5_floor = HELD_OUT_FLOORS[split]
     rows = eval_rows(path)
-    ranked = [top(index, row["query"], 5) for row in rows]
+    ranked = [top(searched, row["query"], 5) for row in rows]
     top1 = sum(bool(r) and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
     top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
     assert top5 / len(rows) >= top5_floor, (split, top5 / len(rows))
     assert top1 / len(rows) >= top1_floor, (split, top1 / len(rows))
 
 
-def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex) -> None:
-    """A sanity floor, well under the benchmark's numbers (benchmarks/bench_search.py)."""
+def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex, searched: SearchIndex) -> None:
+    """A sanity floor, well under the benchmark's numbers (benchmarks/bench_search.py), for
+    the rules alone and with the votes (which learnt from these very rows)."""
     rows = eval_rows(EVAL_FILE, SCRATCH_FILE)
-    ranked = [top(index, row["query"], 5) for row in rows]
-    top1 = sum(r[:1] and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
-    top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
-    assert top5 / len(rows) >= 0.95
-    assert top1 / len(rows) >= 0.85
+    for engine in (index, searched):
+        ranked = [top(engine, row["query"], 5) for row in rows]
+        top1 = sum(r[:1] and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
+        top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
+        assert top5 / len(rows) >= 0.95
+        assert top1 / len(rows) >= 0.85
 
 
 def test_cued_rewrites_are_compiled_only_for_requests_with_a_cue() -> None:

@@ -62,6 +62,9 @@ class Operation:
     subjects: tuple[str, ...] = ()
     unbounded: bool = False
     intents: tuple[str, ...] = ()
+    # Requests people typed for it (tool_specs/examples.yaml): search learns from them. Not in
+    # the compiled artifact's operations (see ``to_dict``), only in its search section.
+    examples: tuple[str, ...] = field(default=(), compare=False, repr=False)
     brief: tuple[str, ...] = ()
     # What the answer holds: top-level keys, the paths people project, one example select.
     returns: dict[str, Any] | None = field(default=None, compare=False, hash=False)
@@ -77,15 +80,18 @@ class Operation:
         return not self.user_token
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything but ``examples``, which the artifact holds compiled into its search
+        section instead (a server would parse them at every start only to ignore them)."""
         data = asdict(self)
         data["params"] = [asdict(p) for p in self.params]
+        del data["examples"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Operation:
         fields = dict(data)
         fields["params"] = tuple(Param(**p) for p in fields.get("params", ()))
-        for key in ("actors", "subjects", "intents", "brief"):
+        for key in ("actors", "subjects", "intents", "examples", "brief"):
             fields[key] = tuple(fields.get(key, ()))
         return cls(**fields)
 
@@ -182,6 +188,7 @@ def _operation(op_id: str, raw: dict[str, Any], group: str, curated: bool) -> Op
         subjects=tuple(raw.get("subjects", ())),
         unbounded=bool(raw.get("unbounded", not curated)),
         intents=tuple(raw.get("intents", ())),
+        examples=tuple(raw.get("examples", ())),
         brief=tuple(raw.get("brief", ())),
         returns=raw.get("returns"),
         params=params,

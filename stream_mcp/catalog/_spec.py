@@ -52,6 +52,7 @@ CURATED_KEYS = (
     "intents",
     "brief",
     "returns",
+    "examples",
 )
 _OP_KEYS = frozenset(
     {"method", "path", "params", "body", "body_required", "content", *CURATED_KEYS}
@@ -94,13 +95,16 @@ class RawSpec:
 
 
 RETURNS_FILE = "returns.yaml"  # what each operation answers (scripts/import_returns.py)
+EXAMPLES_FILE = "examples.yaml"  # requests people typed, per operation (collect_examples.py)
+# Files that add one field to operations already defined, keyed by operation id.
+_ADDENDA = ((RETURNS_FILE, "returns"), (EXAMPLES_FILE, "examples"))
 
 
 def spec_files(spec_dir: Path) -> list[Path]:
-    """components.yaml, then the operation files, then returns.yaml if there is one."""
+    """components.yaml, then the operation files, then returns.yaml and examples.yaml if
+    there are such files."""
     files = [spec_dir / "components.yaml", *sorted((spec_dir / "operations").glob("*.yaml"))]
-    returns = spec_dir / RETURNS_FILE
-    return [*files, returns] if returns.is_file() else files
+    return files + [spec_dir / name for name, _ in _ADDENDA if (spec_dir / name).is_file()]
 
 
 def source_hash(spec_dir: Path) -> str:
@@ -146,8 +150,9 @@ def load_spec_dir(spec_dir: Path) -> RawSpec:
     if not isinstance(components, dict):
         raise SpecError(f"{spec_dir / 'components.yaml'}: expected a mapping of schema names")
     spec = RawSpec(components=components, source=str(spec_dir))
+    addenda = dict(_ADDENDA)
     for path in spec_files(spec_dir)[1:]:
-        if path.name == RETURNS_FILE:
+        if path.name in addenda:
             continue
         data = _load_yaml(path) or {}
         if not isinstance(data, dict):
@@ -159,14 +164,15 @@ def load_spec_dir(spec_dir: Path) -> RawSpec:
             check_operation(op_id, op, where=where)
             spec.operations[op_id] = op
             spec.groups[op_id] = path.stem
-    returns_path = spec_dir / RETURNS_FILE
-    outlines = (_load_yaml(returns_path) or {}) if returns_path.is_file() else {}
-    if not isinstance(outlines, dict):
-        raise SpecError(f"{returns_path}: expected a mapping of operation ids")
-    for op_id, outline in outlines.items():
-        if op_id in spec.operations:
-            spec.operations[op_id]["returns"] = outline
-            check_operation(op_id, spec.operations[op_id], where=f"{RETURNS_FILE}: {op_id}")
+    for name, key in _ADDENDA:
+        path = spec_dir / name
+        values = (_load_yaml(path) or {}) if path.is_file() else {}
+        if not isinstance(values, dict):
+            raise SpecError(f"{path}: expected a mapping of operation ids")
+        for op_id, value in values.items():
+            if op_id in spec.operations:
+                spec.operations[op_id][key] = value
+                check_operation(op_id, spec.operations[op_id], where=f"{name}: {op_id}")
     return spec
 
 
@@ -195,7 +201,7 @@ def check_operation(op_id: Any, op: Any, *, where: str) -> None:
         and set(returns) <= {"keys", "paths", "example_select"}
     ):
         raise SpecError(f"{where}.returns: expected keys, paths and example_select")
-    for key in ("actors", "subjects", "intents", "brief"):
+    for key in ("actors", "subjects", "intents", "brief", "examples"):
         value = op.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SpecError(f"{where}.{key}: expected a list of strings")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from stream_mcp.catalog import Catalog
+    from stream_mcp.search._examples import ExampleVotes
 
 # term -> {operation's position: BM25F weight}
 Postings = Mapping[str, Mapping[int, float]]
@@ -55,11 +56,13 @@ def operations_digest(operation_ids: Iterable[str]) -> str:
 
 def compile_index(catalog: Catalog) -> dict[str, Any]:
     """What the compiled catalog artifact stores under ``"search"``, for ``catalog``."""
+    from stream_mcp.search._examples import ExampleVotes
     from stream_mcp.search._index import build_postings, operation_facts
 
     postings = build_postings(catalog)
     section = encode(catalog.operations, postings)
     section["facts"] = operation_facts(catalog, postings, decode_cues(section))
+    section["examples"] = ExampleVotes.build(op.examples for op in catalog).to_json()
     return section
 
 
@@ -94,12 +97,15 @@ class Decoded:
     postings: Postings
     cues: dict[str, tuple[str, ...]]
     facts: Mapping[str, Any] | None
+    examples: ExampleVotes | None
 
 
 def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Decoded | None:
     """All the section holds, or ``None`` if absent, malformed, or made for other inputs
-    (its cues and facts are only as good as its postings: they share the digests)."""
-    if not _current(data) or data.get("operations") != operations_digest(operation_ids):
+    (its cues, facts and examples are only as good as its postings: they share the digests).
+    Examples that do not decode are left out (``examples`` is ``None``)."""
+    ids = list(operation_ids)
+    if not _current(data) or data.get("operations") != operations_digest(ids):
         return None
     try:
         counts = _unpack("H", data["counts"])
@@ -111,10 +117,13 @@ def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None)
     if not (len(terms) == len(counts) and len(docs) == len(scores) == sum(counts)):
         return None
     facts = data.get("facts")
+    from stream_mcp.search._examples import ExampleVotes
+
     return Decoded(
         PackedPostings(terms, counts, docs, scores),
         _cue_table(data),
         facts if isinstance(facts, Mapping) else None,
+        ExampleVotes.from_json(data.get("examples"), len(ids)),
     )
 
 
@@ -190,6 +199,16 @@ class PackedPostings(Mapping[str, Mapping[int, float]]):
 
     def __contains__(self, term: object) -> bool:
         return term in self._position
+
+
+def pack(typecode: str, values: Iterable[Any]) -> str:
+    """``values`` as a little-endian array of ``typecode``, in base64."""
+    return _pack(array(typecode, values))
+
+
+def unpack(typecode: str, text: str) -> list[Any]:
+    """What :func:`pack` wrote; ``ValueError`` (or ``TypeError``) if it is not that."""
+    return _unpack(typecode, text)
 
 
 def _pack(values: array[Any]) -> str:

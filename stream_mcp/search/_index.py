@@ -32,6 +32,7 @@ from typing import Any
 from stream_mcp.catalog import Catalog, Operation
 from stream_mcp.errors import ValidationError
 from stream_mcp.search._compiled import Postings
+from stream_mcp.search._examples import CANDIDATES, ExampleVotes
 from stream_mcp.search._lazy import SearchIndex
 from stream_mcp.search._query import (
     BULK,
@@ -328,8 +329,10 @@ class _Engine:
         postings: Postings,
         cues: Mapping[str, tuple[str, ...]] | None = None,
         facts: Mapping[str, Any] | None = None,
+        examples: ExampleVotes | None = None,
     ) -> None:
         self._catalog = catalog
+        self._examples = examples
         self._postings = postings
         self._ops = list(catalog)
         self._vocabulary = frozenset(t for t in postings if " " not in t)
@@ -393,8 +396,14 @@ class _Engine:
         routes = self._path_matches(query)
         for doc, bonus in routes.items():
             scores[doc] = scores.get(doc, 0.0) + bonus
-        best = heapq.nlargest(limit, scores.items(), key=lambda kv: (kv[1], -kv[0]))
-        hits = [self._hit(doc, score) for doc, score in best if score >= MIN_SCORE]
+        best = heapq.nlargest(
+            max(limit, CANDIDATES), scores.items(), key=lambda kv: (kv[1], -kv[0])
+        )
+        best = [(doc, score) for doc, score in best if score >= MIN_SCORE]
+        if self._examples is not None:
+            best = self._examples.rerank(query, best)
+        best = best[:limit]
+        hits = [self._hit(doc, score) for doc, score in best]
         if not hits:
             return SearchResult(query=query, message=self._no_match_message(query))
         read_as = " ".join(f"Read {typed!r} as {fix!r}." for typed, fix in plan.corrections)

@@ -25,12 +25,17 @@ class SearchIndex:
     """BM25F index over a catalog's operations, built on first use; then immutable.
 
     The first search builds it under a lock, so concurrent first searches build it once.
-    Safe to share. ``postings``, if given, are used instead of the catalog's.
+    Safe to share. ``postings``, if given, are used instead of the catalog's. ``examples``
+    False leaves out the votes of the catalog's example requests (see ``_examples``), to
+    measure the rules alone.
     """
 
-    def __init__(self, catalog: Catalog, postings: Postings | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, postings: Postings | None = None, *, examples: bool = True
+    ) -> None:
         self._catalog = catalog
         self._postings = postings
+        self._examples = examples
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 
@@ -52,7 +57,7 @@ class SearchIndex:
         if engine is None:
             with self._lock:
                 if self._engine is None:
-                    self._engine = _build(self._catalog, self._postings)
+                    self._engine = _build(self._catalog, self._postings, self._examples)
                 engine = self._engine
         return engine
 
@@ -70,10 +75,15 @@ class SearchIndex:
         return self._built().overview()
 
 
-def _build(catalog: Catalog, postings: Postings | None) -> _Engine:
+def _build(catalog: Catalog, postings: Postings | None, examples: bool) -> _Engine:
+    from stream_mcp.search._examples import ExampleVotes
     from stream_mcp.search._index import _Engine, build_postings
 
     decoded = _compiled.decode_section(catalog.operations, catalog.precomputed.get("search"))
     if decoded is None:
-        return _Engine(catalog, postings or build_postings(catalog))
-    return _Engine(catalog, postings or decoded.postings, decoded.cues, decoded.facts)
+        built = ExampleVotes.build(op.examples for op in catalog) if examples else None
+        return _Engine(catalog, postings or build_postings(catalog), examples=built)
+    votes = None
+    if examples:
+        votes = decoded.examples or ExampleVotes.build(op.examples for op in catalog)
+    return _Engine(catalog, postings or decoded.postings, decoded.cues, decoded.facts, votes)

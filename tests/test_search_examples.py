@@ -1,0 +1,134 @@
+"""Example requests: gathered only from tuning sets, voting only among the rules' candidates."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stream_mcp.catalog import Catalog, load_catalog
+from stream_mcp.catalog._build import SPEC_DIR
+from stream_mcp.catalog._spec import SpecError
+from stream_mcp.search import SearchIndex
+from stream_mcp.search._examples import NEAREST, WEIGHT, ExampleVotes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _collector():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("collect", ROOT / "scripts/collect_examples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(SPEC_DIR)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_the_examples_are_the_tuning_sets_and_never_a_held_out_request(catalog: Catalog) -> None:
+    collect = _collector()
+    assert (SPEC_DIR / "examples.yaml").read_text() == collect.render(collect.collect())
+    shipped = {_normal(e) for op in catalog for e in op.examples}
+    assert len(shipped) > 2000
+    held_out = [
+        json.loads(line)
+        for path in sorted((ROOT / "benchmarks").glob("search_*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    held_out = [r for r in held_out if r["split"] == "heldout" or r["split"].startswith("fresh")]
+    assert len(held_out) > 1000
+    leaked = [r["query"] for r in held_out if _normal(r["query"]) in shipped]
+    assert not leaked
+
+
+def test_the_nearest_requests_vote_for_their_operations() -> None:
+    votes = ExampleVotes.build(
+        [
+            ["silence a user in one chat", "stop someone talking in a room"],
+            ["throw someone out of the whole app", "ban a user everywhere"],
+            ["mute or ban a user", *[f"unrelated filler number {n}" for n in range(NEAREST)]],
+        ]
+    )
+    cast = votes.votes("silence this user in the room")
+    assert max(cast, key=cast.__getitem__) == 0
+    assert votes.votes("ban the user from the app")[1] > votes.votes("ban the user")[2] / 2
+    assert votes.votes("nothing in common whatsoever") == {}
+    # a request labelled with two operations votes for both
+    both = ExampleVotes.build([["show one poll"], ["show one poll"]]).votes("show the poll")
+    assert set(both) == {0, 1} and both[0] == both[1]
+
+
+def test_votes_reorder_candidates_and_bring_in_none() -> None:
+    votes = ExampleVotes.build([["alpha request"], ["beta request"], ["gamma request"]])
+    candidates = [(0, 10.0), (1, 9.0)]
+    lifted = votes.rerank("beta request please", candidates)
+    assert [doc for doc, _ in lifted] == [1, 0]
+    assert lifted[0][1] <= 9.0 + WEIGHT * 10.0 + 1e-9
+    # gamma is the nearest request, but not a candidate: it stays out
+    assert {doc for doc, _ in votes.rerank("gamma request", candidates)} == {0, 1}
+    assert votes.rerank("no shared words", candidates) == candidates
+    assert votes.rerank("beta request", []) == []
+
+
+def test_the_compiled_form_votes_exactly_as_the_built_one(catalog: Catalog) -> None:
+    built = ExampleVotes.build(op.examples for op in catalog)
+    decoded = ExampleVotes.from_json(json.loads(json.dumps(built.to_json())), len(catalog))
+    assert decoded is not None
+    for query in ("kick bob out of #general", "who reacted to m-1?", "rotate the apns cert"):
+        assert decoded.votes(query) == built.votes(query)
+    packed = built.to_json()
+    assert ExampleVotes.from_json(packed, 3) is None  # names operations past the catalog
+    assert ExampleVotes.from_json({**packed, "owners": "not base64!"}, len(catalog)) is None
+    assert ExampleVotes.from_json({**packed, "terms": packed["terms"][1:]}, len(catalog)) is None
+    assert ExampleVotes.from_json(None, len(catalog)) is None
+
+
+def test_unknown_words_leave_no_trace(catalog: Catalog) -> None:
+    """A request's weights are kept per known term; words no example uses are not, so a
+    stream of made-up words cannot grow the index."""
+    votes = ExampleVotes.build(op.examples for op in catalog)
+    votes.votes(" ".join(f"zq{n}x" for n in range(500)))
+    assert votes._weights == {}
+    votes.votes("ban bob")
+    assert 0 < len(votes._weights) <= 3
+
+
+def test_an_example_settles_a_close_call_between_the_rules_candidates(catalog: Catalog) -> None:
+    """Through the real index: a request the rules rank second wins once an example like it is
+    labelled with it; the same example on an operation the request does not match moves
+    nothing."""
+    query = "put the squad chat on ice for the night"
+    rules = SearchIndex(catalog, examples=False).search(query, limit=20).hits
+    second = rules[1].operation_id
+    unrelated = next(op for op in catalog if op.operation_id not in {h.operation_id for h in rules})
+
+    def with_example(op_id: str) -> SearchIndex:
+        ops = {
+            k: dataclasses.replace(op, examples=(query,) if k == op_id else ())
+            for k, op in catalog.operations.items()
+        }
+        return SearchIndex(dataclasses.replace(catalog, operations=ops))
+
+    assert with_example(second).search(query).hits[0].operation_id == second
+    moved = with_example(unrelated.operation_id).search(query, limit=20).hits
+    assert [h.operation_id for h in moved] == [h.operation_id for h in rules]
+
+
+def test_a_malformed_examples_file_names_the_operation_and_field(tmp_path: Path) -> None:
+    specs = tmp_path / "tool_specs"
+    shutil.copytree(SPEC_DIR, specs)
+    (specs / "examples.yaml").write_text("SendMessage:\n- 42\n")
+    with pytest.raises(SpecError, match=r"examples.yaml: SendMessage.examples: expected a list"):
+        load_catalog(specs)
