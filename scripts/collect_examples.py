@@ -1,18 +1,21 @@
-"""Gather the tuning sets' labelled requests into ``tool_specs/examples.yaml``.
+"""Gather the labelled requests of the search benchmarks into ``tool_specs/examples.yaml``.
 
     python scripts/collect_examples.py [--check]
 
 The search engine learns from these: a request close to ones labelled with an operation
 lifts that operation among the engine's own candidates (``stream_mcp/search/_examples.py``).
-Only tuning splits are taken, less any request that a held-out set (``heldout``, ``fresh*``)
-also holds word for word (short ones recur: "list all permissions"), so those stay a fair
-test. ``--check`` exits 1 if the file differs from what would be written.
-Run ``scripts/compile_catalog.py`` afterwards.
+Every set in ``benchmarks/search_*.jsonl`` is taken but those still held out
+(``bench_search.HELD_OUT``: the newest blind set, not yet scored after its round), less any
+request a held-out set also holds word for word (short ones recur: "list all permissions"),
+so that they stay a fair test. Once a held-out set has been scored after its round, it joins
+the examples and a new blind set takes its place. ``--check`` exits 1 if the file differs
+from what would be written. Run ``scripts/compile_catalog.py`` afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -21,18 +24,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 TARGET = ROOT / "tool_specs" / "examples.yaml"
-# file → the splits in it that are for tuning
-TUNING = {
-    "search_eval.jsonl": ("dev",),
-    "search_scratch.jsonl": ("dev2",),
-    **{f"search_dev{n}.jsonl": (f"dev{n}",) for n in range(3, 9)},
-}
 HEADER = (
-    "# Requests people typed, by the operation that answers them: the tuning splits of\n"
-    "# benchmarks/search_*.jsonl, gathered by scripts/collect_examples.py (do not edit by hand).\n"
-    "# Search ranks an operation higher when a request resembles its examples. Held-out sets\n"
-    "# are never gathered here.\n"
+    "# Requests people typed, by the operation that answers them: benchmarks/search_*.jsonl\n"
+    "# but the sets still held out, gathered by scripts/collect_examples.py (do not edit by\n"
+    "# hand). Search ranks an operation higher when a request resembles its examples.\n"
 )
+
+
+def held_out_splits() -> tuple[str, ...]:
+    """The benchmark's list: it decides which sets are still a fair test."""
+    spec = importlib.util.spec_from_file_location("bench_search", BENCH / "bench_search.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return tuple(module.HELD_OUT)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -44,24 +50,15 @@ def _normal(query: str) -> str:
     return " ".join(query.lower().split())
 
 
-def held_out(bench: Path = BENCH) -> set[str]:
-    """Every held-out request, normalised."""
+def collect(bench: Path = BENCH, held_out: tuple[str, ...] | None = None) -> dict[str, list[str]]:
+    kept_back = held_out_splits() if held_out is None else held_out
     rows = [row for path in sorted(bench.glob("search_*.jsonl")) for row in _rows(path)]
-    return {
-        _normal(row["query"])
-        for row in rows
-        if row["split"] == "heldout" or row["split"].startswith("fresh")
-    }
-
-
-def collect(bench: Path = BENCH) -> dict[str, list[str]]:
-    unseen = held_out(bench)
+    unseen = {_normal(row["query"]) for row in rows if row["split"] in kept_back}
     examples: dict[str, list[str]] = {}
-    for name, splits in TUNING.items():
-        for row in _rows(bench / name):
-            if row["split"] in splits and _normal(row["query"]) not in unseen:
-                for op_id in row["expected"]:
-                    examples.setdefault(op_id, []).append(" ".join(row["query"].split()))
+    for row in rows:
+        if row["split"] not in kept_back and _normal(row["query"]) not in unseen:
+            for op_id in row["expected"]:
+                examples.setdefault(op_id, []).append(" ".join(row["query"].split()))
     return {op: sorted(set(requests)) for op, requests in sorted(examples.items())}
 
 

@@ -48,7 +48,8 @@ FRESH5_FILE = BENCH / "search_fresh5.jsonl"  # held out (round six)
 DEV7_FILE = BENCH / "search_dev7.jsonl"  # round seven's tuning set
 FRESH6_FILE = BENCH / "search_fresh6.jsonl"  # held out (round seven)
 DEV8_FILE = BENCH / "search_dev8.jsonl"  # round eight's tuning set
-FRESH7_FILE = BENCH / "search_fresh7.jsonl"  # held out (round eight)
+FRESH7_FILE = BENCH / "search_fresh7.jsonl"  # held out in round eight, then an example set
+FRESH8_FILE = BENCH / "search_fresh8.jsonl"  # held out (round eight, after fresh7 was scored)
 
 
 def eval_rows(*paths: Path) -> list[dict]:
@@ -905,6 +906,7 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
         (FRESH5_FILE, "fresh5"),
         (FRESH6_FILE, "fresh6"),
         (FRESH7_FILE, "fresh7"),
+        (FRESH8_FILE, "fresh8"),
     )
     for path, split in held_out_sets:
         held_out = eval_rows(path)
@@ -913,30 +915,52 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
         assert len({op for row in held_out for op in row["expected"]}) >= 120
 
 
-# Each held-out set's floor sits a few points under its figure in the README (2026-12-03,
-# after round eight, with the example requests' votes: fresh2 0.937/1.000, fresh3 0.905/0.995,
-# fresh4 0.809/0.968, fresh5 0.877/0.977, fresh6 0.891/0.986, fresh7 0.868/0.968), so a change
-# that trades generality for the tuning sets fails here even when those still pass.
-HELD_OUT_FLOORS = {
-    "fresh2": (FRESH_FILE, 0.89, 0.97),
-    "fresh3": (FRESH3_FILE, 0.85, 0.96),
-    "fresh4": (FRESH4_FILE, 0.75, 0.94),
-    "fresh5": (FRESH5_FILE, 0.82, 0.95),
-    "fresh6": (FRESH6_FILE, 0.83, 0.95),
-    "fresh7": (FRESH7_FILE, 0.82, 0.94),
+# The rules were never tuned on the blind sets, so each one's floor for the rules alone sits
+# a few points under its figure in the README (2026-12-03, round eight: fresh2 0.894/0.990,
+# fresh3 0.885/0.980, fresh4 0.768/0.968, fresh5 0.832/0.973, fresh6 0.836/0.973, fresh7
+# 0.850/0.959), so a rule that trades generality for the tuning sets fails here even when
+# those still pass. (Search as agents get it has learnt from these sets: tool_specs/
+# examples.yaml.)
+RULES_FLOORS = {
+    "fresh2": (FRESH_FILE, 0.85, 0.96),
+    "fresh3": (FRESH3_FILE, 0.83, 0.95),
+    "fresh4": (FRESH4_FILE, 0.72, 0.94),
+    "fresh5": (FRESH5_FILE, 0.79, 0.95),
+    "fresh6": (FRESH6_FILE, 0.79, 0.95),
+    "fresh7": (FRESH7_FILE, 0.80, 0.93),
 }
+# The set still held out, for search as agents get it (rules and votes), a few points under
+# its README figure: 0.841/0.968 at the start of round eight, 0.877/0.973 with the round's
+# rules and the first votes (f08c822), 0.909/0.977 once fresh2-7 joined the examples.
+HELD_OUT_FLOORS = {
+    "fresh8": (FRESH8_FILE, 0.87, 0.96),
+}
+
+
+def _ranks(engine: SearchIndex, path: Path) -> tuple[float, float]:
+    rows = eval_rows(path)
+    ranked = [top(engine, row["query"], 5) for row in rows]
+    top1 = sum(bool(r) and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
+    top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
+    return top1 / len(rows), top5 / len(rows)
+
+
+@pytest.mark.parametrize("split", list(RULES_FLOORS))
+def test_blind_requests_stay_above_a_floor_for_the_rules_alone(
+    index: SearchIndex, split: str
+) -> None:
+    """Written blind, never tuned on by the rules: top-1 and top-5 stay above the floor."""
+    path, top1_floor, top5_floor = RULES_FLOORS[split]
+    top1, top5 = _ranks(index, path)
+    assert top5 >= top5_floor and top1 >= top1_floor, (split, top1, top5)
 
 
 @pytest.mark.parametrize("split", list(HELD_OUT_FLOORS))
 def test_held_out_requests_stay_above_a_floor(searched: SearchIndex, split: str) -> None:
-    """Written blind and never tuned on: top-1 and top-5 stay above the split's floor."""
+    """Written blind, never tuned on nor learnt from: top-1 and top-5 stay above the floor."""
     path, top1_floor, top5_floor = HELD_OUT_FLOORS[split]
-    rows = eval_rows(path)
-    ranked = [top(searched, row["query"], 5) for row in rows]
-    top1 = sum(bool(r) and r[0] in row["expected"] for r, row in zip(ranked, rows, strict=True))
-    top5 = sum(bool(set(r) & set(row["expected"])) for r, row in zip(ranked, rows, strict=True))
-    assert top5 / len(rows) >= top5_floor, (split, top5 / len(rows))
-    assert top1 / len(rows) >= top1_floor, (split, top1 / len(rows))
+    top1, top5 = _ranks(searched, path)
+    assert top5 >= top5_floor and top1 >= top1_floor, (split, top1, top5)
 
 
 def test_accuracy_floor_on_the_evaluation_set(index: SearchIndex, searched: SearchIndex) -> None:
