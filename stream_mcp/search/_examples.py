@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
-from typing import Any
+from typing import Any, overload
 
 from stream_mcp.search._text import STOPWORDS, bigrams, split_words, stem
 
@@ -54,7 +54,7 @@ class ExampleVotes:
     starts: Sequence[int]  # offsets into ``requests``, one more than there are terms
     requests: Sequence[int]  # per term, the requests holding it
     lengths: Sequence[int]  # per request, its number of terms
-    owners: Sequence[tuple[int, ...]]  # per request, the operations it is labelled with
+    owners: Sequence[Sequence[int]]  # per request, the operations it is labelled with
     # term -> {request: weight}, filled as searches meet terms (a term's weight never changes)
     _weights: dict[str, dict[int, float]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -90,10 +90,10 @@ class ExampleVotes:
         counts: Sequence[int],
         requests: Sequence[int],
         lengths: Sequence[int],
-        owners: Sequence[tuple[int, ...]],
+        owners: Sequence[Sequence[int]],
     ) -> ExampleVotes:
         return cls(
-            {term: i for i, term in enumerate(terms)},
+            dict(zip(terms, range(len(terms)), strict=True)),
             [0, *accumulate(counts)],
             requests,
             lengths,
@@ -181,5 +181,30 @@ class ExampleVotes:
             and max(requests, default=0) < max(len(owned), 1)
         ):
             return None
-        owners = [tuple(flat[a:b]) for a, b in pairwise([0, *accumulate(owned)])]
-        return cls.packed(terms, counts, requests, lengths, owners)
+        return cls.packed(terms, counts, requests, lengths, _Slices(flat, owned))
+
+
+class _Slices(Sequence[Sequence[int]]):
+    """Consecutive runs of ``flat``, of the given lengths, cut when asked for: a search reads
+    the owners of ten requests, not of four thousand."""
+
+    __slots__ = ("_flat", "_starts")
+
+    def __init__(self, flat: Sequence[int], lengths: Iterable[int]) -> None:
+        self._flat = flat
+        self._starts = [0, *accumulate(lengths)]
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> Sequence[int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Sequence[int]]: ...
+    def __getitem__(self, index: int | slice) -> Sequence[int] | Sequence[Sequence[int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self._flat[self._starts[index] : self._starts[index + 1]]
