@@ -21,6 +21,7 @@ import structlog  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from stream_mcp.catalog._build import Catalog, load_catalog  # noqa: E402
+from tests import forkserver  # noqa: E402
 
 # Service fixtures (redis_url, ...): real servers, skipped where none can be had.
 pytest_plugins = ("tests.services", "tests.pg_service")
@@ -117,6 +118,7 @@ SLOW_MODULES = (
 # that runs any of them, so they form one unit. Units go out longest first (the order below,
 # measured; the rest keep their order), so no worker is left with a long one at the end.
 SECURITY = "tests/security/"
+FORK_SERVER = pytest.StashKey[tuple[str, int]]()
 LONGEST_FIRST = (
     SECURITY,
     "tests/test_replicas.py",
@@ -156,6 +158,31 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return cores + 1
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist the controller starts the one fork server the workers share (see
+    tests.forkserver); each worker would start its own otherwise."""
+    if _is_xdist_controller(config) and not forkserver.fresh():
+        config.stash[FORK_SERVER] = forkserver.share()
+    workerinput = getattr(config, "workerinput", {})
+    if "fork_server" in workerinput:
+        forkserver.use(*workerinput["fork_server"])
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("numprocesses", 0))
+    )
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker is told the controller's fork server."""
+    shared = node.config.stash.get(FORK_SERVER, None)
+    if shared is not None:
+        node.workerinput["fork_server"] = list(shared)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
