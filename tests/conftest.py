@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -201,3 +202,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 # A real PostgreSQL (the operator's or a private cluster) for the scale-out tests.
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (every test module, the catalog, the MCP SDK and the rest of
+    the imports) lives as long as the process: moved out of the collector's way, the
+    full collections the tests trigger no longer walk it every time (a tenth less CPU in
+    the in-process tests)."""
+    gc.collect()
+    gc.freeze()
