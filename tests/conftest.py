@@ -123,16 +123,19 @@ FORK_SERVER = pytest.StashKey[tuple[str, int]]()
 LONGEST_FIRST = (
     SECURITY,
     "tests/test_replicas.py",
-    "tests/test_e2e_oauth.py",
     "tests/test_events_postgres.py",
-    "tests/test_executor_properties.py",
-    "tests/test_shaping.py",
-    "tests/test_startup.py",
-    "tests/test_events_http.py",
-    "tests/test_sandbox_events.py",
     "tests/test_search.py",
-    "tests/test_catalog.py",
+    "tests/test_budget_redis.py",
+    "tests/test_sandbox_events.py",
+    "tests/test_startup.py",
     "tests/test_http_load.py",
+    "tests/test_audit_postgres.py",
+    "tests/test_events_http.py",
+    "tests/test_e2e_stdio.py",
+    "tests/test_examples.py",
+    "tests/test_events_recovery.py",
+    "tests/test_e2e_oauth.py",
+    "tests/test_wire_compat_getstream.py",
 )
 
 
