@@ -14,6 +14,7 @@ every request carries in its query string, so requests can be told apart per ser
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import secrets
@@ -164,8 +165,8 @@ class Recorded:
     def path(self) -> str:
         return urlsplit(self.target).path
 
-    @property
-    def api_key(self) -> str | None:
+    @functools.cached_property
+    def api_key(self) -> str | None:  # asked of every request after each call's mark
         values = parse_qs(urlsplit(self.target).query).get("api_key")
         return values[0] if values else None
 
