@@ -51,6 +51,14 @@ class Transcript:
 
     def assert_no_leaks(self) -> None:
         """The secret and server tokens never appear; user tokens only from issue_user_token."""
+        self.assert_results_hold_no_leak()
+        logs = self.logs()
+        assert logs, "no server log captured"
+        problems = log_leaks(self.api_secret, logs)
+        assert not problems, problems[0]
+
+    def assert_results_hold_no_leak(self) -> None:
+        """The results half of :meth:`assert_no_leaks`."""
         for tool, recorded, _ in self.results:
             text = json.dumps(recorded)
             assert self.api_secret not in text, f"secret in {tool} result"
@@ -58,11 +66,18 @@ class Transcript:
                 claims = _claims(token)
                 assert not claims.get("server"), f"server token in {tool} result"
                 assert tool == "issue_user_token", f"user token in {tool} result"
-        logs = self.logs()
-        assert logs, "no server log captured"
-        assert self.api_secret not in logs
-        assert not JWT_PATTERN.findall(logs), "a raw JWT in the server log"
-        assert base64.b64encode(self.api_secret.encode()).decode() not in logs
+
+
+def log_leaks(api_secret: str, logs: str) -> list[str]:
+    """The log half of :meth:`Transcript.assert_no_leaks`: what ``logs`` leaks, if anything."""
+    problems = []
+    if api_secret in logs:
+        problems.append("the API secret in the server log")
+    if JWT_PATTERN.search(logs):
+        problems.append("a raw JWT in the server log")
+    if base64.b64encode(api_secret.encode()).decode() in logs:
+        problems.append("the API secret's base64 in the server log")
+    return problems
 
 
 def _claims(token: str) -> dict[str, Any]:

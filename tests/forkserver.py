@@ -6,7 +6,8 @@ importing the MCP SDK and the rest of the server stack, about two seconds per pr
 hundred processes per run. So :func:`command` returns a command line that runs a small
 launcher (``forkserver_launch.py``, standard library only, started with ``-I -S``). The
 launcher hands its argv, environment, working directory and stdin/stdout/stderr to a
-per-worker *fork server* that imported the server stack once; it forks, and the child
+*fork server* that imported the server stack once (one per run: under xdist the controller
+starts it and its workers share it, see :func:`share`); it forks, and the child
 becomes ``python -m stream_mcp <args>`` in every respect a test can see: the same argv, the
 same environment, the same file descriptors, exit code or fatal signal. Signals sent to the
 launcher (SIGTERM, SIGINT, ...) reach the child; if the launcher itself is killed (SIGKILL)
@@ -84,12 +85,13 @@ WARM_MODULES = (
 
 
 class _Handle:
-    """The fork server of this (pytest worker) process."""
+    """The fork server this process started, or the one it was given (:func:`use`)."""
 
     lock = threading.Lock()
     process: subprocess.Popen[bytes] | None = None
     directory: str | None = None
     path: str | None = None
+    shared: tuple[str, int] | None = None  # (socket path, pid) of another process's server
 
 
 def fresh() -> bool:
@@ -103,8 +105,29 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-I", "-S", str(LAUNCHER), _socket_path(), *args]
 
 
+def share() -> tuple[str, int]:
+    """Start this process's fork server now, for other processes to :func:`use`: its socket
+    and pid. The xdist controller does, so a run imports the server stack in one fork server
+    rather than one per worker (~2 CPU-seconds each). It serves until this process exits."""
+    path = _socket_path()
+    assert _Handle.process is not None
+    return path, _Handle.process.pid
+
+
+def use(path: str, pid: int) -> None:
+    """Fork through the fork server another process shared (:func:`share`), while it lives."""
+    _Handle.shared = (path, pid)
+
+
 def _socket_path() -> str:
     """Start this process's fork server if needed; its socket (launchers wait for it)."""
+    if _Handle.shared is not None:
+        path, pid = _Handle.shared
+        try:
+            os.kill(pid, 0)
+            return path
+        except ProcessLookupError:  # gone (its owner too, then): start one of our own
+            _Handle.shared = None
     with _Handle.lock:
         if _Handle.process is None or _Handle.process.poll() is not None:
             if _Handle.directory is None:

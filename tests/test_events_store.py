@@ -65,6 +65,35 @@ async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> N
         SQLiteEventStore(path)
 
 
+async def test_stores_opened_side_by_side_on_one_new_file_all_open(tmp_path: Path) -> None:
+    """Servers starting together on one data directory: switching the new file to WAL
+    while another connection holds it used to fail at once ("database is locked")."""
+    import threading
+
+    for trial in range(30):
+        path = tmp_path / f"t{trial}" / "events.db"
+        start = threading.Barrier(6)
+        opened: list[SQLiteEventStore] = []
+        failures: list[Exception] = []
+
+        def open_store(path: Path, start: threading.Barrier, opened: list, failures: list) -> None:
+            start.wait()
+            try:
+                opened.append(SQLiteEventStore(path))
+            except EventStoreError as exc:
+                failures.append(exc)
+
+        args = (path, start, opened, failures)
+        threads = [threading.Thread(target=open_store, args=args) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for store in opened:
+            await store.aclose()
+        assert not failures, failures[0]
+
+
 def test_compact_view_keeps_what_an_agent_needs() -> None:
     from stream_mcp.events import Event
 

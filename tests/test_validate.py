@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -113,12 +114,14 @@ def _shared(schema: Any) -> bool:
     return isinstance(schema, dict) and bool({"properties", "items", "anyOf"} & schema.keys())
 
 
+@functools.cache
 def _owners() -> dict[str, str]:
     """Each shared sub-schema, by its canonical JSON, mapped to the first operation (in id
     order) that holds it. That operation tests its one-place changes; the others trust them,
     because the quick check compiles every sub-schema on its own, whatever holds it. This
     keeps the differential test exhaustive over distinct structure, at a seventh of the cost.
-    """
+    Computed when first needed, not at import: it compiles every operation's plan (~0.4 s),
+    and every xdist worker imports this module to collect it, one runs it."""
     owners: dict[str, str] = {}
 
     def walk(schema: Any, operation_id: str, depth: int) -> None:
@@ -137,15 +140,12 @@ def _owners() -> dict[str, str]:
     return owners
 
 
-OWNERS = _owners()
-
-
 def _variants(schema: Any, depth: int = 0, owner: str | None = None) -> Any:
     """The minimal valid instance, then each one-place change to it: a bound crossed or
     met, a wrong type, a missing required field, a value outside the enum, at every depth.
     With ``owner``, a shared sub-schema that another operation owns is not expanded."""
     elsewhere = owner is not None and depth and _shared(schema)
-    if elsewhere and OWNERS.get(json.dumps(schema, sort_keys=True), owner) != owner:
+    if elsewhere and _owners().get(json.dumps(schema, sort_keys=True), owner) != owner:
         yield _typical(schema, full=False)
         return
     yield _typical(schema, full=False)

@@ -31,6 +31,26 @@ T = TypeVar("T")
 SCHEMA_VERSION = 1
 POLL_INTERVAL = 0.1
 
+OPEN_TIMEOUT = 5.0
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch ``db`` to WAL, waiting up to ``OPEN_TIMEOUT`` for other connections.
+
+    SQLite answers the switch with "database is locked" at once, without its busy handler,
+    while another connection holds the file: servers that start side by side on one data
+    directory (one event store per profile) failed to start one time in a few dozen."""
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,9 +88,9 @@ class SQLiteEventStore:
             os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         try:
             self._db = sqlite3.connect(
-                self.location, check_same_thread=False, isolation_level=None, timeout=5.0
+                self.location, check_same_thread=False, isolation_level=None, timeout=OPEN_TIMEOUT
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:

@@ -14,6 +14,7 @@ every request carries in its query string, so requests can be told apart per ser
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import secrets
@@ -106,8 +107,9 @@ class Canaries:
             if name not in whole:
                 for i in range(0, len(secret) - CHUNK + 1, CHUNK):
                     owners.setdefault(secret[i : i + CHUNK], set()).add(name)
+        searched = _runs_of(text, "".join(secrets.values()))
         hits: set[str] = set()
-        for candidate in (text, text[::-1]):
+        for candidate in (searched, searched[::-1]):
             hits |= {name for name, secret in whole.items() if secret in candidate}
             hits |= _chunk_owners_in(candidate, owners)
         found = [name for name in secrets if name in hits]  # in the canaries' order
@@ -116,6 +118,23 @@ class Canaries:
         if JWT_RE.search(text[::-1]):
             found.append("a reversed JWT")
         return found
+
+
+def _runs_of(text: str, alphabet: str) -> str:
+    """The distinct runs of ``alphabet``'s characters in ``text``, one a line, each run of
+    one repeated character cut to ``FRAGMENT`` characters.
+
+    Every string searched for above is made of those characters, so it occurs in ``text``
+    (forwards or reversed) exactly when it occurs in these runs, which are far shorter: logs
+    repeat the same words thousands of times, and the huge inputs the tests send come back
+    as megabyte runs of one letter, whose substrings of up to ``FRAGMENT`` characters the
+    cut run still holds. Without a character to separate runs, ``text`` itself."""
+    chars = set(alphabet)
+    if not chars or "\n" in chars:
+        return text
+    runs = re.findall("[" + "".join(re.escape(c) for c in sorted(chars)) + "]+", text)
+    distinct = {run[:FRAGMENT] if run.count(run[0]) == len(run) else run for run in set(runs)}
+    return "\n".join(distinct)
 
 
 def _chunk_owners_in(text: str, owners: dict[str, set[str]]) -> set[str]:
@@ -146,8 +165,8 @@ class Recorded:
     def path(self) -> str:
         return urlsplit(self.target).path
 
-    @property
-    def api_key(self) -> str | None:
+    @functools.cached_property
+    def api_key(self) -> str | None:  # asked of every request after each call's mark
         values = parse_qs(urlsplit(self.target).query).get("api_key")
         return values[0] if values else None
 
