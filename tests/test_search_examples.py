@@ -134,3 +134,31 @@ def test_a_malformed_examples_file_names_the_operation_and_field(tmp_path: Path)
     (specs / "examples.yaml").write_text("SendMessage:\n- 42\n")
     with pytest.raises(SpecError, match=r"examples.yaml: SendMessage.examples: expected a list"):
         load_catalog(specs)
+
+
+def test_votes_are_the_same_in_every_process() -> None:
+    """Summed in one order whatever the string hashing, so two servers rank a request alike
+    even at a near tie."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from stream_mcp.catalog import load_catalog\n"
+        "from stream_mcp.search._examples import ExampleVotes\n"
+        "c = load_catalog(None)\n"
+        "v = ExampleVotes.from_json(c.precomputed['search']['examples'], len(c))\n"
+        "print(repr(v.votes('ban bob from general and mute the spammy channel for a day')))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1 and outputs.pop().startswith("{")

@@ -104,7 +104,7 @@ class ExampleVotes:
         """Operation → the summed BM25 scores of the ``NEAREST`` requests most like
         ``query`` that are labelled with it."""
         scores: dict[int, float] = {}
-        for term in set(example_terms(query)):
+        for term in sorted(set(example_terms(query))):  # one order: sums alike in every process
             for request, weight in self._weighed(term).items():
                 scores[request] = scores.get(request, 0.0) + weight
         nearest = heapq.nlargest(NEAREST, scores.items(), key=lambda kv: (kv[1], -kv[0]))
