@@ -336,8 +336,8 @@ class StreamService:
                 AuditRecord(
                     principal=caller.name,
                     profile=self.credentials.profile_name,
-                    operation=op_name,
-                    acting_user=decision.acting_user if decision else as_user,
+                    operation=_as_given(op_name),
+                    acting_user=decision.acting_user if decision else _as_given(as_user),
                     auth_mode=decision.mode if decision else None,
                     status="ok" if error is None and result is not None else _kind(error),
                     http_status=getattr(result, "status", None) or getattr(error, "status", None),
@@ -439,3 +439,18 @@ def _kind(error: StreamMCPError | None) -> str:
 def _request_id(result: Any, error: StreamMCPError | None) -> str | None:
     meta = getattr(result, "meta", None) or {}
     return meta.get("request_id") or getattr(error, "request_id", None)
+
+
+_AS_GIVEN_CHARS = 255  # the longest valid Stream id
+
+
+def _as_given(value: object) -> str | None:
+    """What a caller asked for, fit for an audit line: ``value`` was refused, and may be any
+    size or type (a megabyte of "user id" must not become a megabyte of log)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    if len(value) <= _AS_GIVEN_CHARS:
+        return value
+    return f"{value[:64]}... ({len(value)} characters)"
