@@ -336,7 +336,7 @@ class StreamService:
                 AuditRecord(
                     principal=caller.name,
                     profile=self.credentials.profile_name,
-                    operation=_as_given(op_name),
+                    operation=_as_given(op_name) or "?",
                     acting_user=decision.acting_user if decision else _as_given(as_user),
                     auth_mode=decision.mode if decision else None,
                     status="ok" if error is None and result is not None else _kind(error),
