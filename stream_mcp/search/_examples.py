@@ -103,15 +103,20 @@ class ExampleVotes:
     def votes(self, query: str) -> dict[int, float]:
         """Operation → the summed BM25 scores of the ``NEAREST`` requests most like
         ``query`` that are labelled with it."""
-        scores: dict[int, float] = {}
-        for term in sorted(set(example_terms(query))):  # one order: sums alike in every process
-            for request, weight in self._weighed(term).items():
+        # Terms in one order, so that sums (and ties) come out alike in every process; the
+        # commonest first, as a copy, so that its hundreds of requests are not added one by one.
+        found = [self._weighed(term) for term in sorted(set(example_terms(query)))]
+        found = sorted(filter(None, found), key=len, reverse=True)
+        if not found:
+            return {}
+        scores = dict(found[0])
+        for weights in found[1:]:
+            for request, weight in weights.items():
                 scores[request] = scores.get(request, 0.0) + weight
-        nearest = heapq.nlargest(NEAREST, scores.items(), key=lambda kv: (kv[1], -kv[0]))
         out: dict[int, float] = {}
-        for request, score in nearest:
+        for request in heapq.nlargest(NEAREST, scores, key=scores.__getitem__):
             for doc in self.owners[request]:
-                out[doc] = out.get(doc, 0.0) + score
+                out[doc] = out.get(doc, 0.0) + scores[request]
         return out
 
     def _weighed(self, term: str) -> dict[int, float]:
