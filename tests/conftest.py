@@ -21,7 +21,8 @@ import pytest  # noqa: E402
 import structlog  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from stream_mcp.catalog._build import Catalog, load_catalog  # noqa: E402
+from stream_mcp.catalog._build import SPEC_DIR, Catalog, load_catalog  # noqa: E402
+from stream_mcp.search import SearchIndex  # noqa: E402
 from tests import forkserver  # noqa: E402
 
 # Service fixtures (redis_url, ...): real servers, skipped where none can be had.
@@ -77,6 +78,14 @@ def v1_routes() -> dict[str, tuple[str, str]]:
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def index() -> SearchIndex:
+    """Search by its rules alone, over tool_specs' YAML (the compiled artifact may lag behind
+    it during work): what the search tests pin down. The example requests' votes may outweigh
+    a rule on a close call, and are tested apart (tests/test_search_examples.py)."""
+    return SearchIndex(load_catalog(SPEC_DIR), examples=False)
 
 
 @pytest.fixture(autouse=True)

@@ -64,16 +64,9 @@ def spec_catalog() -> Catalog:
 
 
 @pytest.fixture(scope="module")
-def index(spec_catalog: Catalog) -> SearchIndex:
-    """The rules alone: most tests here pin down what a rule reads in a phrasing. The votes of
-    example requests (tests/test_search_examples.py) may outweigh a rule on a close call,
-    and are judged with the rules by the accuracy floors, on ``searched``."""
-    return SearchIndex(spec_catalog, examples=False)
-
-
-@pytest.fixture(scope="module")
 def searched(spec_catalog: Catalog) -> SearchIndex:
-    """Search as agents get it: the rules and the example requests' votes."""
+    """Search as agents get it: the rules and the example requests' votes. (``index``, from
+    conftest, is the rules alone: most tests here pin down what a rule reads in a phrasing.)"""
     return SearchIndex.from_catalog(spec_catalog)
 
 

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream_mcp.catalog._build import SPEC_DIR, load_catalog
 from stream_mcp.search import SearchIndex
 from stream_mcp.search._query import BULK, QueryAnalyzer, QueryPlan
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    """The rules alone, which these tests pin down (the example requests' votes may outweigh
-    a rule on a close call: tests/test_search_examples.py)."""
-    return SearchIndex(load_catalog(SPEC_DIR), examples=False)
+from tests.search_support import top
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +22,6 @@ def plan(analyzer: QueryAnalyzer, query: str) -> QueryPlan:
 def kinds(p: QueryPlan) -> set[str]:
     """The kinds of action a plan asks for, without the verbs it names."""
     return {a for a in p.actions if not a.startswith("verb:")}
-
-
-def top(index: SearchIndex, query: str) -> str:
-    return index.search(query).hits[0].operation_id
 
 
 # ------------------------------------------------------------------ relative clauses

@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from stream_mcp.catalog._build import SPEC_DIR, load_catalog
 from stream_mcp.search import SearchIndex
 from stream_mcp.search._query import BULK, QueryAnalyzer, read_ids
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    """The rules alone, which these tests pin down (the example requests' votes may outweigh
-    a rule on a close call: tests/test_search_examples.py)."""
-    return SearchIndex(load_catalog(SPEC_DIR), examples=False)
+from tests.search_support import top
 
 
 @pytest.fixture(scope="module")
 def analyzer() -> QueryAnalyzer:
     return QueryAnalyzer(frozenset({"bucket", "export", "push", "storag", "job"}))
-
-
-def top(index: SearchIndex, query: str) -> str:
-    return index.search(query).hits[0].operation_id
 
 
 # ------------------------------------------------------------------ whether it works
