@@ -71,9 +71,9 @@ def encode(
 ) -> dict[str, Any]:
     """The artifact's ``"search"`` section for ``postings`` over these operations."""
     terms = list(postings)
-    counts = array("H", [len(postings[t]) for t in terms])
-    docs = array("H", [doc for t in terms for doc in postings[t]])
-    scores = array("d", [score for t in terms for score in postings[t].values()])
+    counts = [len(postings[t]) for t in terms]
+    docs = [doc for t in terms for doc in postings[t]]
+    scores = [score for t in terms for score in postings[t].values()]
     from stream_mcp.search._cues import derive_cues
     from stream_mcp.search._vocabulary import OUTCOMES
 
@@ -82,9 +82,9 @@ def encode(
         "code": code_digest(),
         "operations": operations_digest(operation_ids),
         "terms": terms,
-        "counts": _pack(counts),
-        "docs": _pack(docs),
-        "scores": _pack(scores),
+        "counts": pack("H", counts),
+        "docs": pack("H", docs),
+        "scores": pack("d", scores),
         # the outcome rules' cue words (see _cues): they depend on the code alone
         "cues": derive_cues(pattern for pattern, _ in OUTCOMES),
     }
@@ -108,9 +108,9 @@ def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None)
     if not _current(data) or data.get("operations") != operations_digest(ids):
         return None
     try:
-        counts = _unpack("H", data["counts"])
-        docs = _unpack("H", data["docs"])
-        scores = _unpack("d", data["scores"])
+        counts = unpack("H", data["counts"])
+        docs = unpack("H", data["docs"])
+        scores = unpack("d", data["scores"])
         terms = data["terms"]
     except (KeyError, TypeError, ValueError):
         return None
@@ -203,22 +203,14 @@ class PackedPostings(Mapping[str, Mapping[int, float]]):
 
 def pack(typecode: str, values: Iterable[Any]) -> str:
     """``values`` as a little-endian array of ``typecode``, in base64."""
-    return _pack(array(typecode, values))
+    packed = array(typecode, values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
 
 
 def unpack(typecode: str, text: str) -> list[Any]:
     """What :func:`pack` wrote; ``ValueError`` (or ``TypeError``) if it is not that."""
-    return _unpack(typecode, text)
-
-
-def _pack(values: array[Any]) -> str:
-    if sys.byteorder == "big":
-        values = array(values.typecode, values)
-        values.byteswap()
-    return base64.b64encode(values.tobytes()).decode("ascii")
-
-
-def _unpack(typecode: str, text: str) -> list[Any]:
     values = array(typecode)
     values.frombytes(base64.b64decode(text, validate=True))
     if sys.byteorder == "big":

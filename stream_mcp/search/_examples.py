@@ -55,6 +55,7 @@ class ExampleVotes:
     requests: Sequence[int]  # per term, the requests holding it
     lengths: Sequence[int]  # per request, its number of terms
     owners: Sequence[Sequence[int]]  # per request, the operations it is labelled with
+    average: float  # the mean of ``lengths``
     # term -> {request: weight}, filled as searches meet terms (a term's weight never changes)
     _weights: dict[str, dict[int, float]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -98,6 +99,7 @@ class ExampleVotes:
             requests,
             lengths,
             owners,
+            sum(lengths) / len(lengths) if lengths else 1.0,
         )
 
     def votes(self, query: str) -> dict[int, float]:
@@ -126,13 +128,12 @@ class ExampleVotes:
         if weights is None and i is not None:  # unknown terms are not kept: a query has many
             holding = Counter(self.requests[self.starts[i] : self.starts[i + 1]])
             total = len(self.lengths)
-            average = sum(self.lengths) / total if total else 1.0
             idf = math.log(1 + (total - len(holding) + 0.5) / (len(holding) + 0.5))
             weights = {
                 request: idf
                 * tf
                 * (_K1 + 1)
-                / (tf + _K1 * (1 - _B + _B * self.lengths[request] / average))
+                / (tf + _K1 * (1 - _B + _B * self.lengths[request] / self.average))
                 for request, tf in holding.items()
             }
             self._weights[term] = weights
