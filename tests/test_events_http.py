@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e import RecordingClient, http_server_process
+from tests.e2e import TLS, RecordingClient, http_server_process
 
 API_KEY = "e2e-key"
 
@@ -41,7 +41,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
 async def connect(server: dict, key: str, mode: str = "auto"):
     headers = {"Authorization": f"Bearer {server['keys'][key]}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=90) as http,
+        httpx2.AsyncClient(headers=headers, timeout=90, verify=TLS) as http,
         Client(streamable_http_client(server["url"], http_client=http), mode=mode) as client,
     ):
         yield RecordingClient(client, server["transcript"])
@@ -74,7 +74,7 @@ def message_new(cid: str, mid: str, user: str, text: str = "hi") -> bytes:
 
 
 async def post(server: dict, body: bytes, headers: dict) -> httpx2.Response:
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=10, verify=TLS) as http:
         return await http.post(server["hook"], content=body, headers=headers)
 
 
@@ -104,7 +104,7 @@ async def test_signed_webhooks_are_stored_once_and_bad_ones_refused(server):
     array = b"[1, 2]"
     assert (await post(server, array, signed(server, array))).status_code == 400
     # The MCP endpoint's bearer check does not apply to the webhook path, nor the reverse.
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=10, verify=TLS) as http:
         assert (await http.post(server["url"], json={})).status_code == 401
 
 
@@ -221,7 +221,7 @@ async def test_subscribers_hear_of_new_events_on_2025_11_25(server):
 
     headers = {"Authorization": f"Bearer {server['keys']['ops']}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        httpx2.AsyncClient(headers=headers, timeout=30, verify=TLS) as http,
         Client(
             streamable_http_client(server["url"], http_client=http),
             mode="legacy",

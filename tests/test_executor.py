@@ -6,6 +6,7 @@ import base64
 import email.parser
 import json
 import math
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -710,3 +711,18 @@ async def test_errors_are_always_stream_mcp_errors(catalog: Catalog) -> None:
     assert caught.value.kind == "network_error"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     json.dumps(caught.value.to_dict())
+
+
+def test_a_plain_http_base_loads_no_trust_store_and_an_https_one_uses_the_systems() -> None:
+    """The sandbox's executor skips the ~30 ms trust-store load, yet fails closed: its context
+    demands a certificate chain and trusts no authority, so no TLS peer could ever pass."""
+    from stream_mcp.execution._executor import _verification
+
+    assert _verification("https://chat.stream-io-api.com") is True
+    assert _verification("HTTPS://chat.stream-io-api.com/") is True
+    for base in ("http://127.0.0.1:3030", "http://localhost:8080/api"):
+        context = _verification(base)
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] == 0
+        assert context.get_ca_certs() == []

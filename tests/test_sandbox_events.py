@@ -31,6 +31,7 @@ from stream_chat import StreamChat
 from stream_mcp.errors import ConfigError
 from stream_mcp.sandbox import Sandbox, events
 from stream_mcp.sandbox.webhooks import check_drop_rate, targets
+from tests.e2e import TLS
 from tests.sandbox_helpers import auth_headers, server_token, uid, user_token
 
 # -- a real webhook receiver ---------------------------------------------------------------
@@ -128,7 +129,7 @@ class Sb(Sandbox):
     @property
     def client(self) -> httpx2.Client:
         if self._client is None:
-            self._client = httpx2.Client(base_url=self.base_url, trust_env=False)
+            self._client = httpx2.Client(base_url=self.base_url, trust_env=False, verify=TLS)
         return self._client
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ import httpx2
 import pytest
 
 from stream_mcp.sandbox import Sandbox
+from tests.e2e import TLS
 from tests.sandbox_helpers import auth_headers, now, server_token, uid, user_token
 
 
@@ -58,7 +59,10 @@ def assert_error(response: httpx2.Response, status: int, code: int) -> dict[str,
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[Api]:
-    with Sandbox() as sandbox, httpx2.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with (
+        Sandbox() as sandbox,
+        httpx2.Client(base_url=sandbox.base_url, timeout=10, verify=TLS) as http,
+    ):
         yield Api(sandbox, http)
 
 

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import json
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -153,6 +154,16 @@ class ExecutorConfig:
     trust_env: bool = True
 
 
+def _verification(base_url: str) -> ssl.SSLContext | bool:
+    """How the client checks TLS: the system's trust store for an ``https`` base; for a plain
+    ``http`` one (the sandbox, a local proxy) a context that trusts nothing. Every request goes
+    to the base, so that one never handshakes, and loading the trust store cost some 30 ms of
+    CPU on each first call; were a TLS connection ever made with it, it would fail closed."""
+    if base_url.lower().startswith("https:"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates, trusts none
+
+
 class Executor:
     """Sends compiled operation plans to one Stream app (one profile) over a pooled client.
 
@@ -220,6 +231,7 @@ class Executor:
                     pool=config.connect_timeout,
                 ),
                 headers={"X-Stream-Client": USER_AGENT},
+                verify=_verification(self._base_url),
                 transport=self._transport,
                 follow_redirects=False,
                 trust_env=config.trust_env,
