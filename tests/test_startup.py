@@ -223,11 +223,17 @@ def test_the_command_is_the_first_word_that_is_not_an_option() -> None:
 
 
 def test_compiled_search_index_is_fresh() -> None:
-    """Editing tool_specs/ or stream_mcp/search/ without recompiling fails here."""
-    stored = json.loads(ARTIFACT.read_text(encoding="utf-8")).get("search")
-    assert stored == compile_index(load_catalog(SPEC_DIR)), (
-        "the compiled search index is stale: run python scripts/compile_catalog.py"
-    )
+    """Editing tool_specs/ or stream_mcp/search/ without recompiling fails here. The learnt
+    corrections are not retrained (that takes seconds): they must have been trained on
+    today's examples, and the code that trained them is in the section's code digest."""
+    from stream_mcp.search._training import examples_digest
+
+    catalog = load_catalog(SPEC_DIR)
+    stored = dict(json.loads(ARTIFACT.read_text(encoding="utf-8")).get("search"))
+    learned = stored.pop("learned", {})
+    stale = "the compiled search index is stale: run python scripts/compile_catalog.py"
+    assert stored == compile_index(catalog, learn=False), stale
+    assert learned.get("trained_on") == examples_digest(op.examples for op in catalog), stale
 
 
 def test_the_compiled_postings_are_exactly_the_computed_ones() -> None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 if TYPE_CHECKING:
     from stream_mcp.catalog import Catalog
     from stream_mcp.search._examples import ExampleVotes
+    from stream_mcp.search._learned import Corrections
 
 # term -> {operation's position: BM25F weight}
 Postings = Mapping[str, Mapping[int, float]]
@@ -54,15 +55,27 @@ def operations_digest(operation_ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(operation_ids).encode()).hexdigest()
 
 
-def compile_index(catalog: Catalog) -> dict[str, Any]:
-    """What the compiled catalog artifact stores under ``"search"``, for ``catalog``."""
+def compile_index(catalog: Catalog, *, learn: bool = True) -> dict[str, Any]:
+    """What the compiled catalog artifact stores under ``"search"``, for ``catalog``.
+
+    ``learn`` False leaves out the corrections (``_learned``): training them takes some
+    seconds, and a test that the rest is current need not repeat it."""
     from stream_mcp.search._examples import ExampleVotes
-    from stream_mcp.search._index import build_postings, operation_facts
+    from stream_mcp.search._index import _Engine, build_postings, operation_facts
+    from stream_mcp.search._text import split_words, stem
+    from stream_mcp.search._training import examples_digest, samples, train
 
     postings = build_postings(catalog)
     section = encode(catalog.operations, postings)
-    section["facts"] = operation_facts(catalog, postings, decode_cues(section))
-    section["examples"] = ExampleVotes.build(op.examples for op in catalog).to_json()
+    cues = decode_cues(section)
+    section["facts"] = operation_facts(catalog, postings, cues)
+    examples = [op.examples for op in catalog]
+    section["examples"] = ExampleVotes.build(examples).to_json()
+    if learn:
+        rules = _Engine(catalog, postings, cues, section["facts"])
+        names = [frozenset(map(stem, split_words(op.operation_id))) for op in catalog]
+        learned = train(samples(examples, rules.candidates), names)
+        section["learned"] = learned.to_json(trained_on=examples_digest(examples))
     return section
 
 
@@ -98,12 +111,13 @@ class Decoded:
     cues: dict[str, tuple[str, ...]]
     facts: Mapping[str, Any] | None
     examples: ExampleVotes | None
+    learned: Corrections | None
 
 
 def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None) -> Decoded | None:
     """All the section holds, or ``None`` if absent, malformed, or made for other inputs
     (its cues, facts and examples are only as good as its postings: they share the digests).
-    Examples that do not decode are left out (``examples`` is ``None``)."""
+    Examples or corrections that do not decode are left out (``None``)."""
     ids = list(operation_ids)
     if not _current(data) or data.get("operations") != operations_digest(ids):
         return None
@@ -118,12 +132,14 @@ def decode_section(operation_ids: Iterable[str], data: Mapping[str, Any] | None)
         return None
     facts = data.get("facts")
     from stream_mcp.search._examples import ExampleVotes
+    from stream_mcp.search._learned import Corrections
 
     return Decoded(
         PackedPostings(terms, counts, docs, scores),
         _cue_table(data),
         facts if isinstance(facts, Mapping) else None,
         ExampleVotes.from_json(data.get("examples"), len(ids)),
+        Corrections.from_json(data.get("learned"), len(ids)),
     )
 
 
@@ -211,8 +227,14 @@ def pack(typecode: str, values: Iterable[Any]) -> str:
 
 def unpack(typecode: str, text: str) -> list[Any]:
     """What :func:`pack` wrote; ``ValueError`` (or ``TypeError``) if it is not that."""
+    return unpack_array(typecode, text).tolist()  # faster to slice and hash than an array's
+
+
+def unpack_array(typecode: str, text: str) -> array[Any]:
+    """As :func:`unpack`, left an array: for long runs a search reads only a few slices of,
+    where converting them all would cost more than it saves."""
     values = array(typecode)
     values.frombytes(base64.b64decode(text, validate=True))
     if sys.byteorder == "big":
         values.byteswap()
-    return values.tolist()  # Python ints and floats: faster to slice and hash than an array's
+    return values

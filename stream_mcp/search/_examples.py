@@ -168,11 +168,11 @@ class ExampleVotes:
     def from_json(cls, data: Any, count: int) -> ExampleVotes | None:
         """What :meth:`to_json` wrote, or ``None`` if it is malformed or names an operation
         past ``count``."""
-        from stream_mcp.search._compiled import unpack
+        from stream_mcp.search._compiled import unpack, unpack_array
 
         try:
             terms = data["terms"]
-            counts, requests = unpack("H", data["counts"]), unpack("H", data["requests"])
+            counts, requests = unpack("H", data["counts"]), unpack_array("H", data["requests"])
             lengths = unpack("H", data["lengths"])
             owned, flat = unpack("H", data["owned"]), unpack("H", data["owners"])
         except (KeyError, TypeError, ValueError):

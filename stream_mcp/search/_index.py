@@ -34,6 +34,7 @@ from stream_mcp.errors import ValidationError
 from stream_mcp.search._compiled import Postings
 from stream_mcp.search._examples import CANDIDATES, ExampleVotes
 from stream_mcp.search._lazy import SearchIndex
+from stream_mcp.search._learned import Corrections
 from stream_mcp.search._query import (
     BULK,
     PLURAL,
@@ -330,9 +331,11 @@ class _Engine:
         cues: Mapping[str, tuple[str, ...]] | None = None,
         facts: Mapping[str, Any] | None = None,
         examples: ExampleVotes | None = None,
+        learned: Corrections | None = None,
     ) -> None:
         self._catalog = catalog
         self._examples = examples
+        self._learned = learned
         self._postings = postings
         self._ops = list(catalog)
         self._vocabulary = frozenset(t for t in postings if " " not in t)
@@ -392,16 +395,12 @@ class _Engine:
         if not query.strip():
             return SearchResult(query=query, overview=self.overview())
         plan = self._analyzer.plan(query)
-        scores = self.scores(plan)
         routes = self._path_matches(query)
-        for doc, bonus in routes.items():
-            scores[doc] = scores.get(doc, 0.0) + bonus
-        best = heapq.nlargest(
-            max(limit, CANDIDATES), scores.items(), key=lambda kv: (kv[1], -kv[0])
-        )
-        best = [(doc, score) for doc, score in best if score >= MIN_SCORE]
+        best = self._ranked(plan, routes, max(limit, CANDIDATES))
         if self._examples is not None:
             best = self._examples.rerank(query, best)
+        if self._learned is not None:
+            best = self._learned.adjust(query, best)
         best = best[:limit]
         hits = [self._hit(doc, score) for doc, score in best]
         if not hits:
@@ -412,6 +411,20 @@ class _Engine:
             message = " ".join(filter(None, (read_as, self._weak_message(query))))
             return SearchResult(query=query, hits=hits, message=message, weak=True)
         return SearchResult(query=query, hits=hits, message=read_as or None)
+
+    def candidates(self, query: str) -> list[tuple[int, float]]:
+        """The rules' ``CANDIDATES`` best (operation, score) for ``query``, before the
+        examples have their say: what the corrections are trained on."""
+        return self._ranked(self._analyzer.plan(query), self._path_matches(query), CANDIDATES)
+
+    def _ranked(
+        self, plan: QueryPlan, routes: Mapping[int, float], limit: int
+    ) -> list[tuple[int, float]]:
+        scores = self.scores(plan)
+        for doc, bonus in routes.items():
+            scores[doc] = scores.get(doc, 0.0) + bonus
+        best = heapq.nlargest(limit, scores.items(), key=lambda kv: (kv[1], -kv[0]))
+        return [(doc, score) for doc, score in best if score >= MIN_SCORE]
 
     def is_strong(self, plan: QueryPlan, doc: int) -> bool:
         """Whether ``doc`` answers the request rather than sharing a stray word with it.

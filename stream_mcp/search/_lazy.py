@@ -26,7 +26,8 @@ class SearchIndex:
 
     The first search builds it under a lock, so concurrent first searches build it once.
     Safe to share. ``postings``, if given, are used instead of the catalog's. ``examples``
-    False leaves out the votes of the catalog's example requests (see ``_examples``), to
+    False leaves out what the catalog's example requests teach (their votes, ``_examples``,
+    and the corrections learnt from them, ``_learned``), to
     measure the rules alone.
     """
 
@@ -83,7 +84,10 @@ def _build(catalog: Catalog, postings: Postings | None, examples: bool) -> _Engi
     if decoded is None:
         built = ExampleVotes.build(op.examples for op in catalog) if examples else None
         return _Engine(catalog, postings or build_postings(catalog), examples=built)
-    votes = None
-    if examples:
+    votes = learned = None
+    if examples:  # the corrections are trained at compile time only: they take seconds
         votes = decoded.examples or ExampleVotes.build(op.examples for op in catalog)
-    return _Engine(catalog, postings or decoded.postings, decoded.cues, decoded.facts, votes)
+        learned = decoded.learned
+    return _Engine(
+        catalog, postings or decoded.postings, decoded.cues, decoded.facts, votes, learned
+    )
