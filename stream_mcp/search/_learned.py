@@ -21,10 +21,10 @@ scoring the left-out set: top-1 went from 0.907 (rules and votes) to 0.922, top-
 to 0.985. Left free, the learner did better there (0.929) but swung plain requests on words
 that say little ("ops" in "messaging:ops", a writer's favourite names): hence no weights for
 ids and values, for rare terms, or for an operation's own name, and corrections that only
-settle near calls (``GATE``) and move a candidate at most ``CAP``. Of the some 1,000
-phrasings the rules' tests pin down, the corrections then take back four the votes had got
-wrong ("mark the channel as read" is MarkRead) and lose four others ("flag a message" goes to
-QueryMessageFlags, a near call the votes had right).
+settle near calls (``GATE``) and move a candidate at most ``CAP``. Of the tests that pin
+down the rules' phrasings, run on the whole engine, the corrections take back three the votes
+had got wrong ("mark the channel as read" is MarkRead again) and lose two others ("flag a
+message" goes to QueryMessageFlags, a near call the votes had right).
 """
 
 from __future__ import annotations
