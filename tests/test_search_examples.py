@@ -15,6 +15,7 @@ from stream_mcp.catalog._build import SPEC_DIR
 from stream_mcp.catalog._spec import SpecError
 from stream_mcp.search import SearchIndex
 from stream_mcp.search._examples import NEAREST, WEIGHT, ExampleVotes
+from tests.search_support import outputs_across_hash_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,10 +140,6 @@ def test_a_malformed_examples_file_names_the_operation_and_field(tmp_path: Path)
 def test_votes_are_the_same_in_every_process() -> None:
     """Summed in one order whatever the string hashing, so two servers rank a request alike
     even at a near tie."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "from stream_mcp.catalog import load_catalog\n"
         "from stream_mcp.search._examples import ExampleVotes\n"
@@ -150,15 +147,5 @@ def test_votes_are_the_same_in_every_process() -> None:
         "v = ExampleVotes.from_json(c.precomputed['search']['examples'], len(c))\n"
         "print(repr(v.votes('ban bob from general and mute the spammy channel for a day')))\n"
     )
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-        for seed in ("1", "2", "3")
-    }
+    outputs = outputs_across_hash_seeds(code)
     assert len(outputs) == 1 and outputs.pop().startswith("{")

@@ -4,10 +4,6 @@ words that tell siblings apart, are trained at compile time only, and rank alike
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +11,8 @@ from stream_mcp.catalog import load_catalog
 from stream_mcp.search import SearchIndex
 from stream_mcp.search._learned import CAP, GATE, Corrections
 from stream_mcp.search._training import MIN_REQUESTS, labelled, samples, train
+from tests.search_support import outputs_across_hash_seeds
 
-ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["amber", "birch", "cedar", "dune", "ember", "fjord", "grove", "heath"]
 
 
@@ -110,15 +106,5 @@ def test_search_ranks_alike_in_every_process() -> None:
         "          'schedule a reminder about m-4 for tomorrow', 'is u-9 in seg-3?'):\n"
         "    print([(h.operation_id, round(h.score, 9)) for h in i.search(q).hits])\n"
     )
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-        for seed in ("1", "2")
-    }
+    outputs = outputs_across_hash_seeds(code)
     assert len(outputs) == 1, outputs
