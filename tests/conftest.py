@@ -82,9 +82,19 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session")
 def index() -> SearchIndex:
-    """Search by its rules alone, over tool_specs' YAML (the compiled artifact may lag behind
-    it during work): what the search tests pin down. The example requests' votes may outweigh
-    a rule on a close call, and are tested apart (tests/test_search_examples.py)."""
+    """Search by its rules alone, over tool_specs: what the search tests pin down. The example
+    requests' votes and corrections may outweigh a rule on a close call, and are tested apart
+    (tests/test_search_examples.py, test_search_learned.py). The compiled artifact is used
+    when it was compiled from today's tool_specs (a search built from stale search code
+    ignores its index all the same); during work it may lag behind, and the YAML is read."""
+    import json
+
+    from stream_mcp.catalog._build import ARTIFACT
+    from stream_mcp.catalog._spec import source_hash
+
+    compiled_from = json.loads(ARTIFACT.read_text(encoding="utf-8")).get("source_hash")
+    if compiled_from == source_hash(SPEC_DIR):
+        return SearchIndex(load_catalog(), examples=False)
     return SearchIndex(load_catalog(SPEC_DIR), examples=False)
 
 
