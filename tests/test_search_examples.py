@@ -95,6 +95,8 @@ def test_the_compiled_form_votes_exactly_as_the_built_one(catalog: Catalog) -> N
     assert ExampleVotes.from_json(packed, 3) is None  # names operations past the catalog
     assert ExampleVotes.from_json({**packed, "owners": "not base64!"}, len(catalog)) is None
     assert ExampleVotes.from_json({**packed, "terms": packed["terms"][1:]}, len(catalog)) is None
+    unhashable = [["a"], *packed["terms"][1:]]
+    assert ExampleVotes.from_json({**packed, "terms": unhashable}, len(catalog)) is None
     assert ExampleVotes.from_json(None, len(catalog)) is None
 
 

@@ -39,6 +39,7 @@ def test_the_compiled_form_is_the_trained_one_and_a_malformed_one_is_refused() -
     assert Corrections.from_json(packed, 3) is None  # names an operation past the catalog
     assert Corrections.from_json({**packed, "weights": "not base64!"}, 4) is None
     assert Corrections.from_json({**packed, "terms": ["a"]}, 4) is None
+    assert Corrections.from_json({**packed, "terms": [["a"], "b"]}, 4) is None
     assert Corrections.from_json(None, 4) is None
 
 

@@ -187,7 +187,10 @@ class ExampleVotes:
             and max(requests, default=0) < max(len(owned), 1)
         ):
             return None
-        return cls.packed(terms, counts, requests, lengths, _Slices(flat, owned))
+        try:
+            return cls.packed(terms, counts, requests, lengths, _Slices(flat, owned))
+        except TypeError:  # a term that is no string (a list cannot even be a key)
+            return None
 
 
 class _Slices(Sequence[Sequence[int]]):

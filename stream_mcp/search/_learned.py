@@ -159,4 +159,7 @@ class Corrections:
             and max(docs, default=0) < count
         ):
             return None
-        return cls.packed(terms, counts, docs, weights)
+        try:
+            return cls.packed(terms, counts, docs, weights)
+        except TypeError:  # a term that is no string (a list cannot even be a key)
+            return None
