@@ -67,16 +67,26 @@ def test_training_learns_the_words_that_separate_siblings() -> None:
     assert [doc for doc, _ in corrections.adjust("the reactions on it", rules(""))] == [0, 1]
     assert "zanzibar" not in corrections.positions and MIN_REQUESTS > 1
     assert train(samples(examples, rules)) == corrections  # the same inputs, the same weights
+    # an operation's own name gets no weight for it: were "only" in its id, it would learn
+    # from "left" alone
+    named = train(data, [frozenset(), frozenset({"only"})]).table()
+    assert 1 not in named.get("only", {}) and named["left"][1] > 0
 
 
-def test_training_ignores_ids_and_numbers() -> None:
+def test_training_ignores_ids_and_values() -> None:
+    """Every edit request names m-42 in team:ops, often enough to be learnt were it a word:
+    the learner weighs what the requests say ("edit"), never the ids and values they name."""
     examples = [
-        [f"show message m-{n} in {word}" for n, word in enumerate(WORDS)],
-        [f"edit message m-{n} in {word}" for n, word in enumerate(WORDS)],
+        [f"show the message in {word}" for word in WORDS],
+        [f"edit message m-42 in team:ops for {word}" for word in WORDS],
     ]
-    corrections = train(samples(examples, lambda text: [(0, 10.0), (1, 9.9)]))
-    assert corrections.positions
-    assert not any(c.isdigit() for term in corrections.positions for c in term)
+    corrections = train(samples(examples, lambda text: [(0, 10.0), (1, 5.0)]))
+    assert "edit" in corrections.positions
+    assert not any(
+        c.isdigit() or "ops" in term or "team" in term
+        for term in corrections.positions
+        for c in term
+    )
 
 
 def test_the_shipped_catalog_searches_with_its_corrections() -> None:
