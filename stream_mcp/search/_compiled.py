@@ -62,7 +62,6 @@ def compile_index(catalog: Catalog, *, learn: bool = True) -> dict[str, Any]:
     seconds, and a test that the rest is current need not repeat it."""
     from stream_mcp.search._examples import ExampleVotes
     from stream_mcp.search._index import _Engine, build_postings, operation_facts
-    from stream_mcp.search._text import split_words, stem
     from stream_mcp.search._training import examples_digest, samples, train
 
     postings = build_postings(catalog)
@@ -73,8 +72,7 @@ def compile_index(catalog: Catalog, *, learn: bool = True) -> dict[str, Any]:
     section["examples"] = ExampleVotes.build(examples).to_json()
     if learn:
         rules = _Engine(catalog, postings, cues, section["facts"])
-        names = [frozenset(map(stem, split_words(op.operation_id))) for op in catalog]
-        learned = train(samples(examples, rules.candidates), names)
+        learned = train(samples(examples, rules.candidates), rules.id_stems)
         section["learned"] = learned.to_json(trained_on=examples_digest(examples))
     return section
 

@@ -412,6 +412,11 @@ class _Engine:
             return SearchResult(query=query, hits=hits, message=message, weak=True)
         return SearchResult(query=query, hits=hits, message=read_as or None)
 
+    @property
+    def id_stems(self) -> list[frozenset[str]]:
+        """Per operation, the stems of its id's words."""
+        return self._id_stems
+
     def candidates(self, query: str) -> list[tuple[int, float]]:
         """The rules' ``CANDIDATES`` best (operation, score) for ``query``, before the
         examples have their say: what the corrections are trained on."""
