@@ -9,8 +9,8 @@ also in fresh processes, the engine's lazy imports included), then top-1, top-5,
 p50/p95 latency per query for each split and for all rows, then, with ``--misses SPLIT``, that
 split's misses (query, expected, top-3).
 Rows come from search_eval.jsonl (dev, heldout), search_scratch.jsonl (dev2),
-search_dev3 to search_dev9.jsonl (dev3 to dev9) and search_fresh2 to search_fresh11.jsonl
-(fresh2 to fresh11; those in HELD_OUT are held out). A split with no rows prints as empty.
+search_dev3 to search_dev9.jsonl (dev3 to dev9) and search_fresh2 to search_fresh13.jsonl
+(fresh2 to fresh13; those in HELD_OUT are held out). A split with no rows prints as empty.
 Tune only on dev misses, one split at a time: misses print only when asked for, so that a
 split kept back to check a round of tuning stays unseen, and the held-out splits are left out
 (of "all" too) unless ``--held-out`` is given. Every split but the held-out ones is also
@@ -85,6 +85,12 @@ EVAL_FILES = (
     # fresh11 (220 rows over 170 operations picked at random), by a sixth writer who had not
     # seen the engine, written at the end of round nine: a second held-out set for round ten.
     ROOT / "benchmarks" / "search_fresh11.jsonl",
+    # fresh12 and fresh13 (220 rows each over 170 random operations, seeds 20261209 and
+    # 20261210), by two more writers who had not seen the engine, one writing as operators and
+    # support staff, the other as newcomers in product words: held out in round ten with
+    # fresh10 and fresh11, and first scored before any of its tuning.
+    ROOT / "benchmarks" / "search_fresh12.jsonl",
+    ROOT / "benchmarks" / "search_fresh13.jsonl",
 )
 SPLITS = (
     "dev",
@@ -107,12 +113,14 @@ SPLITS = (
     "fresh9",
     "fresh10",
     "fresh11",
+    "fresh12",
+    "fresh13",
     "all",
 )
 # Scored only with --held-out, so that tuning never sees them, not even through "all"; and
 # never gathered into the examples search learns from (scripts/collect_examples.py). A set
 # leaves this list once it has been scored after its round, when a new blind set comes in.
-HELD_OUT = ("fresh10", "fresh11")
+HELD_OUT = ("fresh10", "fresh11", "fresh12", "fresh13")
 REPEATS = 5  # timing runs per query; the median of each query's runs is its latency
 
 
