@@ -52,6 +52,7 @@ FRESH7_FILE = BENCH / "search_fresh7.jsonl"  # held out in round eight, then an 
 FRESH8_FILE = BENCH / "search_fresh8.jsonl"  # held out in round eight, then an example set
 FRESH9_FILE = BENCH / "search_fresh9.jsonl"  # held out in round nine, then an example set
 DEV9_FILE = BENCH / "search_dev9.jsonl"  # round nine's examples, four writers
+DEV10_FILE = BENCH / "search_dev10.jsonl"  # round ten's examples, four more writers
 FRESH10_FILE = BENCH / "search_fresh10.jsonl"  # held out (for round ten)
 FRESH11_FILE = BENCH / "search_fresh11.jsonl"  # held out (for round ten)
 FRESH12_FILE = BENCH / "search_fresh12.jsonl"  # held out (round ten), operators' wording
@@ -888,7 +889,7 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
     assert {row["split"] for row in fresh3} == {"fresh3"} and len(fresh3) >= 160
     covered = {op for row in fresh3 for op in row["expected"]} & set(spec_catalog.operations)
     assert len(covered) >= 120
-    # Rounds four to nine: each tuning set labels every operation (dev9 three times over);
+    # Rounds four to ten: each tuning set labels every operation (dev9 three times over);
     # fresh4 to fresh10 were each held out for a round.
     tuning_sets = (
         (DEV4_FILE, "dev4"),
@@ -897,6 +898,7 @@ def test_evaluation_set_labels_every_operation(spec_catalog: Catalog) -> None:
         (DEV7_FILE, "dev7"),
         (DEV8_FILE, "dev8"),
         (DEV9_FILE, "dev9"),
+        (DEV10_FILE, "dev10"),
     )
     for path, split in tuning_sets:
         tuning = eval_rows(path)

@@ -4,6 +4,8 @@ words that tell siblings apart, are trained at compile time only, and rank alike
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,8 @@ from stream_mcp.search import SearchIndex
 from stream_mcp.search._learned import CAP, GATE, Corrections
 from stream_mcp.search._training import MIN_REQUESTS, labelled, samples, train
 from tests.search_support import outputs_across_hash_seeds
+
+DEV10 = Path(__file__).resolve().parents[1] / "benchmarks" / "search_dev10.jsonl"
 
 WORDS = ["amber", "birch", "cedar", "dune", "ember", "fjord", "grove", "heath"]
 
@@ -92,7 +96,11 @@ def test_training_ignores_ids_and_values() -> None:
 def test_the_shipped_catalog_searches_with_its_corrections() -> None:
     """The artifact carries them (compiled with the examples they were trained on, which
     tests/test_startup.py checks), and search uses them: they take back close calls the
-    votes had got wrong, such as sending "mark the channel as read" to the batch operation."""
+    votes had got wrong, such as sending "mark the channel as read" to the batch operation.
+    Which close calls they settle moves a little each time they are trained on more requests,
+    so beside two that held across three trainings, the test counts: on a labelled set they
+    learnt from, they put the labelled operation first for at least 2 points more of its
+    requests than the votes alone do (2026-12-03: 1,887 of dev10's 1,958 against 1,832)."""
     index = SearchIndex(load_catalog())
     engine = index._built()
     assert engine._learned is not None and len(engine._learned) > 1000
@@ -100,11 +108,20 @@ def test_the_shipped_catalog_searches_with_its_corrections() -> None:
     votes_alone._learned = None
     for query, right in (
         ("mark the channel as read", "MarkRead"),
-        ("the channel should no longer show the unread badge for u-4", "MarkRead"),
         ("@oncall mentions should also ping dana", "AddUserGroupMembers"),
     ):
         assert index.search(query).hits[0].operation_id == right
         assert votes_alone.search(query).hits[0].operation_id != right
+    rows = [json.loads(line) for line in DEV10.read_text().splitlines() if line.strip()]
+
+    def first_right(engine: Any) -> int:
+        return sum(
+            bool(hits) and hits[0].operation_id in row["expected"]
+            for row in rows
+            for hits in [engine.search(row["query"]).hits]
+        )
+
+    assert first_right(index) >= first_right(votes_alone) + 0.02 * len(rows)
 
 
 def test_search_ranks_alike_in_every_process() -> None:
