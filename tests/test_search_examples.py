@@ -112,8 +112,8 @@ def test_unknown_words_leave_no_trace(catalog: Catalog) -> None:
 
 def test_an_example_settles_a_close_call_between_the_rules_candidates(catalog: Catalog) -> None:
     """Through the real index: a request the rules rank second wins once an example like it is
-    labelled with it; the same example on an operation the request does not match moves
-    nothing."""
+    labelled with it; the same example on an operation the request does not match reorders
+    nothing and may only take the last place (see the next test)."""
     query = "put the squad chat on ice for the night"
     rules = SearchIndex(catalog, examples=False).search(query, limit=20).hits
     second = rules[1].operation_id
@@ -128,7 +128,56 @@ def test_an_example_settles_a_close_call_between_the_rules_candidates(catalog: C
 
     assert with_example(second).search(query).hits[0].operation_id == second
     moved = with_example(unrelated.operation_id).search(query, limit=20).hits
-    assert [h.operation_id for h in moved] == [h.operation_id for h in rules]
+    assert [h.operation_id for h in moved[:-1]] == [h.operation_id for h in rules][: len(moved) - 1]
+    assert moved[-1].operation_id == unrelated.operation_id
+
+
+def test_an_operation_the_rules_miss_is_suggested_last_when_requests_like_this_name_it(
+    catalog: Catalog,
+) -> None:
+    """Through the real index: the rules' first hit stays first; the operation requests like
+    this one were labelled with takes the last place, at the score of the hit it displaced;
+    with room to spare it is added, and a list of one is left alone."""
+    query = "put the squad chat on ice for the night"
+    rules = SearchIndex(catalog, examples=False).search(query, limit=5).hits
+    shown = {h.operation_id for h in rules}
+    unrelated = [op.operation_id for op in catalog if op.operation_id not in shown][:2]
+    ops = {
+        k: dataclasses.replace(
+            op,
+            examples=(query,)
+            if k == unrelated[0]
+            else (query + " please",)
+            if k == unrelated[1]
+            else (),
+        )
+        for k, op in catalog.operations.items()
+    }
+    index = SearchIndex(dataclasses.replace(catalog, operations=ops))
+    hits = index.search(query, limit=5).hits
+    assert [h.operation_id for h in hits] == [
+        *(h.operation_id for h in rules[:3]),
+        unrelated[0],
+        unrelated[1],
+    ]
+    assert [h.score for h in hits[3:]] == [h.score for h in rules[3:]]
+    assert [h.operation_id for h in index.search(query, limit=1).hits] == [rules[0].operation_id]
+    assert [h.operation_id for h in index.search(query, limit=2).hits] == [
+        rules[0].operation_id,
+        unrelated[0],
+    ]
+
+
+def test_suggestions_keep_the_first_hit_and_fill_what_room_there_is() -> None:
+    top, second, third = (1, 9.0), (2, 5.0), (3, 4.0)
+    votes = {7: 30.0, 8: 20.0, 9: 10.0, 2: 25.0}
+    assert ExampleVotes.suggest([top, second, third], votes, 3) == [top, second, (7, 4.0)]
+    assert ExampleVotes.suggest([top, second, third], votes, 5) == [top, second, third, (7, 4.0)]
+    assert ExampleVotes.suggest([top], {7: 1.0, 8: 2.0}, 5) == [top, (8, 9.0), (7, 9.0)]
+    assert ExampleVotes.suggest([top], votes, 1) == [top]
+    assert ExampleVotes.suggest([], votes, 5) == []
+    assert ExampleVotes.suggest([top, second], {}, 5) == [top, second]
+    assert ExampleVotes.suggest([top, second], {1: 3.0, 2: 1.0}, 5) == [top, second]
 
 
 def test_a_malformed_examples_file_names_the_operation_and_field(tmp_path: Path) -> None:

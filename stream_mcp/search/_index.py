@@ -397,11 +397,12 @@ class _Engine:
         plan = self._analyzer.plan(query)
         routes = self._path_matches(query)
         best = self._ranked(plan, routes, max(limit, CANDIDATES))
+        votes = self._examples.votes(query) if self._examples is not None and best else {}
         if self._examples is not None:
-            best = self._examples.rerank(query, best)
+            best = self._examples.rerank(query, best, votes)
         if self._learned is not None:
             best = self._learned.adjust(query, best)
-        best = best[:limit]
+        best = ExampleVotes.suggest(best[:limit], votes, limit)
         hits = [self._hit(doc, score) for doc, score in best]
         if not hits:
             return SearchResult(query=query, message=self._no_match_message(query))
