@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -99,8 +98,9 @@ def test_the_shipped_catalog_searches_with_its_corrections() -> None:
     votes had got wrong, such as sending "mark the channel as read" to the batch operation.
     Which close calls they settle moves a little each time they are trained on more requests,
     so beside two that held across three trainings, the test counts: on a labelled set they
-    learnt from, they put the labelled operation first for at least 2 points more of its
-    requests than the votes alone do (2026-12-03: 1,887 of dev10's 1,958 against 1,832)."""
+    learnt from (every sixth request of dev10), they put the labelled operation first more
+    often than the votes alone do (2026-12-03: 317 of 327 against 309; on all of dev10,
+    1,887 of 1,958 against 1,832)."""
     index = SearchIndex(load_catalog())
     engine = index._built()
     assert engine._learned is not None and len(engine._learned) > 1000
@@ -112,16 +112,16 @@ def test_the_shipped_catalog_searches_with_its_corrections() -> None:
     ):
         assert index.search(query).hits[0].operation_id == right
         assert votes_alone.search(query).hits[0].operation_id != right
-    rows = [json.loads(line) for line in DEV10.read_text().splitlines() if line.strip()]
-
-    def first_right(engine: Any) -> int:
-        return sum(
-            bool(hits) and hits[0].operation_id in row["expected"]
-            for row in rows
-            for hits in [engine.search(row["query"]).hits]
-        )
-
-    assert first_right(index) >= first_right(votes_alone) + 0.02 * len(rows)
+    rows = [json.loads(line) for line in DEV10.read_text().splitlines() if line.strip()][::6]
+    positions = {op_id: i for i, op_id in enumerate(load_catalog().operations)}
+    corrected = voted = 0
+    for row in rows:
+        query, right = row["query"], {positions[op_id] for op_id in row["expected"]}
+        reranked = engine._examples.rerank(query, engine.candidates(query))
+        if reranked:
+            voted += reranked[0][0] in right
+            corrected += engine._learned.adjust(query, reranked)[0][0] in right
+    assert corrected >= voted + 0.01 * len(rows)
 
 
 def test_search_ranks_alike_in_every_process() -> None:
