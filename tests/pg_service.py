@@ -6,6 +6,11 @@ of our own in a temporary directory, on a free loopback port, with its unix sock
 stopped at the end. Each xdist worker starts its own. Without either the PostgreSQL tests
 skip, unless ``STREAM_MCP_TEST_REQUIRE_SERVICES=1`` (CI), where they fail instead.
 
+``initdb`` runs once a run: the first cluster's data directory becomes a template (under a
+directory the controller names in ``STREAM_MCP_TEST_PG_TEMPLATE``, which xdist workers
+inherit), and every later cluster starts from a copy of it. initdb costs about half a CPU
+second and a second of a worker's time; a copy, a few milliseconds.
+
 PostgreSQL refuses to run as root, so as root the cluster runs as ``postgres`` (or ``nobody``)
 and its directory belongs to that user; as anyone else it runs as the caller.
 
@@ -15,6 +20,8 @@ tables; ``private_cluster`` is a cluster of the test's own, for the tests that s
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import pwd
@@ -33,6 +40,7 @@ import pytest
 
 REQUIRE = "STREAM_MCP_TEST_REQUIRE_SERVICES"
 EXTERNAL = "STREAM_MCP_TEST_DATABASE_URL"
+TEMPLATE = "STREAM_MCP_TEST_PG_TEMPLATE"
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -103,6 +111,15 @@ class Cluster:
         )
 
     def init(self) -> None:
+        """A new data directory: a copy of the run's template, made by initdb on first need."""
+        template = os.environ.get(TEMPLATE)
+        if not template:
+            self._initdb()
+            return
+        data, self.password = _template(self.bindir, Path(template))
+        subprocess.run(["cp", "-a", str(data), str(self.data)], check=True, timeout=60)
+
+    def _initdb(self) -> None:
         secret = self.root / "pw"
         secret.write_text(self.password + "\n")
         if self._ids is not None:
@@ -161,6 +178,36 @@ class Cluster:
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _template(bindir: Path, base: Path) -> tuple[Path, str]:
+    """The template's data directory and password, made under ``base`` by whichever process
+    needs it first (the others wait on the lock)."""
+    with (base / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ready = base / "ready"
+        if not ready.exists():
+            template = Cluster(bindir, root=Path(tempfile.mkdtemp(prefix="cluster-", dir=base)))
+            template._initdb()
+            ready.write_text(f"{template.root}\n{template.password}\n")
+        root, password = ready.read_text().splitlines()
+        return Path(root) / "data", password
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller (or a run without xdist) names the run's template directory."""
+    if hasattr(config, "workerinput") or os.environ.get(TEMPLATE):
+        return
+    base = tempfile.mkdtemp(prefix="stream-mcp-pg-template-")
+    os.chmod(base, 0o711)  # the clusters' own user (as root: postgres) only passes through
+    os.environ[TEMPLATE] = base
+    config.add_cleanup(lambda: _remove_template(base))
+
+
+def _remove_template(base: str) -> None:
+    shutil.rmtree(base, ignore_errors=True)
+    with contextlib.suppress(KeyError):
+        del os.environ[TEMPLATE]
 
 
 def start_cluster() -> Cluster:
