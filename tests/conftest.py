@@ -37,7 +37,6 @@ settings.load_profile("stream-mcp")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-GC_THRESHOLDS = (10_000, 20, 20)  # see pytest_collection_finish
 OPERATION_LISTS = {"v1": "stream-chat-operations.tsv", "v2": "stream-chat-operations-v2.tsv"}
 
 
@@ -238,4 +237,4 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # with the interpreter's default first threshold (700) each burst set off a cascade of
     # collections that mostly walked live objects, about a twelfth of a worker's CPU. A
     # larger first generation collects the same garbage a few times less often.
-    gc.set_threshold(*GC_THRESHOLDS)
+    gc.set_threshold(10_000, 20, 20)

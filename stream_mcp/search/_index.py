@@ -397,8 +397,9 @@ class _Engine:
         plan = self._analyzer.plan(query)
         routes = self._path_matches(query)
         best = self._ranked(plan, routes, max(limit, CANDIDATES))
-        votes = self._examples.votes(query) if self._examples is not None and best else {}
-        if self._examples is not None:
+        votes: Mapping[int, float] = {}
+        if self._examples is not None and best:
+            votes = self._examples.votes(query)
             best = self._examples.rerank(query, best, votes)
         if self._learned is not None:
             best = self._learned.adjust(query, best)
