@@ -9,8 +9,8 @@ also in fresh processes, the engine's lazy imports included), then top-1, top-5,
 p50/p95 latency per query for each split and for all rows, then, with ``--misses SPLIT``, that
 split's misses (query, expected, top-3).
 Rows come from search_eval.jsonl (dev, heldout), search_scratch.jsonl (dev2),
-search_dev3 to search_dev10.jsonl (dev3 to dev10) and search_fresh2 to search_fresh13.jsonl
-(fresh2 to fresh13; those in HELD_OUT are held out). A split with no rows prints as empty.
+search_dev3 to search_dev10.jsonl (dev3 to dev10) and search_fresh2 to search_fresh15.jsonl
+(fresh2 to fresh15; those in HELD_OUT are held out). A split with no rows prints as empty.
 Tune only on dev misses, one split at a time: misses print only when asked for, so that a
 split kept back to check a round of tuning stays unseen, and the held-out splits are left out
 (of "all" too) unless ``--held-out`` is given. Every split but the held-out ones is also
@@ -96,6 +96,13 @@ EVAL_FILES = (
     # relaying a ticket) is for tuning and for the examples. Before it joined them it scored
     # 0.914 / 0.986 (9aa6a92); 18 rows also in another writer's file or a held-out set left it.
     ROOT / "benchmarks" / "search_dev10.jsonl",
+    # fresh14 and fresh15 (220 rows each over 170 random operations, seeds 20261211 and
+    # 20261212), by two more writers who had not seen the engine, one writing as a mixed
+    # operations crowd (community managers, on-call engineers, agents relaying tickets), the
+    # other as developers building a feature: held out in round eleven, first scored at
+    # 0c0793a before any of its tuning.
+    ROOT / "benchmarks" / "search_fresh14.jsonl",
+    ROOT / "benchmarks" / "search_fresh15.jsonl",
 )
 SPLITS = (
     "dev",
@@ -121,12 +128,14 @@ SPLITS = (
     "fresh11",
     "fresh12",
     "fresh13",
+    "fresh14",
+    "fresh15",
     "all",
 )
 # Scored only with --held-out, so that tuning never sees them, not even through "all"; and
 # never gathered into the examples search learns from (scripts/collect_examples.py). A set
 # leaves this list once it has been scored after its round, when a new blind set comes in.
-HELD_OUT = ("fresh10", "fresh11", "fresh12", "fresh13")
+HELD_OUT = ("fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15")
 REPEATS = 5  # timing runs per query; the median of each query's runs is its latency
 
 
