@@ -14,7 +14,7 @@ from stream_mcp.catalog import Catalog, load_catalog
 from stream_mcp.catalog._build import SPEC_DIR
 from stream_mcp.catalog._spec import SpecError
 from stream_mcp.search import SearchIndex
-from stream_mcp.search._examples import NEAREST, WEIGHT, ExampleVotes
+from stream_mcp.search._examples import COMMON_FLOOR, NEAREST, WEIGHT, ExampleVotes
 from tests.search_support import outputs_across_hash_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,52 @@ def test_votes_reorder_candidates_and_bring_in_none() -> None:
     assert {doc for doc, _ in votes.rerank("gamma request", candidates)} == {0, 1}
     assert votes.rerank("no shared words", candidates) == candidates
     assert votes.rerank("beta request", []) == []
+
+
+def test_a_common_term_adds_only_to_requests_a_rarer_term_found() -> None:
+    """A term in a large share of the requests ("message") never makes a request near on
+    its own when the query has a rarer term; alone in a query, it counts in full."""
+    chatter = [f"message number {i} about topic{i}" for i in range(COMMON_FLOOR + 50)]
+    votes = ExampleVotes.build([chatter, ["archive the message thread"], ["archive a channel"]])
+    found = votes.votes("archive the message")
+    assert set(found) == {1, 2} and found[1] > found[2]  # no chatter request is near
+    assert set(votes.votes("message")) == {0, 1}
+
+
+def test_common_terms_give_the_same_best_voted_operation_as_adding_every_term() -> None:
+    """Against a reference that adds every term's postings in full, over every 25th
+    benchmark request, with the shipped examples."""
+    import heapq
+
+    from stream_mcp.search._examples import example_terms
+
+    engine = SearchIndex(load_catalog())._built()
+    votes = engine._examples
+    assert votes is not None
+
+    def reference(query: str) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for term in sorted(set(example_terms(query))):
+            for request, weight in votes._weighed(term).items():
+                scores[request] = scores.get(request, 0.0) + weight
+        out: dict[int, float] = {}
+        for request in heapq.nlargest(NEAREST, scores, key=scores.__getitem__):
+            for doc in votes.owners[request]:
+                out[doc] = out.get(doc, 0.0) + scores[request]
+        return out
+
+    rows = [
+        json.loads(line)
+        for path in sorted((ROOT / "benchmarks").glob("search_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ][::25]
+    assert len(rows) > 400
+    for row in rows:
+        got, want = votes.votes(row["query"]), reference(row["query"])
+        assert bool(got) == bool(want), row["query"]
+        if want:
+            assert max(got, key=got.__getitem__) == max(want, key=want.__getitem__), row["query"]
 
 
 def test_the_compiled_form_votes_exactly_as_the_built_one(catalog: Catalog) -> None:
