@@ -32,22 +32,15 @@ def connect(path: str) -> socket.socket:
             time.sleep(0.01)
 
 
-def read_line(sock: socket.socket) -> str:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(64)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
-
-
 def main() -> None:
     path, argv = sys.argv[1], sys.argv[2:]
     sock = connect(path)
     body = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
     socket.send_fds(sock, [len(body).to_bytes(4, "big") + body], [0, 1, 2])
-    pid_text = read_line(sock)
+    # One buffered reader for both lines: a child that exits at once sends its pid and its
+    # exit status together, and a read of the first must keep the second.
+    replies = sock.makefile("rb")
+    pid_text = replies.readline().decode().strip()
     if not pid_text:
         sys.exit("forkserver: no child was started")
     pid = int(pid_text)
@@ -62,7 +55,7 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    status = read_line(sock)
+    status = replies.readline().decode().strip()
     code = int(status) if status else -signal.SIGKILL
     if code < 0:
         signal.signal(-code, signal.SIG_DFL)
