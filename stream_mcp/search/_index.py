@@ -145,6 +145,7 @@ QUESTION_WRITE = 0.85
 RULED_OUT = 0.6
 # An operation that does the opposite of what the request asks: adding for "remove …".
 OPPOSITE = 0.7
+_NONE: frozenset[int] = frozenset()  # no id word of an operation seen
 _OPPOSITES: Mapping[str, frozenset[str]] = {
     "create": frozenset({"delete"}),
     "delete": frozenset({"create"}),
@@ -474,37 +475,53 @@ class _Engine:
                 covered.setdefault(doc, set()).add(word)
         wanted = plan.actions & _OPPOSITES.keys()
         opposed = _OPPOSITES[min(wanted)] if len(wanted) == 1 else frozenset()
-        for doc in total:
-            if self._op_actions[doc] & plan.actions:
-                total[doc] *= ACTION_BOOST
-            if self._bulk[doc] and plan.bulk != PLURAL:
-                total[doc] *= BULK_BOOST if plan.bulk == BULK else BULK_MISS
-            words = self._id_words[doc]
-            seen = covered.get(doc, set())
+        # The per-operation tables and the plan's flags as locals: this loop runs for every
+        # operation a request matched, a few hundred times a search.
+        op_actions, id_words, undoes, undone = (
+            self._op_actions,
+            self._id_words,
+            self._undoes,
+            self._undone,
+        )
+        actions, bulk, reverses, excluded, said = (
+            plan.actions,
+            plan.bulk,
+            plan.reverses,
+            plan.excluded,
+            plan.said,
+        )
+        in_channel = "channel" in plan.named
+        write_factor = BARE_WRITE if plan.bare else QUESTION_WRITE if plan.asks else 1.0
+        for doc, score in total.items():
+            doc_actions = op_actions[doc]
+            if doc_actions & actions:
+                score *= ACTION_BOOST
+            if bulk != PLURAL and self._bulk[doc]:
+                score *= BULK_BOOST if bulk == BULK else BULK_MISS
+            words = id_words[doc]
+            seen = covered.get(doc, _NONE)
             missing = len(words) - len(seen)
             if words and len(words) - 1 not in seen:
                 missing -= 1
-                total[doc] *= 1.0 - HEAD_MISS_PENALTY
-            total[doc] *= (1.0 - ID_MISS_PENALTY) ** missing
-            if self._undoes[doc] and not plan.undo:
-                total[doc] *= UNDO_MISS
-            elif plan.reverses and self._undoes[doc]:
-                total[doc] *= REVERSED
-            if plan.reverses and self._undone[doc]:
-                total[doc] *= OPPOSITE  # what is to be undone is not done again
-            if self._in_channel[doc] and "channel" in plan.named:
-                total[doc] *= IN_CHANNEL
+                score *= 1.0 - HEAD_MISS_PENALTY
+            score *= (1.0 - ID_MISS_PENALTY) ** missing
+            if undoes[doc] and not plan.undo:
+                score *= UNDO_MISS
+            elif reverses and undoes[doc]:
+                score *= REVERSED
+            if reverses and undone[doc]:
+                score *= OPPOSITE  # what is to be undone is not done again
+            if in_channel and self._in_channel[doc]:
+                score *= IN_CHANNEL
             if self._writes[doc]:
-                if plan.bare:
-                    total[doc] *= BARE_WRITE
-                elif plan.asks:
-                    total[doc] *= QUESTION_WRITE
-            if plan.excluded and self._id_stems[doc] & plan.excluded:
-                total[doc] *= RULED_OUT
-            if self._denies[doc] & plan.said:
-                total[doc] *= DENIED
-            if opposed and self._op_actions[doc] & opposed and not self._op_actions[doc] & wanted:
-                total[doc] *= OPPOSITE
+                score *= write_factor
+            if excluded and self._id_stems[doc] & excluded:
+                score *= RULED_OUT
+            if self._denies[doc] & said:
+                score *= DENIED
+            if opposed and doc_actions & opposed and not doc_actions & wanted:
+                score *= OPPOSITE
+            total[doc] = score
         return total
 
     def _hit(self, doc: int, score: float) -> Hit:
