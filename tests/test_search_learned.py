@@ -97,11 +97,11 @@ def test_the_shipped_catalog_searches_with_its_corrections() -> None:
     tests/test_startup.py checks), and search uses them: they take back close calls the
     votes had got wrong, such as reading "should no longer exist" about a custom permission
     as changing it. Which close calls they settle moves each time they are trained on more
-    requests (round eleven's examples settled two that earlier tests pinned, one for the
-    votes and one against both), so beside two phrasings the test counts: on a labelled set
-    they learnt from (every sixth request of dev10), they put the labelled operation first
-    more often than the votes alone do (round eleven: 317 of 327 against 311; on all of
-    dev10, 1,889 of 1,958 against 1,836)."""
+    requests (after round eleven's examples, one phrasing an earlier version pinned is right
+    by the votes alone, and another is wrong either way), so beside two phrasings it counts:
+    on a labelled set they learnt from (every sixth request of dev10), they put the labelled
+    operation first more often than the votes alone do (round eleven: 317 of 327 against
+    311; on all of dev10, 1,889 of 1,958 against 1,836)."""
     index = SearchIndex(load_catalog())
     engine = index._built()
     assert engine._learned is not None and len(engine._learned) > 1000

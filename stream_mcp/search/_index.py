@@ -477,26 +477,17 @@ class _Engine:
         opposed = _OPPOSITES[min(wanted)] if len(wanted) == 1 else frozenset()
         # The per-operation tables and the plan's flags as locals: this loop runs for every
         # operation a request matched, a few hundred times a search.
-        op_actions, id_words, undoes, undone = (
-            self._op_actions,
-            self._id_words,
-            self._undoes,
-            self._undone,
-        )
-        actions, bulk, reverses, excluded, said = (
-            plan.actions,
-            plan.bulk,
-            plan.reverses,
-            plan.excluded,
-            plan.said,
-        )
+        op_actions, id_words, id_stems = self._op_actions, self._id_words, self._id_stems
+        batch, undoes, undone = self._bulk, self._undoes, self._undone
+        channel_scoped, writes, denies = self._in_channel, self._writes, self._denies
+        actions, bulk, reverses, excluded = plan.actions, plan.bulk, plan.reverses, plan.excluded
         in_channel = "channel" in plan.named
         write_factor = BARE_WRITE if plan.bare else QUESTION_WRITE if plan.asks else 1.0
         for doc, score in total.items():
             doc_actions = op_actions[doc]
             if doc_actions & actions:
                 score *= ACTION_BOOST
-            if bulk != PLURAL and self._bulk[doc]:
+            if bulk != PLURAL and batch[doc]:
                 score *= BULK_BOOST if bulk == BULK else BULK_MISS
             words = id_words[doc]
             seen = covered.get(doc, _NONE)
@@ -511,13 +502,13 @@ class _Engine:
                 score *= REVERSED
             if reverses and undone[doc]:
                 score *= OPPOSITE  # what is to be undone is not done again
-            if in_channel and self._in_channel[doc]:
+            if in_channel and channel_scoped[doc]:
                 score *= IN_CHANNEL
-            if self._writes[doc]:
+            if writes[doc]:
                 score *= write_factor
-            if excluded and self._id_stems[doc] & excluded:
+            if excluded and id_stems[doc] & excluded:
                 score *= RULED_OUT
-            if self._denies[doc] & said:
+            if denies[doc] & plan.said:
                 score *= DENIED
             if opposed and doc_actions & opposed and not doc_actions & wanted:
                 score *= OPPOSITE
