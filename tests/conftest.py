@@ -133,11 +133,18 @@ SLOW_MODULES = (
 )
 
 
-# Under xdist's ``--dist loadfile`` each work unit is one file, except the security suite:
-# its modules share one fleet of servers (tests/security/conftest.py), booted once per worker
-# that runs any of them, so they form one unit. Units go out longest first (the order below,
-# measured; the rest keep their order), so no worker is left with a long one at the end.
+# Under xdist's ``--dist loadfile`` each work unit is one file, except for two groups. The
+# security suite's modules share one fleet of servers (tests/security/conftest.py), booted
+# once per worker that runs any of them. The two files that drive the official ``getstream``
+# SDK each import it (about a CPU-second) and start a sandbox for it; together, one worker
+# does that once. Units go out longest first (the order below, measured; the rest keep their
+# order), so no worker is left with a long one at the end.
 SECURITY = "tests/security/"
+GETSTREAM = "tests/getstream-sdk"
+GROUPS = {
+    "tests/test_getstream_sdk.py": GETSTREAM,
+    "tests/test_wire_compat_getstream.py": GETSTREAM,
+}
 FORK_SERVER = pytest.StashKey[tuple[str, int]]()
 LONGEST_FIRST = (
     SECURITY,
@@ -154,13 +161,13 @@ LONGEST_FIRST = (
     "tests/test_examples.py",
     "tests/test_events_recovery.py",
     "tests/test_e2e_oauth.py",
-    "tests/test_wire_compat_getstream.py",
+    GETSTREAM,
 )
 
 
 def work_unit(nodeid: str) -> str:
     path = nodeid.split("::", 1)[0]
-    return SECURITY if path.startswith(SECURITY) else path
+    return SECURITY if path.startswith(SECURITY) else GROUPS.get(path, path)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
