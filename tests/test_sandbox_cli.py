@@ -1,4 +1,8 @@
-"""``stream-mcp sandbox`` as a subprocess: it prints its URL and key, serves, and stops."""
+"""``stream-mcp sandbox`` as a subprocess: it prints its URL and key, serves, and stops.
+
+The process comes from the test run's fork server (tests/forkserver.py): a real process of
+its own, with its own pipes, environment and signals, minus the import of a fresh
+interpreter, which this file does not test (tests/test_startup.py does)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ from contextlib import contextmanager
 
 import httpx2
 
+from tests import forkserver
 from tests.sandbox_helpers import auth_headers, server_token
 
 STARTUP_SECONDS = 20.0
@@ -27,7 +31,7 @@ def _reader(stream: object, lines: queue.Queue[str]) -> None:
 @contextmanager
 def running_sandbox(env: dict[str, str]) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "stream_mcp", "sandbox", "--port", "0", "--db", ":memory:"],
+        forkserver.command("sandbox", "--port", "0", "--db", ":memory:"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
