@@ -5,11 +5,14 @@
 
 The socket is bound before the server thread starts, so ``port=0`` yields a known free port
 and :meth:`Sandbox.start` returns only once requests are being served. The sandbox owns its
-webhook delivery thread and stops it with the server.
+webhook delivery thread and stops it with the server, as soon as it is asked: see
+:class:`_PromptServer`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -28,6 +31,57 @@ from stream_mcp.sandbox.webhooks import WebhookCounters, Webhooks
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
+TICK_SECONDS = 0.1  # how often uvicorn's housekeeping (the Date header) runs
+DRAIN_POLL_SECONDS = 0.005
+
+
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server, but one that stops when told instead of on its next tick.
+
+    uvicorn checks ``should_exit`` every tenth of a second, then always waits another tenth
+    after asking open connections to close: about 0.2 s for every stop, paid by each
+    ``serve --sandbox`` exit and by every test that starts a sandbox. Here :meth:`stop_soon`
+    wakes the loop at once, and shutdown waits only as long as responses are still being
+    written, checking every few milliseconds, up to ``timeout_graceful_shutdown`` (unset:
+    :data:`STOP_TIMEOUT_SECONDS`); whatever is still running then is cancelled.
+    """
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+
+    def stop_soon(self) -> None:
+        """Ask the server to stop, from any thread."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
+
+    async def main_loop(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        tick = 0
+        while not await self.on_tick(tick):
+            tick = (tick + 1) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for listener in self.servers:
+            listener.close()
+        for sock in sockets or []:
+            sock.close()
+        state = self.server_state
+        for connection in list(state.connections):
+            connection.shutdown()  # idle keep-alive connections close now, busy ones after
+        loop = asyncio.get_running_loop()
+        grace = self.config.timeout_graceful_shutdown
+        deadline = loop.time() + (STOP_TIMEOUT_SECONDS if grace is None else grace)
+        while (state.connections or state.tasks) and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+        for task in list(state.tasks):
+            task.cancel()
+        for listener in self.servers:
+            await listener.wait_closed()
 
 
 class Sandbox:
@@ -60,7 +114,7 @@ class Sandbox:
             frozenset(admins),
             webhooks=self._webhooks,
         )
-        self._server: uvicorn.Server | None = None
+        self._server: _PromptServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
         self._closed = False
@@ -122,7 +176,7 @@ class Sandbox:
             loop="asyncio",
             http="h11",
         )
-        server = uvicorn.Server(config)
+        server = _PromptServer(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="stream-mcp-sandbox", daemon=True
         )
@@ -143,8 +197,8 @@ class Sandbox:
         """Stop serving (if serving), stop webhook delivery (abandoning what is still queued)
         and close the database. Idempotent."""
         if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(STOP_TIMEOUT_SECONDS)
+            self._server.stop_soon()
+            self._thread.join(STOP_TIMEOUT_SECONDS + 1)
         self._webhooks.close()
         self._server = None
         self._thread = None
