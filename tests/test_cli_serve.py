@@ -20,6 +20,7 @@ from stream_mcp.config import Settings
 from stream_mcp.observability.logs import configure_logging
 from stream_mcp.runtime import embedded_sandbox, open_service
 from stream_mcp.server._server import build_server, static_tools, tool_name
+from stream_mcp.vault import generate_key
 
 SECRET = "serve-test-secret-0123456789abcdef0123"
 
@@ -195,7 +196,9 @@ def test_sandbox_mode_persists_in_the_data_directory_unless_in_memory(tmp_path, 
 def test_config_picks_the_vaults_only_profile_or_names_the_choices(capsys, monkeypatch, tmp_path):
     vault_env = {
         "STREAM_MCP_VAULT_PATH": str(tmp_path / "vault.json"),
-        "STREAM_MCP_VAULT_KEY": "a-long-enough-passphrase-for-tests",
+        # A random key, not a passphrase: scrypt would stretch it on each of the five
+        # commands below (1.4 CPU-seconds), and stretching is not what this test is about.
+        "STREAM_MCP_VAULT_KEY": generate_key(),
     }
     for name, value in vault_env.items():
         monkeypatch.setenv(name, value)
