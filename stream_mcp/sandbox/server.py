@@ -43,7 +43,8 @@ class _PromptServer(uvicorn.Server):
     ``serve --sandbox`` exit and by every test that starts a sandbox. Here :meth:`stop_soon`
     wakes the loop at once, and shutdown waits only as long as responses are still being
     written, checking every few milliseconds, up to ``timeout_graceful_shutdown`` (unset:
-    :data:`STOP_TIMEOUT_SECONDS`); whatever is still running then is cancelled.
+    :data:`STOP_TIMEOUT_SECONDS`); whatever is still running then is cancelled. The sandbox
+    serves with ``lifespan="off"``, so there is no lifespan shutdown event to send.
     """
 
     _loop: asyncio.AbstractEventLoop | None = None
