@@ -198,6 +198,11 @@ def pytest_configure(config: pytest.Config) -> None:
     tests.forkserver); each worker would start its own otherwise."""
     if _is_xdist_controller(config) and not forkserver.fresh():
         config.stash[FORK_SERVER] = forkserver.share()
+        # Workers too are forked from it, already holding what they import (``-n N`` gives
+        # N plain "popen" specs; any other --tx is left as given).
+        if set(config.option.tx) == {"popen"}:
+            python = forkserver.python_command()
+            config.option.tx = [f"popen//python={python}" for _ in config.option.tx]
     workerinput = getattr(config, "workerinput", {})
     if "fork_server" in workerinput:
         forkserver.use(*workerinput["fork_server"])

@@ -13,9 +13,16 @@ same environment, the same file descriptors, exit code or fatal signal. Signals 
 launcher (SIGTERM, SIGINT, ...) reach the child; if the launcher itself is killed (SIGKILL)
 the child is killed too.
 
+The same fork server starts xdist's workers (:func:`python_command`): each would otherwise
+spend a CPU-second or two importing pytest, the MCP SDK, Hypothesis, the official SDKs and
+the rest before collecting, four times over. A worker is forked before anything of the test
+suite is imported, so pytest still imports (and rewrites the asserts of) every conftest and
+test module itself.
+
 ``STREAM_MCP_TEST_FRESH_PROCESSES=1`` makes :func:`command` return the plain
-``python -m stream_mcp ...`` instead, for a run that starts every process from scratch.
-Tests about start-up itself (what a command imports) always use a fresh interpreter.
+``python -m stream_mcp ...`` instead, and workers start as fresh interpreters, for a run that
+starts every process from scratch. Tests about start-up itself (what a command imports)
+always use a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import json
 import os
 import runpy
 import selectors
+import shlex
 import shutil
 import signal
 import socket
@@ -36,6 +44,8 @@ import sys
 import tempfile
 import threading
 import traceback
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +89,36 @@ WARM_MODULES = (
     "psycopg_pool",
     "redis.asyncio",
 )
+# What an xdist worker imports before and while it collects, beyond the above: pytest and its
+# plugins, and the third-party packages that test modules import at their top. Never a
+# module of the test suite itself (see the module docstring).
+WORKER_MODULES = (
+    "pytest",
+    "_pytest.pytester",
+    "xdist.remote",
+    "execnet",
+    "pytest_asyncio",
+    "anyio.pytest_plugin",
+    "hypothesis",
+    "hypothesis.strategies",
+    "mcp.client.stdio",
+    "mcp.client.streamable_http",
+    "mcp.client.auth",
+    "mcp.server.auth.routes",
+    "stream_chat",
+    "requests",
+    "jsonschema",
+    "jmespath",
+    "jwt",
+    "yaml",
+    "keyring",
+    "unittest.mock",
+    "http.server",
+    "stream_mcp.catalog.lint",
+    "stream_mcp.cli.demo",
+    "stream_mcp.search._training",
+)
+PYTHON = "--python"  # a launcher argument: run as ``python [-u] [-B] -c CODE [ARGS]``
 
 
 # --------------------------------------------------------------------------- client side
@@ -103,6 +143,14 @@ def command(*args: str) -> list[str]:
     if fresh():
         return [sys.executable, "-m", "stream_mcp", *args]
     return [sys.executable, "-I", "-S", str(LAUNCHER), _socket_path(), *args]
+
+
+def python_command() -> str:
+    """An interpreter for execnet's ``popen//python=...`` spec, which adds ``-u -c CODE``:
+    a fork of the fork server that runs CODE as ``python -u -c CODE`` would."""
+    if fresh():
+        return shlex.quote(sys.executable)
+    return shlex.join([sys.executable, "-I", "-S", str(LAUNCHER), _socket_path(), PYTHON])
 
 
 def share() -> tuple[str, int]:
@@ -173,7 +221,7 @@ def serve(path: str) -> None:
     """Import the server stack, then fork one child per launcher that connects."""
     import importlib
 
-    for name in WARM_MODULES:
+    for name in (*WARM_MODULES, *WORKER_MODULES):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     gc.collect()
@@ -281,7 +329,8 @@ def _become(
     selector: selectors.BaseSelector,
     wake_r: int,
 ) -> None:
-    """In the child: turn into ``python -m stream_mcp <argv>``; never returns."""
+    """In the child: turn into ``python -m stream_mcp <argv>`` (or, after ``--python``,
+    ``python [-u] [-B] -c CODE``); never returns."""
     code = 1
     try:
         wake_w = signal.set_wakeup_fd(-1)
@@ -298,11 +347,23 @@ def _become(
         os.environ.clear()
         os.environ.update(env)
         os.chdir(request["cwd"])
-        sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
-        _standard_streams(unbuffered=bool(env.get("PYTHONUNBUFFERED")))
-        sys.path[0] = request["cwd"]  # what -m puts first
-        sys.argv = ["-m", *request["argv"]]
-        code = _run_main()
+        argv: list[str] = request["argv"]
+        python = argv[:1] == [PYTHON]
+        parsed = _python_options(argv[1:]) if python else (set(), "", [])
+        options, source, rest = parsed or (set(), "", [])
+        sys.dont_write_bytecode = "-B" in options or bool(env.get("PYTHONDONTWRITEBYTECODE"))
+        _standard_streams(unbuffered="-u" in options or bool(env.get("PYTHONUNBUFFERED")))
+        if parsed is None:
+            print(f"forkserver: unsupported interpreter arguments {argv[1:]!r}", file=sys.stderr)
+            code = 2  # what python says to options it does not know
+        elif python:
+            sys.path[0] = ""  # what -c puts first
+            sys.argv = ["-c", *rest]
+            code = _run(lambda: _exec_main(source))
+        else:
+            sys.path[0] = request["cwd"]  # what -m puts first
+            sys.argv = ["-m", *argv]
+            code = _run(lambda: runpy.run_module("stream_mcp", run_name="__main__", alter_sys=True))
     except BaseException:  # a failure of this shim: say so, as Python would
         with contextlib.suppress(BaseException):
             traceback.print_exc()
@@ -335,9 +396,30 @@ def _standard_streams(*, unbuffered: bool) -> None:
     sys.stderr = sys.__stderr__ = stream(2, True)
 
 
-def _run_main() -> int:
+def _python_options(args: list[str]) -> tuple[set[str], str, list[str]] | None:
+    """The options, the ``-c`` source and the rest of ``python [-u] [-B] -c CODE [ARGS]``,
+    the only interpreter command lines a worker is started with (None for any other)."""
+    options: set[str] = set()
+    for i, arg in enumerate(args):
+        if arg == "-c" and i + 1 < len(args):
+            return options, args[i + 1], args[i + 2 :]
+        if arg not in ("-u", "-B"):
+            break
+        options.add(arg)
+    return None
+
+
+def _exec_main(source: str) -> None:
+    """Run ``source`` as ``python -c`` does: in a new ``__main__`` module."""
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = main
+    exec(compile(source, "<string>", "exec"), main.__dict__)
+
+
+def _run(body: Callable[[], object]) -> int:
     try:
-        runpy.run_module("stream_mcp", run_name="__main__", alter_sys=True)
+        body()
     except SystemExit as exc:
         if exc.code is None:
             return 0
