@@ -24,6 +24,7 @@ from hypothesis import settings  # noqa: E402
 from stream_mcp.catalog._build import SPEC_DIR, Catalog, load_catalog  # noqa: E402
 from stream_mcp.search import SearchIndex  # noqa: E402
 from tests import forkserver  # noqa: E402
+from tests.factories import shipped_catalog  # noqa: E402
 
 # Service fixtures (redis_url, ...): real servers, skipped where none can be had.
 pytest_plugins = ("tests.services", "tests.pg_service")
@@ -77,7 +78,7 @@ def v1_routes() -> dict[str, tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return load_catalog()
+    return shipped_catalog()
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from stream_mcp.catalog._build import Operation
+from stream_mcp.catalog._build import Catalog, Operation, load_catalog
+
+
+@cache
+def shipped_catalog() -> Catalog:
+    """The compiled catalog, parsed once per process: a dozen test modules read it at import
+    to build their parameters, and a Catalog is immutable."""
+    return load_catalog()
 
 
 def make_operation(

@@ -82,6 +82,10 @@ WARM_MODULES = (
     "uvicorn.protocols.http.httptools_impl",
     "uvicorn.lifespan.on",
     "uvicorn.loops.asyncio",
+    "uvicorn.lifespan.off",
+    "uvicorn.protocols.websockets.auto",
+    # The executor's HTTP client, created on a server's first call.
+    "httpcore2",
     "anyio._backends._asyncio",
     "sqlite3",
     # Replicas use PostgreSQL and Redis; the product still imports them only when configured.

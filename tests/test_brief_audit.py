@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from stream_mcp.catalog import load_catalog
 from stream_mcp.catalog.schemas import compile_input
+from tests.factories import shipped_catalog
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 # Fields an operation is for, beyond its required ones.
 PURPOSE: dict[str, tuple[str, ...]] = {
     "UpdateUsersPartial": ("users.id", "users.set", "users.unset"),

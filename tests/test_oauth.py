@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from stream_mcp.auth.scopes import ADMIN, READ, WRITE, effective_scopes, required_scope
-from stream_mcp.catalog import load_catalog
 from stream_mcp.config import Settings
 from stream_mcp.errors import ConfigError, InvalidToken, SigningKeysUnavailable
 from stream_mcp.server._jwks import JwksCache, metadata_urls, parse_key_set
@@ -28,11 +27,12 @@ from stream_mcp.server.oauth import (
     OAuthResource,
     looks_like_jwt,
 )
+from tests.factories import shipped_catalog
 from tests.oauth_support import new_rsa_key
 
 ISSUER = "https://as.example.com"
 RESOURCE = "https://mcp.example.com/mcp"
-CATALOG = load_catalog(None)
+CATALOG = shipped_catalog()
 
 
 def settings(**values: Any) -> Settings:

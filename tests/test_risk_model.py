@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stream_mcp.catalog._build import SPEC_DIR, load_catalog
+from stream_mcp.catalog._build import SPEC_DIR
 from stream_mcp.server._server import annotations_for
 from stream_mcp.service import _CONFIRM_ONLY_IF_EXISTING
+from tests.factories import shipped_catalog
 
 # The loader the product reads tool_specs with (libyaml's, parsing as SafeLoader does).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -27,7 +28,7 @@ DELETE_EXCEPTION_KINDS = {"undo", "own-state"}
 # Verbs that create or read: never destructive (PascalCase and the moderation snake_case ids).
 SAFE_VERBS = re.compile(r"^(GetOrCreate|Create|Get|List|Query)[A-Z]|^(create|get|list|query)_")
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 OPS = sorted(op.operation_id for op in CATALOG)
 
 

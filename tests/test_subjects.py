@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from stream_mcp.auth.subjects import find_subjects
-from stream_mcp.catalog import Catalog, load_catalog
+from stream_mcp.catalog import Catalog
 from stream_mcp.catalog.schemas import compile_input
+from tests.factories import shipped_catalog
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 
 
 def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,14 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from stream_mcp.catalog._build import load_catalog
 from stream_mcp.errors import ValidationError
 from stream_mcp.execution import Plans
 from stream_mcp.execution._arguments import check_arguments
 from stream_mcp.execution._validate import compile_check
 from stream_mcp.observability.redact import Redactor
+from tests.factories import shipped_catalog
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 PLANS = Plans(CATALOG)
 OPERATIONS = sorted(op.operation_id for op in CATALOG)
 ODD = st.sampled_from(

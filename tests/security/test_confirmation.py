@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from stream_mcp.catalog import load_catalog
+from tests.factories import shipped_catalog
 from tests.security.harness import (
     ALLOWED,
     CONFIRM_TIMEOUT,
@@ -27,7 +27,7 @@ from tests.security.harness import (
     call_tool,
 )
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 ELICITING = ("stdio-legacy", "stdio-auto", "http-legacy", "http-auto")
 SILENT = (
     "stdio-legacy-noelicit",

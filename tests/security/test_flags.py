@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from stream_mcp.catalog import load_catalog
+from tests.factories import shipped_catalog
 from tests.security.harness import Fleet
 from tests.security.subjects_gen import base_arguments
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 CHECKS = ("CheckPush", "CheckSNS", "CheckSQS", "CheckExternalStorage")
 WRITES = sorted(op.operation_id for op in CATALOG if not op.read_only)
 READS = sorted(op.operation_id for op in CATALOG if op.read_only)

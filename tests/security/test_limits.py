@@ -16,11 +16,11 @@ from collections import defaultdict
 import anyio
 import pytest
 
-from stream_mcp.catalog import load_catalog
+from tests.factories import shipped_catalog
 from tests.security.harness import Fleet, Outcome, Session, call_raw, tool_call_body
 from tests.security.malformed import Bad, RawBad, all_cases, field_matches, raw_cases
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 CASES = all_cases(CATALOG)
 NORMAL: dict[str, list[Bad]] = defaultdict(list)
 for _case in CASES:

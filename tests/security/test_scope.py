@@ -22,12 +22,13 @@ import pytest
 from mcp import Client
 
 from stream_mcp.auth import Credentials, Policy, Signer
-from stream_mcp.catalog import Catalog, load_catalog
+from stream_mcp.catalog import Catalog
 from stream_mcp.config import Settings
 from stream_mcp.errors import StreamMCPError
 from stream_mcp.runtime import open_service
 from stream_mcp.server import build_server
 from tests.e2e import cli
+from tests.factories import shipped_catalog
 from tests.security.harness import ALLOWED, INTRUDER, Fleet, Outcome, Session
 from tests.security.subjects_gen import (
     SubjectCase,
@@ -37,7 +38,7 @@ from tests.security.subjects_gen import (
     subject_paths,
 )
 
-CATALOG = load_catalog()
+CATALOG = shipped_catalog()
 CASES = all_subject_cases(CATALOG)
 BY_OP: dict[str, list[SubjectCase]] = defaultdict(list)
 for _case in CASES:
